@@ -1,0 +1,140 @@
+#pragma once
+// The expression language: parse and type-check once, then run compiled,
+// vectorised code over whole batches.
+//
+// A Compiler turns expression texts into instructions that read and write
+// batch columns (see types/batch.h). Each compiled expression gets its own
+// result column; its temporaries and constants are added to the same
+// BatchLayout. Run-time evaluation does no name lookup and no heap
+// allocation: strings produced by expressions go to the batch's arena.
+//
+// Record errors (integer overflow) set Batch::SetRowError with a code from
+// the ErrorTable; division by zero, domain errors and non-finite float
+// results give null. See docs/expressions.md for the full semantics.
+//
+// Thread safety: a Program is immutable after Finish() and may be run by
+// many threads at once on different batches.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/diagnostic.h"
+#include "types/batch.h"
+#include "types/type.h"
+
+namespace sluice::expr {
+
+// Maps a byte offset in an expression's text to a place in the pipeline file.
+class TextLocator {
+ public:
+  virtual ~TextLocator() = default;
+  virtual SourceLocation Locate(size_t offset) const = 0;
+};
+
+// Text that starts at (file, line, column) and has no line breaks.
+class LineLocator final : public TextLocator {
+ public:
+  LineLocator(std::string file, int line, int column)
+      : file_(std::move(file)), line_(line), column_(column) {}
+  SourceLocation Locate(size_t offset) const override {
+    return {file_, line_, column_ + static_cast<int>(offset)};
+  }
+
+ private:
+  std::string file_;
+  int line_;
+  int column_;
+};
+
+// A name an expression may use: a source field, an earlier feature, later a
+// model output ("fraud.score").
+struct Symbol {
+  std::string name;
+  Type type;
+  int column = -1;  // batch column index
+};
+
+class Scope {
+ public:
+  void Add(Symbol s);
+  const Symbol* Find(std::string_view name) const;
+  std::vector<std::string> Names() const;
+  // A name that exists but may not be used here (a feature defined later),
+  // with why; an expression naming it gets this note instead of "unknown".
+  void AddUnavailable(std::string name, std::string why);
+  const std::string* Unavailable(std::string_view name) const;
+
+ private:
+  std::vector<Symbol> symbols_;
+  std::unordered_map<std::string, size_t> index_;
+  std::unordered_map<std::string, std::string> unavailable_;
+};
+
+// Messages for record errors; Batch row-error codes are 1-based indexes.
+class ErrorTable {
+ public:
+  uint32_t Add(std::string message) {
+    messages_.push_back(std::move(message));
+    return static_cast<uint32_t>(messages_.size());
+  }
+  const std::string& Get(uint32_t code) const { return messages_[code - 1]; }
+  size_t size() const { return messages_.size(); }
+
+ private:
+  std::vector<std::string> messages_;
+};
+
+struct CompiledExpr {
+  int column = -1;  // result column
+  Type type;
+};
+
+class Instruction;  // internal
+
+// Compiled code: a flat list of vectorised instructions.
+class Program {
+ public:
+  Program();
+  ~Program();
+  Program(Program&&) noexcept;
+  Program& operator=(Program&&) noexcept;
+
+  // Evaluates every instruction, in order, over rows [0, batch.size()).
+  void Run(Batch& batch) const;
+  size_t num_instructions() const;
+
+ private:
+  friend class Compiler;
+  std::vector<std::unique_ptr<Instruction>> code_;
+};
+
+class Compiler {
+ public:
+  // `layout` gains result, temporary and constant columns; `errors` gains
+  // the messages of record errors the code can raise. Both must outlive the
+  // Compiler; `errors` must outlive the Programs.
+  Compiler(BatchLayout* layout, ErrorTable* errors);
+  ~Compiler();
+
+  // Parses, type-checks and compiles `text`. The result goes to a new
+  // column called `result_name`. `context` names the expression in record
+  // error messages ("feature debt_ratio"). On failure returns nullopt and
+  // appends at least one diagnostic, located with `where`.
+  std::optional<CompiledExpr> Compile(std::string_view text, const Scope& scope,
+                                      const TextLocator& where, std::string_view result_name,
+                                      std::string_view context, std::vector<Diagnostic>* diags);
+
+  // The code compiled since the last Finish().
+  Program Finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sluice::expr

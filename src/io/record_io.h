@@ -1,0 +1,124 @@
+#pragma once
+// Reading records into batches and writing batches out: CSV (RFC 4180) and
+// JSON Lines. See docs/input-formats.md for what is accepted and for every
+// rejection reason.
+//
+// A RecordSource decodes records straight into the source-field columns of
+// a Batch (field i of the schema goes to column `fields[i].column`). A
+// record that cannot be decoded is not appended; it goes to the RejectSink
+// with its record number, line, field and reason, and reading goes on.
+// Every record read is either appended or rejected: nothing is dropped.
+//
+// Thread safety: sources and sinks belong to one thread.
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sluice/status.h"
+#include "types/batch.h"
+#include "types/timestamp.h"
+#include "types/type.h"
+
+namespace sluice::io {
+
+enum class Format { kCsv, kJsonl };
+
+// "csv", "jsonl" (also "json", "ndjson") from a flag, else from the path's
+// extension (.csv, .jsonl, .ndjson, .json); "-" without a flag is an error.
+Result<Format> ResolveFormat(std::string_view path, std::string_view flag);
+
+struct SourceField {
+  std::string name;
+  Type type;
+  bool nullable = false;
+  TimestampFormat timestamp_format = TimestampFormat::kIso8601;  // for timestamps
+  int column = -1;                                                 // batch column
+};
+
+struct SourceOptions {
+  std::vector<std::string> null_markers = {""};  // unquoted CSV texts read as null
+  char delimiter = ',';
+  size_t max_record_bytes = 8u << 20;  // longer records are rejected
+};
+
+struct Rejection {
+  uint64_t record = 0;  // 1-based record number (0: not a record, e.g. the header)
+  uint64_t line = 0;    // 1-based line where the record starts
+  std::string field;    // the field at fault, or "" for the whole record
+  std::string reason;
+  std::string_view raw;  // the record's raw text
+};
+
+class RejectSink {
+ public:
+  virtual ~RejectSink() = default;
+  virtual void Reject(const Rejection& r) = 0;
+};
+
+class RecordSource {
+ public:
+  virtual ~RecordSource() = default;
+
+  // Opens `path` ("-" is stdin). Fails (kIoError / kInvalidInput) if the file
+  // cannot be opened or, for CSV, its header is missing, has duplicate
+  // names or lacks a schema field.
+  static Result<std::unique_ptr<RecordSource>> Open(const std::string& path, Format format,
+                                                    std::vector<SourceField> fields,
+                                                    SourceOptions options);
+
+  // Reads records until `batch` is full or the input ends. Decoded records
+  // are appended to `batch` (with their Batch::origin); rejected ones go to
+  // `rejects`. Returns a non-ok Status only for failures of the input as a
+  // whole (read error).
+  virtual Status Fill(Batch& batch, RejectSink& rejects) = 0;
+  virtual bool done() const = 0;
+  virtual uint64_t records_read() const = 0;  // appended + rejected so far
+  virtual uint64_t bytes_read() const = 0;
+};
+
+// What an output column holds.
+struct OutputColumn {
+  enum class Kind { kValue, kReasonCodes, kReasonTexts, kReasons };
+  std::string name;
+  Kind kind = Kind::kValue;
+  int column = -1;  // batch column for kValue
+};
+
+class RecordSink {
+ public:
+  virtual ~RecordSink() = default;
+  // Opens `path` ("-" is stdout) and, for CSV, writes the header.
+  static Result<std::unique_ptr<RecordSink>> Open(const std::string& path, Format format,
+                                                  std::vector<OutputColumn> columns);
+  // Writes every row of `batch` whose row_error is 0.
+  virtual Status Write(const Batch& batch) = 0;
+  // Flushes; after Close() nothing more is written.
+  virtual Status Close() = 0;
+  virtual uint64_t records_written() const = 0;
+};
+
+// Writes rejections as JSON Lines to a file created on the first rejection.
+class DeadLetterFile final : public RejectSink {
+ public:
+  explicit DeadLetterFile(std::string path);
+  ~DeadLetterFile() override;
+  void Reject(const Rejection& r) override;
+  Status Close();
+  uint64_t count() const { return count_; }
+  const std::string& path() const { return path_; }
+  // The first write error, if any (a rejection that could not be written).
+  const Status& status() const { return status_; }
+
+ private:
+  std::string path_;
+  std::FILE* file_ = nullptr;
+  uint64_t count_ = 0;
+  Status status_;
+  std::string buffer_;
+};
+
+}  // namespace sluice::io

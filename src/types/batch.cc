@@ -1,0 +1,92 @@
+#include "types/batch.h"
+
+#include <algorithm>
+
+#include "common/check.h"
+
+namespace sluice {
+
+char* StringArena::Allocate(size_t n) {
+  while (current_ < blocks_.size()) {
+    Block& b = blocks_[current_];
+    if (b.size - used_ >= n) {
+      char* p = b.data.get() + used_;
+      used_ += n;
+      return p;
+    }
+    ++current_;
+    used_ = 0;
+  }
+  size_t size = std::max(block_size_, n);
+  blocks_.push_back(Block{std::make_unique<char[]>(size), size});
+  current_ = blocks_.size() - 1;
+  used_ = n;
+  return blocks_.back().data.get();
+}
+
+void StringArena::Reset() {
+  current_ = 0;
+  used_ = 0;
+}
+
+size_t StringArena::bytes_reserved() const {
+  size_t total = 0;
+  for (const auto& b : blocks_) total += b.size;
+  return total;
+}
+
+Column::Column(Type type, size_t capacity) : type_(std::move(type)) {
+  size_t bytes = ElementSize(type_.kind) * std::max<size_t>(capacity, 1);
+  storage_.reset(new uint64_t[(bytes + 7) / 8]());
+  valid_.reset(new uint8_t[std::max<size_t>(capacity, 1)]());
+}
+
+void Column::Fill(const Value& v, size_t capacity, StringArena& arena) {
+  std::memset(valid_.get(), v.is_null ? 0 : 1, capacity);
+  if (v.is_null) return;
+  switch (type_.kind) {
+    case TypeKind::kNull: break;
+    case TypeKind::kBool: std::fill_n(data<uint8_t>(), capacity, v.b ? 1 : 0); break;
+    case TypeKind::kInt64:
+    case TypeKind::kTimestamp: std::fill_n(data<int64_t>(), capacity, v.i); break;
+    case TypeKind::kFloat64: std::fill_n(data<double>(), capacity, v.f); break;
+    case TypeKind::kEnum: std::fill_n(data<int32_t>(), capacity, static_cast<int32_t>(v.i)); break;
+    case TypeKind::kString: {
+      std::string_view s = arena.Copy(v.s);
+      std::fill_n(data<std::string_view>(), capacity, s);
+      break;
+    }
+  }
+}
+
+Batch::Batch(const BatchLayout& layout, size_t capacity)
+    : capacity_(capacity),
+      origins_(capacity),
+      row_errors_(capacity, 0),
+      reason_begin_(capacity, 0),
+      reason_count_(capacity, 0) {
+  SLUICE_CHECK(capacity > 0);
+  columns_.reserve(layout.size());
+  for (size_t i = 0; i < layout.size(); ++i) {
+    const ColumnSpec& spec = layout.column(static_cast<int>(i));
+    columns_.emplace_back(spec.type, capacity);
+    if (spec.constant) columns_.back().Fill(*spec.constant, capacity, constant_arena_);
+  }
+}
+
+bool Batch::any_row_error() const {
+  for (size_t i = 0; i < size_; ++i) {
+    if (row_errors_[i] != 0) return true;
+  }
+  return false;
+}
+
+void Batch::Clear() {
+  std::fill_n(row_errors_.begin(), size_, 0u);
+  std::fill_n(reason_count_.begin(), size_, 0u);
+  size_ = 0;
+  arena_.Reset();
+  reasons_.clear();
+}
+
+}  // namespace sluice

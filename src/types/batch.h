@@ -1,0 +1,172 @@
+#pragma once
+// Batches: the unit of work. A Batch holds up to `capacity` records as
+// columns (one flat array and one validity array per column), laid out by a
+// BatchLayout that the compiled pipeline fixes before any data is read:
+//
+//   [source fields in schema order][features][decision outputs][temporaries]
+//
+// Operators run over whole batches, so per record there is no name lookup,
+// no virtual call per field and no heap allocation: columns are allocated
+// once, strings go to the batch's StringArena, which keeps its blocks across
+// batches. Batch size does not change any result: every operator computes
+// row i from row i's inputs and from state updated in row order, so batch
+// and streaming runs (which use different batch sizes) give the same output.
+//
+// Thread safety: a Batch belongs to one thread at a time.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "types/type.h"
+#include "types/value.h"
+
+namespace sluice {
+
+// Append-only byte storage for the strings of one batch; Reset() keeps the
+// blocks so that steady-state batches allocate nothing.
+class StringArena {
+ public:
+  explicit StringArena(size_t block_size = 1 << 16) : block_size_(block_size) {}
+  StringArena(const StringArena&) = delete;
+  StringArena& operator=(const StringArena&) = delete;
+
+  // Returns `n` writable bytes, valid until Reset().
+  char* Allocate(size_t n);
+  std::string_view Copy(std::string_view s) {
+    if (s.empty()) return {};
+    char* p = Allocate(s.size());
+    std::memcpy(p, s.data(), s.size());
+    return {p, s.size()};
+  }
+  void Reset();
+  size_t bytes_reserved() const;
+
+ private:
+  struct Block {
+    std::unique_ptr<char[]> data;
+    size_t size;
+  };
+  size_t block_size_;
+  std::vector<Block> blocks_;
+  size_t current_ = 0;  // index of the block being filled
+  size_t used_ = 0;     // bytes used in blocks_[current_]
+};
+
+struct ColumnSpec {
+  std::string name;               // for messages and output headers
+  Type type;
+  std::optional<Value> constant;  // filled into every row when the batch is made
+};
+
+class BatchLayout {
+ public:
+  int Add(ColumnSpec spec) {
+    columns_.push_back(std::move(spec));
+    return static_cast<int>(columns_.size()) - 1;
+  }
+  const ColumnSpec& column(int i) const { return columns_[static_cast<size_t>(i)]; }
+  size_t size() const { return columns_.size(); }
+
+ private:
+  std::vector<ColumnSpec> columns_;
+};
+
+class Column {
+ public:
+  Column(Type type, size_t capacity);
+
+  const Type& type() const { return type_; }
+  template <typename T>
+  T* data() {
+    return reinterpret_cast<T*>(storage_.get());
+  }
+  template <typename T>
+  const T* data() const {
+    return reinterpret_cast<const T*>(storage_.get());
+  }
+  uint8_t* valid() { return valid_.get(); }
+  const uint8_t* valid() const { return valid_.get(); }
+  bool is_valid(size_t row) const { return valid_[row] != 0; }
+
+  // Fills rows [0, capacity) with `v` (and marks them valid or null).
+  void Fill(const Value& v, size_t capacity, StringArena& arena);
+
+ private:
+  Type type_;
+  std::unique_ptr<uint64_t[]> storage_;  // 8-byte aligned
+  std::unique_ptr<uint8_t[]> valid_;
+};
+
+// One reason given for a decision.
+struct Reason {
+  std::string_view code;
+  std::string_view text;
+};
+
+class Batch {
+ public:
+  Batch(const BatchLayout& layout, size_t capacity);
+  Batch(const Batch&) = delete;
+  Batch& operator=(const Batch&) = delete;
+
+  size_t size() const { return size_; }
+  size_t capacity() const { return capacity_; }
+  bool full() const { return size_ == capacity_; }
+  Column& column(int i) { return columns_[static_cast<size_t>(i)]; }
+  const Column& column(int i) const { return columns_[static_cast<size_t>(i)]; }
+  size_t num_columns() const { return columns_.size(); }
+  StringArena& arena() { return arena_; }
+
+  // Row bookkeeping, filled by the source for each appended record.
+  struct RowOrigin {
+    uint64_t record = 0;  // 1-based record number in the input
+    uint64_t line = 0;    // 1-based line where the record starts (0 if none)
+    std::string_view raw;  // the record's raw text, in the arena
+  };
+  RowOrigin& origin(size_t row) { return origins_[row]; }
+  const RowOrigin& origin(size_t row) const { return origins_[row]; }
+
+  // Record errors raised while evaluating row `row` (0 = none). The code
+  // indexes the pipeline's error-message table; the first error wins.
+  uint32_t row_error(size_t row) const { return row_errors_[row]; }
+  uint32_t* row_errors() { return row_errors_.data(); }
+  void SetRowError(size_t row, uint32_t code) {
+    if (row_errors_[row] == 0) row_errors_[row] = code;
+  }
+  bool any_row_error() const;
+
+  // Reasons per row: a span of reasons() (filled by the decision stage).
+  std::vector<Reason>& reasons() { return reasons_; }
+  const std::vector<Reason>& reasons() const { return reasons_; }
+  uint32_t* reason_begin() { return reason_begin_.data(); }
+  uint32_t* reason_count() { return reason_count_.data(); }
+  const uint32_t* reason_begin() const { return reason_begin_.data(); }
+  const uint32_t* reason_count() const { return reason_count_.data(); }
+
+  // Makes room for one more row and returns its index. REQUIRES: !full().
+  size_t AppendRow() { return size_++; }
+  // Drops the last row (used when decoding a record fails half way).
+  void PopRow() { --size_; }
+  // Empties the batch: rows, arena, errors, reasons. Constant columns stay.
+  void Clear();
+
+ private:
+  size_t capacity_;
+  size_t size_ = 0;
+  StringArena arena_;
+  StringArena constant_arena_;  // strings of constant columns; never reset
+  std::vector<Column> columns_;
+  std::vector<RowOrigin> origins_;
+  std::vector<uint32_t> row_errors_;
+  std::vector<Reason> reasons_;
+  std::vector<uint32_t> reason_begin_;
+  std::vector<uint32_t> reason_count_;
+};
+
+}  // namespace sluice
