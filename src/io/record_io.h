@@ -43,6 +43,9 @@ struct SourceOptions {
   std::vector<std::string> null_markers = {""};  // unquoted CSV texts read as null
   char delimiter = ',';
   size_t max_record_bytes = 8u << 20;  // longer records are rejected
+  // Bytes asked of read(2) at a time. Tests use tiny values so that records
+  // span chunk boundaries; the default suits files and pipes.
+  size_t read_chunk_bytes = 1u << 20;
 };
 
 struct Rejection {

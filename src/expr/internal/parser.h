@@ -1,0 +1,72 @@
+#pragma once
+// Recursive-descent parser for the expression grammar (docs/expressions.md).
+//
+//   expr       := or
+//   or         := and ("or" and)*
+//   and        := not ("and" not)*
+//   not        := "not" not | comparison
+//   comparison := additive (cmp_op additive | "is" ["not"] "null"
+//                 | ["not"] "in" "(" expr ("," expr)* ")"
+//                 | ["not"] "between" additive "and" additive)*
+//   additive   := multiplicative (("+" | "-" | "||") multiplicative)*
+//   multiplicative := unary (("*" | "/" | "//" | "%") unary)*
+//   unary      := ("-" | "+") unary | primary
+//   primary    := literal | name | word "(" [expr ("," expr)*] ")" | "(" expr ")" | case
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "expr/internal/ast.h"
+#include "expr/internal/lexer.h"
+
+namespace sluice::expr::internal {
+
+struct ParseError {
+  size_t offset = 0;
+  std::string message;
+};
+
+class Parser {
+ public:
+  // REQUIRES: `tokens` ends with kEnd and outlives the parser.
+  // `column_of` maps a byte offset to the column shown in messages such as
+  // "expected ')' to close '(' at column N".
+  Parser(const std::vector<Token>& tokens, std::function<int(size_t)> column_of)
+      : tokens_(tokens), column_of_(std::move(column_of)) {}
+
+  // Parses one whole expression; anything after it is an error.
+  NodePtr ParseExpression();
+  const ParseError& error() const { return error_; }
+
+  // The pieces, for callers that extend the grammar (e.g. a postfix
+  // "over ..." clause): they may inspect Peek() and continue.
+  NodePtr ParseOr();
+  const Token& Peek(size_t ahead = 0) const;
+  const Token& Next();
+  bool failed() const { return failed_; }
+
+ private:
+  NodePtr ParseAnd();
+  NodePtr ParseNot();
+  NodePtr ParseComparison();
+  NodePtr ParseAdditive();
+  NodePtr ParseMultiplicative();
+  NodePtr ParseUnary();
+  NodePtr ParsePrimary();
+  NodePtr ParseCase();
+  NodePtr ParseCallArgs(NodePtr call);
+  NodePtr ParseIntLiteral(const Token& t, bool negative, size_t begin);
+
+  NodePtr Fail(size_t offset, std::string message);
+  NodePtr Unexpected(const Token& t, std::string_view expected);
+  const std::vector<Token>& tokens_;
+  std::function<int(size_t)> column_of_;
+  size_t pos_ = 0;
+  bool failed_ = false;
+  ParseError error_;
+};
+
+}  // namespace sluice::expr::internal

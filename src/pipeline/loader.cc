@@ -1,0 +1,631 @@
+#include <yaml-cpp/yaml.h>
+
+#include <cctype>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "common/names.h"
+#include "pipeline/internal/yaml_locator.h"
+#include "pipeline/spec.h"
+
+namespace sluice::pipeline {
+
+const FieldSpec* PipelineSpec::FindField(std::string_view n) const {
+  for (const auto& f : fields) {
+    if (f.name == n) return &f;
+  }
+  return nullptr;
+}
+
+const ReasonCodeSpec* PipelineSpec::FindReason(std::string_view code) const {
+  for (const auto& r : reason_codes) {
+    if (r.code == code) return &r;
+  }
+  return nullptr;
+}
+
+namespace {
+
+using internal::LineIndex;
+using internal::ScalarLocator;
+
+std::string Fnv1a64Hex(const std::string& bytes) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return fmt::format("{:016x}", h);
+}
+
+bool IsIdentifier(std::string_view s) {
+  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+  for (char c : s) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+  }
+  return true;
+}
+
+bool IsPipelineName(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+const char* NodeKind(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null: return "nothing";
+    case YAML::NodeType::Scalar: return "a scalar";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Map: return "a mapping";
+    default: return "an undefined node";
+  }
+}
+
+class Loader {
+ public:
+  Loader(const std::string& text, std::string file, std::vector<Diagnostic>* diags)
+      : file_(std::move(file)),
+        content_(std::make_shared<const std::string>(text)),
+        lines_(std::make_shared<const LineIndex>(*content_)),
+        diags_(diags) {}
+
+  Result<PipelineSpec> Load();
+
+ private:
+  SourceLocation Where(const YAML::Node& n) const {
+    YAML::Mark m = n.Mark();
+    if (m.is_null()) return {file_, 0, 0};
+    return {file_, m.line + 1, m.column + 1};
+  }
+  void Error(const SourceLocation& where, std::string message) {
+    diags_->push_back({where, std::move(message)});
+  }
+  void Error(const YAML::Node& n, std::string message) { Error(Where(n), std::move(message)); }
+
+  // Checks that `map` is a mapping with only `allowed` keys and no key twice.
+  bool CheckMap(const YAML::Node& map, std::string_view what,
+                const std::vector<std::string>& allowed);
+  std::optional<std::string> Scalar(const YAML::Node& n, std::string_view what);
+  std::optional<bool> Bool(const YAML::Node& n, std::string_view what);
+  std::optional<NamedRef> Name(const YAML::Node& n, std::string_view what);
+  ExprText Expression(const YAML::Node& n);
+
+  void LoadSource(const YAML::Node& n, PipelineSpec& spec);
+  void LoadField(const YAML::Node& key, const YAML::Node& value, PipelineSpec& spec);
+  void LoadFeatures(const YAML::Node& n, PipelineSpec& spec);
+  void LoadDecision(const YAML::Node& n, PipelineSpec& spec);
+  void LoadRule(const YAML::Node& n, DecisionSpec& d);
+  void LoadReasonList(const YAML::Node& parent, std::string_view what,
+                      std::vector<NamedRef>* out);
+  void LoadReasonCodes(const YAML::Node& n, PipelineSpec& spec);
+  void LoadOutput(const YAML::Node& n, PipelineSpec& spec);
+
+  std::string file_;
+  std::shared_ptr<const std::string> content_;
+  std::shared_ptr<const LineIndex> lines_;
+  std::vector<Diagnostic>* diags_;
+};
+
+bool Loader::CheckMap(const YAML::Node& map, std::string_view what,
+                      const std::vector<std::string>& allowed) {
+  if (!map.IsMap()) {
+    Error(map, fmt::format("{} must be a mapping, found {}", what, NodeKind(map)));
+    return false;
+  }
+  std::unordered_map<std::string, int> seen;
+  bool ok = true;
+  for (const auto& kv : map) {
+    if (!kv.first.IsScalar()) {
+      Error(kv.first, fmt::format("keys of {} must be names, found {}", what, NodeKind(kv.first)));
+      ok = false;
+      continue;
+    }
+    const std::string key = kv.first.Scalar();
+    auto [it, inserted] = seen.emplace(key, kv.first.Mark().line + 1);
+    if (!inserted) {
+      Error(kv.first, fmt::format("duplicate key '{}' in {} (first at line {})", key, what,
+                                  it->second));
+      ok = false;
+    }
+    if (!allowed.empty() &&
+        std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      std::string hint = DidYouMean(key, allowed);
+      if (hint.empty()) hint = "; expected one of " + QuotedList(allowed);
+      Error(kv.first, fmt::format("unknown key '{}' in {}{}", key, what, hint));
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+std::optional<std::string> Loader::Scalar(const YAML::Node& n, std::string_view what) {
+  if (!n.IsScalar()) {
+    Error(n, fmt::format("{} must be a single value, found {}", what, NodeKind(n)));
+    return std::nullopt;
+  }
+  return n.Scalar();
+}
+
+std::optional<bool> Loader::Bool(const YAML::Node& n, std::string_view what) {
+  auto s = Scalar(n, what);
+  if (!s) return std::nullopt;
+  if (*s == "true") return true;
+  if (*s == "false") return false;
+  Error(n, fmt::format("{} must be true or false, found '{}'", what, *s));
+  return std::nullopt;
+}
+
+std::optional<NamedRef> Loader::Name(const YAML::Node& n, std::string_view what) {
+  auto s = Scalar(n, what);
+  if (!s) return std::nullopt;
+  if (!IsIdentifier(*s)) {
+    Error(n, fmt::format("{} must be a name (letters, digits and '_', not starting with a "
+                         "digit), found '{}'",
+                         what, *s));
+    return std::nullopt;
+  }
+  return NamedRef{*s, Where(n)};
+}
+
+ExprText Loader::Expression(const YAML::Node& n) {
+  ExprText e;
+  e.text = n.IsScalar() ? n.Scalar() : "";
+  size_t pos = n.Mark().is_null() ? 0 : static_cast<size_t>(n.Mark().pos);
+  e.locator = std::make_shared<ScalarLocator>(file_, content_, lines_, e.text, pos);
+  return e;
+}
+
+Result<PipelineSpec> Loader::Load() {
+  PipelineSpec spec;
+  spec.file = file_;
+  spec.content_hash = Fnv1a64Hex(*content_);
+  YAML::Node root;
+  try {
+    root = YAML::Load(*content_);
+  } catch (const YAML::Exception& e) {
+    SourceLocation where{file_, e.mark.is_null() ? 0 : e.mark.line + 1,
+                         e.mark.is_null() ? 0 : e.mark.column + 1};
+    Error(where, fmt::format("not valid YAML: {}", e.msg));
+    return InvalidPipeline("not valid YAML");
+  }
+  if (!root.IsMap()) {
+    Error(SourceLocation{file_, root.IsNull() ? 0 : Where(root).line,
+                         root.IsNull() ? 0 : Where(root).column},
+          fmt::format("a pipeline file must be a mapping with keys 'pipeline', 'source', ..., "
+                      "found {}",
+                      NodeKind(root)));
+    return InvalidPipeline("not a pipeline");
+  }
+  static const std::vector<std::string> kTop = {"pipeline",     "version", "description",
+                                                "source",       "features", "decision",
+                                                "reason_codes", "output"};
+  CheckMap(root, "the pipeline", kTop);
+
+  if (YAML::Node n = root["pipeline"]; n) {
+    if (auto s = Scalar(n, "'pipeline' (the pipeline's name)")) {
+      if (!IsPipelineName(*s)) {
+        Error(n, fmt::format("the pipeline's name may use letters, digits, '_', '-' and '.', "
+                             "found '{}'",
+                             *s));
+      }
+      spec.name = *s;
+    }
+  } else {
+    Error(SourceLocation{file_, 1, 1}, "missing key 'pipeline' (the pipeline's name)");
+  }
+  if (YAML::Node n = root["version"]; n) {
+    if (auto s = Scalar(n, "'version'")) spec.version = *s;
+  }
+  if (YAML::Node n = root["description"]; n) {
+    if (auto s = Scalar(n, "'description'")) spec.description = *s;
+  }
+  if (YAML::Node n = root["source"]; n) {
+    LoadSource(n, spec);
+  } else {
+    Error(SourceLocation{file_, 1, 1}, "missing key 'source' (the input schema)");
+  }
+  // Reason codes first, so that rules can be checked against them.
+  if (YAML::Node n = root["reason_codes"]; n) LoadReasonCodes(n, spec);
+  if (YAML::Node n = root["features"]; n) LoadFeatures(n, spec);
+  if (YAML::Node n = root["decision"]; n) LoadDecision(n, spec);
+  if (YAML::Node n = root["output"]; n) LoadOutput(n, spec);
+  return spec;
+}
+
+void Loader::LoadSource(const YAML::Node& n, PipelineSpec& spec) {
+  if (!CheckMap(n, "'source'", {"schema", "format", "null_values", "lateness"})) {
+    if (!n.IsMap()) return;
+  }
+  if (YAML::Node f = n["format"]; f) {
+    if (auto s = Scalar(f, "'source.format'")) {
+      if (*s != "csv" && *s != "jsonl") {
+        Error(f, fmt::format("'source.format' must be csv or jsonl, found '{}'", *s));
+      } else {
+        spec.input_format = *s;
+      }
+    }
+  }
+  if (YAML::Node nv = n["null_values"]; nv) {
+    if (!nv.IsSequence()) {
+      Error(nv, fmt::format("'source.null_values' must be a list of texts, found {}",
+                            NodeKind(nv)));
+    } else {
+      spec.null_values.clear();
+      for (const auto& v : nv) {
+        if (v.IsNull()) {
+          spec.null_values.emplace_back("");
+        } else if (auto s = Scalar(v, "an entry of 'source.null_values'")) {
+          spec.null_values.push_back(*s);
+        }
+      }
+    }
+  }
+  if (YAML::Node l = n["lateness"]; l) {
+    Error(l, "'source.lateness' applies to windowed features and streaming, which this version "
+             "does not support yet");
+  }
+  YAML::Node schema = n["schema"];
+  if (!schema) {
+    Error(n, "'source' has no 'schema' (the input fields and their types)");
+    return;
+  }
+  if (!CheckMap(schema, "'source.schema'", {})) {
+    if (!schema.IsMap()) return;
+  }
+  if (schema.size() == 0) Error(schema, "'source.schema' declares no fields");
+  std::set<std::string> names;
+  for (const auto& kv : schema) {
+    if (!kv.first.IsScalar()) continue;
+    if (names.count(kv.first.Scalar())) continue;  // reported as a duplicate key
+    names.insert(kv.first.Scalar());
+    LoadField(kv.first, kv.second, spec);
+  }
+  int ids = 0, times = 0;
+  for (const auto& f : spec.fields) {
+    if (f.is_id && ++ids == 2) {
+      Error(f.where, fmt::format("field '{}' is a second id field; a schema has at most one",
+                                 f.name));
+    }
+    if (f.is_event_time && ++times == 2) {
+      Error(f.where,
+            fmt::format("field '{}' is a second event_time field; a schema has at most one",
+                        f.name));
+    }
+  }
+}
+
+void Loader::LoadField(const YAML::Node& key, const YAML::Node& value, PipelineSpec& spec) {
+  static const std::vector<std::string> kTypes = {"bool",   "int64",     "float64",
+                                                  "string", "timestamp", "enum"};
+  FieldSpec f;
+  f.name = key.Scalar();
+  f.where = Where(key);
+  if (!IsIdentifier(f.name)) {
+    Error(key, fmt::format("field name must be a name (letters, digits and '_', not starting "
+                           "with a digit), found '{}'",
+                           f.name));
+    return;
+  }
+  YAML::Node type_node;
+  std::string type_name;
+  if (value.IsScalar()) {
+    type_node = value;
+    type_name = value.Scalar();
+  } else if (value.IsMap()) {
+    CheckMap(value, fmt::format("field '{}'", f.name),
+             {"type", "nullable", "id", "event_time", "format", "values", "description"});
+    type_node = value["type"];
+    if (!type_node) {
+      Error(value, fmt::format("field '{}' has no 'type'; expected one of {}", f.name,
+                               QuotedList(kTypes)));
+      return;
+    }
+    auto t = Scalar(type_node, fmt::format("the type of field '{}'", f.name));
+    if (!t) return;
+    type_name = *t;
+  } else {
+    Error(value.IsNull() ? key : value,
+          fmt::format("field '{}' needs a type (one of {}), found {}", f.name, QuotedList(kTypes),
+                      NodeKind(value)));
+    return;
+  }
+  static const std::unordered_map<std::string, TypeKind> kKinds = {
+      {"bool", TypeKind::kBool},     {"int64", TypeKind::kInt64},
+      {"float64", TypeKind::kFloat64}, {"string", TypeKind::kString},
+      {"timestamp", TypeKind::kTimestamp}, {"enum", TypeKind::kEnum}};
+  auto kind = kKinds.find(type_name);
+  if (kind == kKinds.end()) {
+    std::string hint = DidYouMean(type_name, kTypes);
+    if (hint.empty()) hint = "; expected one of " + QuotedList(kTypes);
+    Error(type_node, fmt::format("unknown type '{}' for field '{}'{}", type_name, f.name, hint));
+    return;
+  }
+  f.type.kind = kind->second;
+  if (value.IsMap()) {
+    if (YAML::Node n = value["nullable"]; n) {
+      if (auto b = Bool(n, "'nullable'")) f.nullable = *b;
+    }
+    if (YAML::Node n = value["id"]; n) {
+      if (auto b = Bool(n, "'id'")) f.is_id = *b;
+      if (f.is_id && f.type.kind != TypeKind::kString && f.type.kind != TypeKind::kInt64) {
+        Error(n, fmt::format("the id field '{}' must be string or int64, found {}", f.name,
+                             type_name));
+      }
+    }
+    if (YAML::Node n = value["event_time"]; n) {
+      if (auto b = Bool(n, "'event_time'")) f.is_event_time = *b;
+      if (f.is_event_time && f.type.kind != TypeKind::kTimestamp) {
+        Error(n, fmt::format("the event_time field '{}' must be a timestamp, found {}", f.name,
+                             type_name));
+      }
+      if (f.is_event_time && f.nullable) {
+        Error(n, fmt::format("the event_time field '{}' cannot be nullable", f.name));
+      }
+    }
+    if (YAML::Node n = value["format"]; n) {
+      static const std::vector<std::string> kFormats = {"iso8601", "epoch_s", "epoch_ms",
+                                                        "epoch_us", "epoch_ns"};
+      if (f.type.kind != TypeKind::kTimestamp) {
+        Error(n, fmt::format("'format' applies to timestamp fields; field '{}' is {}", f.name,
+                             type_name));
+      } else if (auto s = Scalar(n, "'format'")) {
+        if (*s == "iso8601") f.timestamp_format = TimestampFormat::kIso8601;
+        else if (*s == "epoch_s") f.timestamp_format = TimestampFormat::kEpochSeconds;
+        else if (*s == "epoch_ms") f.timestamp_format = TimestampFormat::kEpochMillis;
+        else if (*s == "epoch_us") f.timestamp_format = TimestampFormat::kEpochMicros;
+        else if (*s == "epoch_ns") f.timestamp_format = TimestampFormat::kEpochNanos;
+        else {
+          std::string hint = DidYouMean(*s, kFormats);
+          if (hint.empty()) hint = "; expected one of " + QuotedList(kFormats);
+          Error(n, fmt::format("unknown timestamp format '{}'{}", *s, hint));
+        }
+      }
+    }
+    YAML::Node values = value["values"];
+    if (f.type.kind == TypeKind::kEnum) {
+      if (!values) {
+        Error(type_node,
+              fmt::format("enum field '{}' needs 'values' (the list of allowed values)", f.name));
+        return;
+      }
+      if (!values.IsSequence() || values.size() == 0) {
+        Error(values, fmt::format("'values' of enum field '{}' must be a non-empty list, found {}",
+                                  f.name, NodeKind(values)));
+        return;
+      }
+      std::vector<std::string> list;
+      for (const auto& v : values) {
+        auto s = Scalar(v, "an enum value");
+        if (!s) continue;
+        if (std::find(list.begin(), list.end(), *s) != list.end()) {
+          Error(v, fmt::format("enum value '{}' is listed twice in field '{}'", *s, f.name));
+          continue;
+        }
+        list.push_back(*s);
+      }
+      f.type.domain = std::make_shared<const EnumDomain>(std::move(list));
+    } else if (values) {
+      Error(values, fmt::format("'values' applies to enum fields; field '{}' is {}", f.name,
+                                type_name));
+    }
+  } else if (f.type.kind == TypeKind::kEnum) {
+    Error(value, fmt::format("enum field '{}' needs 'values': write {{type: enum, values: [a, "
+                             "b]}}",
+                             f.name));
+    return;
+  }
+  spec.fields.push_back(std::move(f));
+}
+
+void Loader::LoadFeatures(const YAML::Node& n, PipelineSpec& spec) {
+  if (n.IsNull()) return;
+  if (!CheckMap(n, "'features'", {})) {
+    if (!n.IsMap()) return;
+  }
+  std::set<std::string> seen;
+  for (const auto& kv : n) {
+    if (!kv.first.IsScalar()) continue;
+    FeatureSpec f;
+    f.name = kv.first.Scalar();
+    f.where = Where(kv.first);
+    if (!seen.insert(f.name).second) continue;  // duplicate key already reported
+    if (!IsIdentifier(f.name)) {
+      Error(kv.first, fmt::format("feature name must be a name (letters, digits and '_', not "
+                                  "starting with a digit), found '{}'",
+                                  f.name));
+      continue;
+    }
+    if (const FieldSpec* field = spec.FindField(f.name)) {
+      Error(kv.first, fmt::format("feature '{}' has the name of a source field (line {})",
+                                  f.name, field->where.line));
+      continue;
+    }
+    YAML::Node expr_node = kv.second;
+    if (kv.second.IsMap()) {
+      CheckMap(kv.second, fmt::format("feature '{}'", f.name), {"expr", "description"});
+      expr_node = kv.second["expr"];
+      if (YAML::Node d = kv.second["description"]; d && d.IsScalar()) f.description = d.Scalar();
+      if (!expr_node) {
+        Error(kv.second, fmt::format("feature '{}' has no 'expr'", f.name));
+        continue;
+      }
+    }
+    if (!expr_node.IsScalar() || expr_node.Scalar().empty()) {
+      Error(expr_node.IsNull() ? kv.first : expr_node,
+            fmt::format("feature '{}' needs an expression, found {}", f.name,
+                        expr_node.IsScalar() ? "an empty text" : NodeKind(expr_node)));
+      continue;
+    }
+    f.expression = Expression(expr_node);
+    spec.features.push_back(std::move(f));
+  }
+}
+
+void Loader::LoadReasonList(const YAML::Node& parent, std::string_view what,
+                            std::vector<NamedRef>* out) {
+  YAML::Node one = parent["reason"];
+  YAML::Node many = parent["reasons"];
+  if (one && many) {
+    Error(many, fmt::format("{} has both 'reason' and 'reasons'; use one", what));
+    return;
+  }
+  if (one) {
+    if (auto r = Name(one, "a reason code")) out->push_back(*r);
+  } else if (many) {
+    if (many.IsScalar()) {
+      if (auto r = Name(many, "a reason code")) out->push_back(*r);
+    } else if (many.IsSequence()) {
+      for (const auto& v : many) {
+        if (auto r = Name(v, "a reason code")) out->push_back(*r);
+      }
+    } else {
+      Error(many, fmt::format("'reasons' must be a list of reason codes, found {}",
+                              NodeKind(many)));
+    }
+  }
+}
+
+void Loader::LoadRule(const YAML::Node& n, DecisionSpec& d) {
+  if (!CheckMap(n, "a rule", {"id", "when", "action", "reason", "reasons", "description"})) {
+    if (!n.IsMap()) return;
+  }
+  RuleSpec r;
+  r.where = Where(n);
+  if (YAML::Node id = n["id"]; id) {
+    if (auto name = Name(id, "a rule id")) r.id = name->name;
+  } else {
+    Error(n, "a rule needs an 'id'");
+  }
+  if (YAML::Node w = n["when"]; w) {
+    if (!w.IsScalar() || w.Scalar().empty()) {
+      Error(w, fmt::format("'when' of rule '{}' must be a condition, found {}", r.id,
+                           w.IsScalar() ? "an empty text" : NodeKind(w)));
+    } else {
+      r.when = Expression(w);
+    }
+  } else {
+    Error(n, fmt::format("rule '{}' needs a condition ('when')", r.id));
+  }
+  if (YAML::Node a = n["action"]; a) {
+    if (auto name = Name(a, "an action")) r.action = *name;
+  } else {
+    Error(n, fmt::format("rule '{}' needs an 'action'", r.id));
+  }
+  LoadReasonList(n, fmt::format("rule '{}'", r.id), &r.reasons);
+  d.rules.push_back(std::move(r));
+}
+
+void Loader::LoadDecision(const YAML::Node& n, PipelineSpec& spec) {
+  if (!CheckMap(n, "'decision'", {"rules", "default", "actions"})) {
+    if (!n.IsMap()) return;
+  }
+  DecisionSpec d;
+  d.where = Where(n);
+  if (YAML::Node a = n["actions"]; a) {
+    if (!a.IsSequence()) {
+      Error(a, fmt::format("'decision.actions' must be a list of action names, found {}",
+                           NodeKind(a)));
+    } else {
+      for (const auto& v : a) {
+        if (auto name = Name(v, "an action")) d.actions.push_back(*name);
+      }
+    }
+  }
+  if (YAML::Node rules = n["rules"]; rules) {
+    if (!rules.IsSequence()) {
+      Error(rules, fmt::format("'decision.rules' must be a list of rules, found {}",
+                               NodeKind(rules)));
+    } else {
+      for (const auto& r : rules) LoadRule(r, d);
+    }
+  }
+  if (YAML::Node def = n["default"]; def) {
+    if (def.IsMap()) {
+      CheckMap(def, "'decision.default'", {"action", "reason", "reasons"});
+      if (YAML::Node a = def["action"]; a) {
+        if (auto name = Name(a, "the default action")) d.default_action = *name;
+      } else {
+        Error(def, "'decision.default' needs an 'action'");
+      }
+      LoadReasonList(def, "the default", &d.default_reasons);
+    } else if (auto name = Name(def, "the default action")) {
+      d.default_action = *name;
+    }
+  } else {
+    Error(n, "'decision' has no 'default' action (taken when no rule matches)");
+  }
+  spec.decision = std::move(d);
+}
+
+void Loader::LoadReasonCodes(const YAML::Node& n, PipelineSpec& spec) {
+  if (!CheckMap(n, "'reason_codes'", {})) {
+    if (!n.IsMap()) return;
+  }
+  std::set<std::string> seen;
+  for (const auto& kv : n) {
+    if (!kv.first.IsScalar() || !seen.insert(kv.first.Scalar()).second) continue;
+    ReasonCodeSpec r;
+    r.code = kv.first.Scalar();
+    r.where = Where(kv.first);
+    if (!IsIdentifier(r.code)) {
+      Error(kv.first, fmt::format("a reason code must be a name (letters, digits and '_'), "
+                                  "found '{}'",
+                                  r.code));
+      continue;
+    }
+    auto text = Scalar(kv.second, fmt::format("the text of reason code '{}'", r.code));
+    if (!text) continue;
+    r.text = *text;
+    spec.reason_codes.push_back(std::move(r));
+  }
+}
+
+void Loader::LoadOutput(const YAML::Node& n, PipelineSpec& spec) {
+  if (!CheckMap(n, "'output'", {"fields", "decision"})) {
+    if (!n.IsMap()) return;
+  }
+  if (YAML::Node f = n["fields"]; f) {
+    spec.output_fields_given = true;
+    if (!f.IsSequence()) {
+      Error(f, fmt::format("'output.fields' must be a list of field and feature names, found {}",
+                           NodeKind(f)));
+    } else {
+      for (const auto& v : f) {
+        if (auto name = Name(v, "an output field")) spec.output_fields.push_back(*name);
+      }
+    }
+  }
+  if (YAML::Node d = n["decision"]; d) {
+    if (auto b = Bool(d, "'output.decision'")) spec.output_decision = *b;
+  }
+}
+
+}  // namespace
+
+Result<PipelineSpec> LoadPipelineText(const std::string& text, const std::string& file_name,
+                                      std::vector<Diagnostic>* diags) {
+  Loader loader(text, file_name, diags);
+  return loader.Load();
+}
+
+Result<PipelineSpec> LoadPipelineFile(const std::string& path, std::vector<Diagnostic>* diags) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    diags->push_back({{path, 0, 0}, "cannot open the pipeline file"});
+    return IoError("cannot open " + path);
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return LoadPipelineText(ss.str(), path, diags);
+}
+
+}  // namespace sluice::pipeline

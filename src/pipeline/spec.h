@@ -1,0 +1,101 @@
+#pragma once
+// The pipeline file as written: what `sluice check` validates and what the
+// engine is compiled from. The loader checks structure and names; the types
+// of expressions are checked when the engine compiles them.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/diagnostic.h"
+#include "expr/expr.h"
+#include "sluice/status.h"
+#include "types/timestamp.h"
+#include "types/type.h"
+
+namespace sluice::pipeline {
+
+struct FieldSpec {
+  std::string name;
+  Type type;
+  bool nullable = false;
+  bool is_id = false;
+  bool is_event_time = false;
+  TimestampFormat timestamp_format = TimestampFormat::kIso8601;
+  SourceLocation where;
+};
+
+// An expression as it stands in the file, with a map from its characters to
+// file positions.
+struct ExprText {
+  std::string text;
+  std::shared_ptr<const expr::TextLocator> locator;
+  SourceLocation where() const { return locator->Locate(0); }
+};
+
+struct FeatureSpec {
+  std::string name;
+  ExprText expression;
+  std::string description;
+  SourceLocation where;  // of the name
+};
+
+struct NamedRef {
+  std::string name;
+  SourceLocation where;
+};
+
+struct RuleSpec {
+  std::string id;
+  ExprText when;
+  NamedRef action;
+  std::vector<NamedRef> reasons;
+  SourceLocation where;  // of the rule
+};
+
+struct DecisionSpec {
+  std::vector<RuleSpec> rules;
+  std::optional<NamedRef> default_action;
+  std::vector<NamedRef> default_reasons;
+  std::vector<NamedRef> actions;  // declared actions; empty = any
+  SourceLocation where;
+};
+
+struct ReasonCodeSpec {
+  std::string code;
+  std::string text;
+  SourceLocation where;
+};
+
+struct PipelineSpec {
+  std::string file;          // path as given
+  std::string content_hash;  // FNV-1a 64 of the file bytes, hex
+  std::string name;
+  std::string version;
+  std::string description;
+  std::vector<FieldSpec> fields;
+  std::vector<std::string> null_values = {""};
+  std::string input_format;  // "" = from the command line or the extension
+  std::vector<FeatureSpec> features;
+  std::optional<DecisionSpec> decision;
+  std::vector<ReasonCodeSpec> reason_codes;
+  std::vector<NamedRef> output_fields;  // empty = id, event time and all features
+  bool output_fields_given = false;
+  bool output_decision = true;
+
+  const FieldSpec* FindField(std::string_view n) const;
+  const ReasonCodeSpec* FindReason(std::string_view code) const;
+};
+
+// Reads and structurally validates a pipeline file. Diagnostics are appended
+// to `diags`; the spec is returned even when some parts were wrong, so that
+// later checks can report more errors in one pass. Returns an error Status
+// only when the file cannot be read or is not YAML at all (with a diagnostic).
+Result<PipelineSpec> LoadPipelineFile(const std::string& path, std::vector<Diagnostic>* diags);
+Result<PipelineSpec> LoadPipelineText(const std::string& text, const std::string& file_name,
+                                      std::vector<Diagnostic>* diags);
+
+}  // namespace sluice::pipeline

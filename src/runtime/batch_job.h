@@ -1,0 +1,52 @@
+#pragma once
+// `sluice run`: reads a whole input, processes it batch by batch and writes
+// decisions, dead letters and a summary. Every record read is written or
+// rejected: records_read == records_written + records_rejected, always.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "runtime/engine.h"
+#include "sluice/status.h"
+
+namespace sluice::runtime {
+
+struct RunOptions {
+  std::string input = "-";
+  std::string output = "-";
+  std::string input_format;   // "" = from the pipeline, else the extension
+  std::string output_format;  // "" = from the extension, else the input's
+  std::string dead_letter;    // "" = OUTPUT.rejects.jsonl (or sluice.rejects.jsonl for stdout)
+  std::string summary_file;   // "" = none
+  int64_t max_errors = -1;    // stop when more records than this are rejected; -1 = no limit
+  size_t batch_size = 1024;
+  bool progress = false;      // progress lines on stderr
+};
+
+struct RunSummary {
+  std::string pipeline;
+  std::string input, output, dead_letter;
+  uint64_t records_read = 0;
+  uint64_t records_written = 0;
+  uint64_t records_rejected = 0;
+  uint64_t rejected_on_input = 0;    // could not be decoded
+  uint64_t rejected_in_pipeline = 0; // record errors while evaluating
+  double seconds = 0;
+  double cpu_seconds = 0;
+  bool stopped_at_max_errors = false;
+  std::vector<std::pair<std::string, uint64_t>> actions;  // in action order
+  std::vector<std::pair<std::string, uint64_t>> reasons;  // most frequent first
+};
+
+// Runs `engine` over the input. A non-ok result means the run could not
+// start or the input/output failed as a whole; `summary` is filled as far
+// as the run got either way.
+Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* summary);
+
+// Human-readable summary (stderr) and JSON (--summary).
+std::string FormatSummaryText(const RunSummary& s);
+std::string FormatSummaryJson(const RunSummary& s, const Status& status);
+
+}  // namespace sluice::runtime

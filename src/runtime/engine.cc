@@ -1,0 +1,143 @@
+#include "runtime/engine.h"
+
+#include <set>
+
+#include <fmt/format.h>
+
+#include "common/names.h"
+
+namespace sluice::runtime {
+
+namespace {
+constexpr std::string_view kDecisionOutputs[] = {"action", "rule", "reasons", "reason_codes",
+                                                 "reason_texts"};
+}
+
+std::shared_ptr<const Engine> Engine::Compile(pipeline::PipelineSpec spec,
+                                              std::vector<Diagnostic>* diags) {
+  std::shared_ptr<Engine> e(new Engine());
+  const size_t errors_before = diags->size();
+  expr::Scope scope;
+
+  for (const auto& f : spec.fields) {
+    int col = e->layout_.Add({f.name, f.type, std::nullopt});
+    e->source_fields_.push_back({f.name, f.type, f.nullable, f.timestamp_format, col});
+    scope.Add({f.name, f.type, col});
+  }
+
+  expr::Compiler compiler(&e->layout_, &e->errors_);
+  // Later features are named in the scope as unavailable, for a clear message.
+  for (const auto& f : spec.features) {
+    scope.AddUnavailable(f.name, fmt::format("feature '{}' is defined later (line {}); a feature "
+                                             "can use only fields and earlier features",
+                                             f.name, f.where.line));
+  }
+  std::vector<std::pair<std::string, int>> feature_columns;
+  for (const auto& f : spec.features) {
+    auto compiled = compiler.Compile(f.expression.text, scope, *f.expression.locator, f.name,
+                                     fmt::format("feature {}", f.name), diags);
+    if (!compiled) {
+      scope.AddUnavailable(f.name, fmt::format("the definition of feature '{}' (line {}) has an "
+                                               "error",
+                                               f.name, f.where.line));
+      continue;
+    }
+    if (compiled->type.kind == TypeKind::kNull) {
+      diags->push_back({f.expression.where(),
+                        fmt::format("feature '{}' is always null; give its expression a type",
+                                    f.name)});
+      continue;
+    }
+    scope.Add({f.name, compiled->type, compiled->column});
+    feature_columns.emplace_back(f.name, compiled->column);
+  }
+  e->features_ = compiler.Finish();
+
+  if (spec.decision) {
+    e->rules_ = decide::RuleSet::Compile(spec, compiler, scope, e->layout_, diags);
+    e->conditions_ = compiler.Finish();
+  } else if (!spec.reason_codes.empty()) {
+    // Reason codes without a decision are allowed: later stages may use them.
+  }
+
+  // Output columns.
+  std::set<std::string> names;
+  auto add_output = [&](const std::string& name, const SourceLocation& where) {
+    if (!names.insert(name).second) {
+      diags->push_back({where, fmt::format("output field '{}' is listed twice", name)});
+      return;
+    }
+    if (const expr::Symbol* s = scope.Find(name)) {
+      e->value_outputs_.emplace_back(name, s->column);
+    } else if (!scope.Unavailable(name)) {
+      diags->push_back({where, fmt::format("unknown output field '{}'{}", name,
+                                           DidYouMean(name, scope.Names()))});
+    }
+  };
+  if (spec.output_fields_given) {
+    for (const auto& o : spec.output_fields) add_output(o.name, o.where);
+  } else {
+    for (const auto& f : spec.fields) {
+      if (f.is_id || f.is_event_time) add_output(f.name, f.where);
+    }
+    for (const auto& f : spec.features) {
+      if (scope.Find(f.name)) add_output(f.name, f.where);
+    }
+  }
+  if (spec.decision && spec.output_decision) {
+    for (auto reserved : kDecisionOutputs) {
+      for (const auto& f : spec.features) {
+        if (f.name == reserved) {
+          diags->push_back({f.where, fmt::format("feature '{}' has the name of a decision output; "
+                                                 "rename it or set 'output.decision: false'",
+                                                 f.name)});
+        }
+      }
+      for (const auto& f : spec.fields) {
+        if (f.name == reserved && names.count(f.name)) {
+          diags->push_back({f.where, fmt::format("output field '{}' has the name of a decision "
+                                                 "output; leave it out of 'output.fields' or set "
+                                                 "'output.decision: false'",
+                                                 f.name)});
+        }
+      }
+    }
+  }
+
+  if (diags->size() != errors_before) return nullptr;
+  e->spec_ = std::move(spec);
+  return e;
+}
+
+io::SourceOptions Engine::source_options() const {
+  io::SourceOptions o;
+  o.null_markers = spec_.null_values;
+  return o;
+}
+
+std::vector<io::OutputColumn> Engine::OutputColumns(io::Format format) const {
+  using Kind = io::OutputColumn::Kind;
+  std::vector<io::OutputColumn> out;
+  for (const auto& [name, col] : value_outputs_) out.push_back({name, Kind::kValue, col});
+  if (rules_ && spec_.output_decision) {
+    out.push_back({"action", Kind::kValue, rules_->action_column()});
+    out.push_back({"rule", Kind::kValue, rules_->rule_column()});
+    if (format == io::Format::kCsv) {
+      out.push_back({"reason_codes", Kind::kReasonCodes, -1});
+      out.push_back({"reason_texts", Kind::kReasonTexts, -1});
+    } else {
+      out.push_back({"reasons", Kind::kReasons, -1});
+    }
+  }
+  return out;
+}
+
+void Engine::Process(Batch& batch) const {
+  features_.Run(batch);
+  if (rules_) {
+    conditions_.Run(batch);
+    rules_->Decide(batch);
+  }
+}
+
+}  // namespace sluice::runtime

@@ -1,0 +1,56 @@
+#pragma once
+// Engine: a pipeline compiled for execution. It fixes the batch layout,
+// holds the compiled feature code and decision rules, and processes batches
+// in place. One code path serves every mode: `sluice run` drives it with
+// batches read from a file; streaming and serving will drive the same
+// Process() with smaller batches.
+//
+// Thread safety: immutable after Compile; Process() may run concurrently on
+// different batches.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "decide/rule_set.h"
+#include "expr/expr.h"
+#include "io/record_io.h"
+#include "pipeline/spec.h"
+#include "types/batch.h"
+
+namespace sluice::runtime {
+
+class Engine {
+ public:
+  // Compiles `spec`. Returns nullptr and appends diagnostics if anything in
+  // the pipeline is wrong.
+  static std::shared_ptr<const Engine> Compile(pipeline::PipelineSpec spec,
+                                               std::vector<Diagnostic>* diags);
+
+  const pipeline::PipelineSpec& spec() const { return spec_; }
+  const BatchLayout& layout() const { return layout_; }
+  const std::vector<io::SourceField>& source_fields() const { return source_fields_; }
+  io::SourceOptions source_options() const;
+  // The output columns for a format (CSV spreads reasons over two columns).
+  std::vector<io::OutputColumn> OutputColumns(io::Format format) const;
+  const expr::ErrorTable& errors() const { return errors_; }
+  const decide::RuleSet* rules() const { return rules_ ? &*rules_ : nullptr; }
+
+  // Evaluates features and the decision for every row of `batch`.
+  void Process(Batch& batch) const;
+
+ private:
+  Engine() = default;
+
+  pipeline::PipelineSpec spec_;
+  BatchLayout layout_;
+  expr::ErrorTable errors_;
+  std::vector<io::SourceField> source_fields_;
+  expr::Program features_;
+  expr::Program conditions_;
+  std::optional<decide::RuleSet> rules_;
+  std::vector<std::pair<std::string, int>> value_outputs_;  // name, column
+};
+
+}  // namespace sluice::runtime
