@@ -58,21 +58,21 @@ enum class Builtin : uint8_t;  // checker.h
 struct Node {
   NodeKind kind = NodeKind::kLiteral;
   Op op = Op::kNone;
-  size_t begin = 0;      // byte span of the whole expression in the text
+  size_t begin = 0;  // byte span of the whole expression in the text
   size_t end = 0;
-  size_t op_offset = 0;  // the operator, keyword or function-name token
-  std::string name;      // kName: the symbol; kCall: the function name, lower case
-  Value literal;         // kLiteral
-  bool negated = false;  // is not null, not in, not between
+  size_t op_offset = 0;      // the operator, keyword or function-name token
+  std::string name;          // kName: the symbol; kCall: the function name, lower case
+  Value literal;             // kLiteral
+  bool negated = false;      // is not null, not in, not between
   bool has_subject = false;  // kCase: args[0] is the subject of a simple case
   bool has_else = false;     // kCase: the last arg is the else value
   std::vector<std::unique_ptr<Node>> args;
 
   // Set by the checker.
   Type type;
-  int column = -1;            // kName: batch column
-  Builtin fn{};               // kCall
-  bool can_error = false;     // this subtree may raise a record error
+  int column = -1;         // kName: batch column
+  Builtin fn{};            // kCall
+  bool can_error = false;  // this subtree may raise a record error
 };
 
 using NodePtr = std::unique_ptr<Node>;

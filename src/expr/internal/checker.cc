@@ -46,14 +46,24 @@ constexpr BuiltinInfo kBuiltins[] = {
     {"epoch_seconds", Builtin::kEpochSeconds, 1, 1},
 };
 
-bool IsNull(const Type& t) { return t.kind == TypeKind::kNull; }
-bool IsNumeric(const Type& t) { return t.is_numeric() || IsNull(t); }
+bool IsNull(const Type& t) {
+  return t.kind == TypeKind::kNull;
+}
+bool IsNumeric(const Type& t) {
+  return t.is_numeric() || IsNull(t);
+}
 bool IsStringLike(const Type& t) {
   return t.kind == TypeKind::kString || t.kind == TypeKind::kEnum || IsNull(t);
 }
-bool IsBool(const Type& t) { return t.kind == TypeKind::kBool || IsNull(t); }
-bool IsTimestamp(const Type& t) { return t.kind == TypeKind::kTimestamp || IsNull(t); }
-bool IsInt(const Type& t) { return t.kind == TypeKind::kInt64 || IsNull(t); }
+bool IsBool(const Type& t) {
+  return t.kind == TypeKind::kBool || IsNull(t);
+}
+bool IsTimestamp(const Type& t) {
+  return t.kind == TypeKind::kTimestamp || IsNull(t);
+}
+bool IsInt(const Type& t) {
+  return t.kind == TypeKind::kInt64 || IsNull(t);
+}
 bool IsOrdered(const Type& t) {
   return IsNumeric(t) || t.kind == TypeKind::kString || t.kind == TypeKind::kTimestamp;
 }
@@ -88,7 +98,9 @@ std::vector<std::string> BuiltinNames() {
   return out;
 }
 
-bool IsNullLiteral(const Node& n) { return n.kind == NodeKind::kLiteral && n.literal.is_null && IsNull(n.literal.type); }
+bool IsNullLiteral(const Node& n) {
+  return n.kind == NodeKind::kLiteral && n.literal.is_null && IsNull(n.literal.type);
+}
 
 Type ArithmeticType(const Type& a, const Type& b) {
   if (a.kind == TypeKind::kFloat64 || b.kind == TypeKind::kFloat64) return Type::Float64();
@@ -135,15 +147,25 @@ bool Checker::Check(Node& n) {
     n.can_error = n.can_error || arg->can_error;
   }
   switch (n.kind) {
-    case NodeKind::kLiteral: n.type = n.literal.type; return true;
-    case NodeKind::kName: return CheckName(n);
-    case NodeKind::kUnary: return CheckUnary(n);
-    case NodeKind::kBinary: return CheckBinary(n);
-    case NodeKind::kIsNull: n.type = Type::Bool(); return true;
+    case NodeKind::kLiteral:
+      n.type = n.literal.type;
+      return true;
+    case NodeKind::kName:
+      return CheckName(n);
+    case NodeKind::kUnary:
+      return CheckUnary(n);
+    case NodeKind::kBinary:
+      return CheckBinary(n);
+    case NodeKind::kIsNull:
+      n.type = Type::Bool();
+      return true;
     case NodeKind::kIn:
-    case NodeKind::kBetween: return CheckIn(n);
-    case NodeKind::kCase: return CheckCase(n);
-    case NodeKind::kCall: return CheckCall(n);
+    case NodeKind::kBetween:
+      return CheckIn(n);
+    case NodeKind::kCase:
+      return CheckCase(n);
+    case NodeKind::kCall:
+      return CheckCall(n);
   }
   return Fail(n.begin, "unsupported expression");
 }
@@ -168,7 +190,8 @@ bool Checker::CheckUnary(Node& n) {
     return true;
   }
   if (!IsNumeric(t)) {
-    return Fail(n.op_offset, std::string("'") + OpText(n.op) + "' expects a number, found " + TypeName(t));
+    return Fail(n.op_offset,
+                std::string("'") + OpText(n.op) + "' expects a number, found " + TypeName(t));
   }
   n.type = IsNull(t) ? Type::Int64() : t;
   if (n.op == Op::kNeg && n.type.kind == TypeKind::kInt64) n.can_error = true;
@@ -184,8 +207,7 @@ bool Checker::CheckComparable(const Node& a, const Node& b, std::string_view wha
   if (t->kind == TypeKind::kEnum) {
     for (const Node* side : {&a, &b}) {
       if (IsStringLiteral(*side) && t->domain->Find(side->literal.s) < 0) {
-        return Fail(side->begin,
-                    "'" + side->literal.s + "' is not a value of " + TypeName(*t));
+        return Fail(side->begin, "'" + side->literal.s + "' is not a value of " + TypeName(*t));
       }
     }
   }
@@ -207,8 +229,8 @@ bool Checker::CheckBinary(Node& n) {
       return true;
     case Op::kConcat:
       if (!IsStringLike(a.type) || !IsStringLike(b.type)) {
-        return Fail(n.op_offset, "'||' expects strings, found " + found +
-                                     "; use to_string(x) to convert");
+        return Fail(n.op_offset,
+                    "'||' expects strings, found " + found + "; use to_string(x) to convert");
       }
       n.type = Type::String();
       return true;
@@ -221,7 +243,8 @@ bool Checker::CheckBinary(Node& n) {
       if (!CheckComparable(a, b, op, n.op_offset)) return false;
       n.type = Type::Bool();
       return true;
-    default: break;
+    default:
+      break;
   }
   if (!IsNumeric(a.type) || !IsNumeric(b.type)) {
     return Fail(n.op_offset, "'" + op + "' expects numbers, found " + found);
@@ -297,7 +320,8 @@ bool Checker::CheckCall(Node& n) {
     return true;
   };
   switch (b->id) {
-    case Builtin::kNone: break;
+    case Builtin::kNone:
+      break;
     case Builtin::kIf:
       if (!ExpectArg(n, 0, IsBool(arg(0)), "bool")) return false;
       return Unify({n.args[1].get(), n.args[2].get()}, "if branches", &n.type);
@@ -376,9 +400,9 @@ bool Checker::CheckCall(Node& n) {
     case Builtin::kConcat:
       for (size_t i = 0; i < n.args.size(); ++i) {
         if (!IsStringLike(arg(i))) {
-          return Fail(n.args[i]->begin,
-                      "'concat' expects strings as argument " + std::to_string(i + 1) +
-                          ", found " + TypeName(arg(i)) + "; use to_string(x) to convert");
+          return Fail(n.args[i]->begin, "'concat' expects strings as argument " +
+                                            std::to_string(i + 1) + ", found " + TypeName(arg(i)) +
+                                            "; use to_string(x) to convert");
         }
       }
       n.type = Type::String();
@@ -391,7 +415,9 @@ bool Checker::CheckCall(Node& n) {
       n.type = b->id == Builtin::kToInt ? Type::Int64() : Type::Float64();
       return true;
     }
-    case Builtin::kToString: n.type = Type::String(); return true;
+    case Builtin::kToString:
+      n.type = Type::String();
+      return true;
     case Builtin::kYear:
     case Builtin::kMonth:
     case Builtin::kDay:

@@ -6,9 +6,15 @@ namespace {
 bool IsWordStart(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsWordChar(char c) { return IsWordStart(c) || IsDigit(c); }
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool IsWordChar(char c) {
+  return IsWordStart(c) || IsDigit(c);
+}
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 }  // namespace
 
@@ -136,10 +142,14 @@ bool Tokenize(std::string_view s, std::vector<Token>* tokens, LexError* error) {
 
 std::string DescribeToken(const Token& t) {
   switch (t.kind) {
-    case TokenKind::kEnd: return "end of text";
-    case TokenKind::kString: return "string literal '" + t.text + "'";
-    case TokenKind::kQuotedName: return "'`" + t.text + "`'";
-    default: return "'" + t.text + "'";
+    case TokenKind::kEnd:
+      return "end of text";
+    case TokenKind::kString:
+      return "string literal '" + t.text + "'";
+    case TokenKind::kQuotedName:
+      return "'`" + t.text + "`'";
+    default:
+      return "'" + t.text + "'";
   }
 }
 

@@ -40,9 +40,9 @@ std::optional<Op> ComparisonOp(const Token& t) {
 
 // Words that cannot be names: they would make the grammar ambiguous.
 bool IsReserved(const Token& t) {
-  static constexpr std::string_view kReserved[] = {
-      "and", "or",   "not",  "is",   "null", "in",    "between", "case",
-      "when", "then", "else", "end", "true", "false"};
+  static constexpr std::string_view kReserved[] = {"and",  "or",      "not",  "is",   "null",
+                                                   "in",   "between", "case", "when", "then",
+                                                   "else", "end",     "true", "false"};
   for (std::string_view kw : kReserved) {
     if (IsKeyword(t, kw)) return true;
   }
@@ -60,25 +60,44 @@ std::string Lower(std::string s) {
 
 const char* OpText(Op op) {
   switch (op) {
-    case Op::kNone: return "?";
-    case Op::kNeg: return "-";
-    case Op::kPlus: return "+";
-    case Op::kNot: return "not";
-    case Op::kAdd: return "+";
-    case Op::kSub: return "-";
-    case Op::kMul: return "*";
-    case Op::kDiv: return "/";
-    case Op::kIntDiv: return "//";
-    case Op::kMod: return "%";
-    case Op::kConcat: return "||";
-    case Op::kEq: return "=";
-    case Op::kNe: return "!=";
-    case Op::kLt: return "<";
-    case Op::kLe: return "<=";
-    case Op::kGt: return ">";
-    case Op::kGe: return ">=";
-    case Op::kAnd: return "and";
-    case Op::kOr: return "or";
+    case Op::kNone:
+      return "?";
+    case Op::kNeg:
+      return "-";
+    case Op::kPlus:
+      return "+";
+    case Op::kNot:
+      return "not";
+    case Op::kAdd:
+      return "+";
+    case Op::kSub:
+      return "-";
+    case Op::kMul:
+      return "*";
+    case Op::kDiv:
+      return "/";
+    case Op::kIntDiv:
+      return "//";
+    case Op::kMod:
+      return "%";
+    case Op::kConcat:
+      return "||";
+    case Op::kEq:
+      return "=";
+    case Op::kNe:
+      return "!=";
+    case Op::kLt:
+      return "<";
+    case Op::kLe:
+      return "<=";
+    case Op::kGt:
+      return ">";
+    case Op::kGe:
+      return ">=";
+    case Op::kAnd:
+      return "and";
+    case Op::kOr:
+      return "or";
   }
   return "?";
 }
@@ -109,7 +128,8 @@ NodePtr Parser::Unexpected(const Token& t, std::string_view expected) {
 NodePtr Parser::ParseExpression() {
   NodePtr e = ParseOr();
   if (!e) return nullptr;
-  if (Peek().kind != TokenKind::kEnd) return Fail(Peek().offset, "unexpected " + DescribeToken(Peek()));
+  if (Peek().kind != TokenKind::kEnd)
+    return Fail(Peek().offset, "unexpected " + DescribeToken(Peek()));
   return e;
 }
 
@@ -167,7 +187,8 @@ NodePtr Parser::ParseComparison() {
         negated = true;
       }
       if (!IsKeyword(Peek(), "null")) {
-        return Unexpected(Peek(), negated ? "'null' after 'is not'" : "'null' or 'not null' after 'is'");
+        return Unexpected(Peek(),
+                          negated ? "'null' after 'is not'" : "'null' or 'not null' after 'is'");
       }
       const Token& null_token = Next();
       auto n = MakeNode(NodeKind::kIsNull, left->begin, null_token.end);
@@ -328,8 +349,10 @@ NodePtr Parser::ParseIntLiteral(const Token& t, bool negative, size_t begin) {
 NodePtr Parser::ParsePrimary() {
   const Token& t = Peek();
   switch (t.kind) {
-    case TokenKind::kEnd: return Unexpected(t, "an expression");
-    case TokenKind::kInt: return ParseIntLiteral(Next(), /*negative=*/false, t.offset);
+    case TokenKind::kEnd:
+      return Unexpected(t, "an expression");
+    case TokenKind::kInt:
+      return ParseIntLiteral(Next(), /*negative=*/false, t.offset);
     case TokenKind::kFloat: {
       Next();
       double v = 0;
@@ -375,7 +398,8 @@ NodePtr Parser::ParsePrimary() {
       if (t.text == ")") return Fail(t.offset, "unexpected ')'");
       return Unexpected(t, "an expression");
     }
-    case TokenKind::kWord: break;
+    case TokenKind::kWord:
+      break;
   }
   if (IsKeyword(t, "case")) return ParseCase();
   if (IsKeyword(t, "true") || IsKeyword(t, "false")) {

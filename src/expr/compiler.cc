@@ -1,0 +1,67 @@
+#include "expr/internal/checker.h"
+#include "expr/internal/codegen.h"
+#include "expr/internal/kernels.h"
+#include "expr/internal/lexer.h"
+#include "expr/internal/parser.h"
+
+namespace sluice::expr {
+
+Program::Program() = default;
+Program::~Program() = default;
+Program::Program(Program&&) noexcept = default;
+Program& Program::operator=(Program&&) noexcept = default;
+
+void Program::Run(Batch& batch) const {
+  for (const auto& instruction : code_) instruction->Run(batch);
+}
+
+size_t Program::num_instructions() const {
+  return code_.size();
+}
+
+struct Compiler::Impl {
+  BatchLayout* layout;
+  ErrorTable* errors;
+  internal::ColumnPool pool;
+  std::vector<std::unique_ptr<Instruction>> code;
+};
+
+Compiler::Compiler(BatchLayout* layout, ErrorTable* errors)
+    : impl_(std::make_unique<Impl>(Impl{layout, errors, {}, {}})) {}
+
+Compiler::~Compiler() = default;
+
+std::optional<CompiledExpr> Compiler::Compile(std::string_view text, const Scope& scope,
+                                              const TextLocator& where,
+                                              std::string_view result_name,
+                                              std::string_view context,
+                                              std::vector<Diagnostic>* diags) {
+  auto fail = [&](size_t offset, std::string message) -> std::optional<CompiledExpr> {
+    diags->push_back(Diagnostic{where.Locate(offset), std::move(message)});
+    return std::nullopt;
+  };
+  std::vector<internal::Token> tokens;
+  internal::LexError lex_error;
+  if (!internal::Tokenize(text, &tokens, &lex_error)) {
+    return fail(lex_error.offset, std::move(lex_error.message));
+  }
+  internal::Parser parser(tokens, [&where](size_t offset) { return where.Locate(offset).column; });
+  internal::NodePtr root = parser.ParseExpression();
+  if (!root) return fail(parser.error().offset, parser.error().message);
+  internal::Checker checker(scope);
+  if (!checker.Check(*root)) return fail(checker.error().offset, checker.error().message);
+
+  internal::CodeGen codegen(text, context, impl_->layout, impl_->errors, &impl_->pool,
+                            &impl_->code);
+  int column = codegen.EmitRoot(*root, std::string(result_name));
+  return CompiledExpr{column, root->type};
+}
+
+Program Compiler::Finish() {
+  Program p;
+  p.code_ = std::move(impl_->code);
+  impl_->code.clear();
+  return p;
+}
+
+}  // namespace sluice::expr
