@@ -36,7 +36,7 @@ struct SourceField {
   Type type;
   bool nullable = false;
   TimestampFormat timestamp_format = TimestampFormat::kIso8601;  // for timestamps
-  int column = -1;                                                 // batch column
+  int column = -1;                                               // batch column
 };
 
 struct SourceOptions {

@@ -84,12 +84,19 @@ Status ChunkReader::ReadMore() {
     buffer_ = std::move(bigger);
     capacity_ = capacity;
   }
-  size_t want = std::min(chunk_bytes_, capacity_ - end_);
-  SLUICE_ASSIGN_OR_RETURN(size_t n, source_->Read(buffer_.get() + end_, want));
-  if (n == 0) {
-    eof_ = true;
-  } else {
+  // A record longer than a chunk is scanned again after each read: read at
+  // least as many bytes as are pending, so that the rescans stay O(log n).
+  size_t target = std::min(std::max<size_t>(pending, 1), capacity_ - end_);
+  size_t added = 0;
+  while (added < target) {
+    size_t want = std::min(chunk_bytes_, capacity_ - end_);
+    SLUICE_ASSIGN_OR_RETURN(size_t n, source_->Read(buffer_.get() + end_, want));
+    if (n == 0) {
+      eof_ = true;
+      break;
+    }
     end_ += n;
+    added += n;
     bytes_read_ += n;
   }
   std::memset(buffer_.get() + end_, 0, kPadding);

@@ -27,7 +27,9 @@ bool IsValidUtf8(std::string_view s);
 bool AppendJsonEscaped(std::string_view s, std::string& out);
 
 // Bytes needed by EscapeJsonInto in the worst case (U+FFFD is 3 bytes, \u00XX 6).
-inline size_t JsonEscapedBound(size_t n) { return n * 6; }
+inline size_t JsonEscapedBound(size_t n) {
+  return n * 6;
+}
 // As AppendJsonEscaped, into a buffer of at least JsonEscapedBound(s.size())
 // bytes; returns the number of bytes written.
 size_t EscapeJsonInto(std::string_view s, char* out);
