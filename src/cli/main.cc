@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -31,6 +32,9 @@ std::shared_ptr<const sluice::runtime::Engine> LoadEngine(const std::string& pat
   std::shared_ptr<const sluice::runtime::Engine> engine;
   if (spec.ok()) engine = sluice::runtime::Engine::Compile(std::move(spec).value(), &diags);
   if (!diags.empty()) {
+    std::stable_sort(diags.begin(), diags.end(), [](const auto& a, const auto& b) {
+      return std::pair(a.where.line, a.where.column) < std::pair(b.where.line, b.where.column);
+    });
     std::fputs(sluice::FormatDiagnostics(diags).c_str(), stderr);
     std::fprintf(stderr, "%zu error%s in %s\n", diags.size(), diags.size() == 1 ? "" : "s",
                  path.c_str());
@@ -43,10 +47,11 @@ int Check(const std::string& path) {
   auto engine = LoadEngine(path);
   if (!engine) return kExitPipeline;
   const auto& spec = engine->spec();
-  std::printf("%s: pipeline %s%s%s is valid: %zu fields, %zu features, %zu rules\n", path.c_str(),
-              spec.name.c_str(), spec.version.empty() ? "" : " version ", spec.version.c_str(),
-              spec.fields.size(), spec.features.size(),
-              engine->rules() ? engine->rules()->num_rules() : size_t{0});
+  const size_t rules = engine->rules() ? engine->rules()->num_rules() : 0;
+  std::printf("%s: pipeline %s%s%s is valid: %zu fields, %zu features, %zu rule%s\n",
+              path.c_str(), spec.name.c_str(), spec.version.empty() ? "" : " version ",
+              spec.version.c_str(), spec.fields.size(), spec.features.size(), rules,
+              rules == 1 ? "" : "s");
   return kExitOk;
 }
 

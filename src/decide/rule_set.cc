@@ -29,8 +29,10 @@ std::optional<RuleSet> RuleSet::Compile(const pipeline::PipelineSpec& spec,
     auto it = std::find(actions.begin(), actions.end(), a.name);
     if (it != actions.end()) return static_cast<int32_t>(it - actions.begin());
     if (declared) {
-      diags->push_back({a.where, fmt::format("action '{}' is not in 'decision.actions'{}", a.name,
-                                             DidYouMean(a.name, actions))});
+      std::string hint = DidYouMean(a.name, actions);
+      if (hint.empty()) hint = "; declared: " + QuotedList(actions);
+      diags->push_back(
+          {a.where, fmt::format("action '{}' is not in 'decision.actions'{}", a.name, hint)});
       return 0;
     }
     actions.push_back(a.name);

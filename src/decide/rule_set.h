@@ -36,7 +36,7 @@ class RuleSet {
   int rule_column() const { return rule_column_; }
   const Type& action_type() const { return action_type_; }
   const Type& rule_type() const { return rule_type_; }
-  size_t num_rules() const { return rules_.size(); }
+  size_t num_rules() const { return rules_.size() - 1; }  // without the default
 
  private:
   struct Rule {

@@ -60,6 +60,9 @@ class RejectSink {
  public:
   virtual ~RejectSink() = default;
   virtual void Reject(const Rejection& r) = 0;
+  // True when the consumer wants RecordSource::Fill to return now (for
+  // example once --max-errors is passed); checked after each record.
+  virtual bool Stop() const { return false; }
 };
 
 class RecordSource {

@@ -184,10 +184,85 @@ ExprText Loader::Expression(const YAML::Node& n) {
   return e;
 }
 
+// Deeply nested flow collections ("[[[[...") would make the YAML parser
+// recurse without bound; no pipeline needs more than a few levels.
+std::optional<size_t> ExcessiveNesting(const std::string& text, int limit) {
+  int depth = 0;
+  char quote = 0;
+  bool comment = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '\n') comment = false;
+    if (comment) continue;
+    if (quote) {
+      if (c == quote) quote = 0;
+      continue;
+    }
+    if (c == '#') comment = true;
+    else if (c == '\'' || c == '"') quote = c;
+    else if (c == '[' || c == '{') {
+      if (++depth > limit) return i;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
+
+// Offset of the first byte that is not part of valid UTF-8 text (or is NUL).
+std::optional<size_t> FirstInvalidUtf8(const std::string& s) {
+  size_t i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == 0) return i;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (len == 0 || c == 0xC0 || c == 0xC1 || c > 0xF4 || i + len > n) return i;
+    uint32_t cp = c & (0x7F >> len);
+    for (size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return i;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return i;
+    }
+    i += len;
+  }
+  return std::nullopt;
+}
+
+constexpr size_t kMaxPipelineBytes = 16u << 20;
+constexpr int kMaxNesting = 64;
+
 Result<PipelineSpec> Loader::Load() {
   PipelineSpec spec;
   spec.file = file_;
   spec.content_hash = Fnv1a64Hex(*content_);
+  if (content_->size() > kMaxPipelineBytes) {
+    Error(SourceLocation{file_, 0, 0},
+          fmt::format("the pipeline file is {} bytes; the limit is {}", content_->size(),
+                      kMaxPipelineBytes));
+    return InvalidPipeline("pipeline file too large");
+  }
+  if (auto bad = FirstInvalidUtf8(*content_)) {
+    auto [line, column] = lines_->Position(*bad);
+    Error(SourceLocation{file_, line, column},
+          fmt::format("the pipeline file is not valid UTF-8 text (byte 0x{:02X})",
+                      static_cast<unsigned char>((*content_)[*bad])));
+    return InvalidPipeline("not UTF-8");
+  }
+  if (auto at = ExcessiveNesting(*content_, kMaxNesting)) {
+    auto [line, column] = lines_->Position(*at);
+    Error(SourceLocation{file_, line, column},
+          fmt::format("lists and mappings are nested more than {} levels deep", kMaxNesting));
+    return InvalidPipeline("nesting too deep");
+  }
   YAML::Node root;
   try {
     root = YAML::Load(*content_);
@@ -287,7 +362,12 @@ void Loader::LoadSource(const YAML::Node& n, PipelineSpec& spec) {
     if (!kv.first.IsScalar()) continue;
     if (names.count(kv.first.Scalar())) continue;  // reported as a duplicate key
     names.insert(kv.first.Scalar());
+    const size_t before = diags_->size();
     LoadField(kv.first, kv.second, spec);
+    if (diags_->size() != before &&
+        (spec.fields.empty() || spec.fields.back().name != kv.first.Scalar())) {
+      spec.invalid_fields.emplace_back(kv.first.Scalar(), kv.first.Mark().line + 1);
+    }
   }
   int ids = 0, times = 0;
   for (const auto& f : spec.fields) {
@@ -318,12 +398,12 @@ void Loader::LoadField(const YAML::Node& key, const YAML::Node& value, PipelineS
   YAML::Node type_node;
   std::string type_name;
   if (value.IsScalar()) {
-    type_node = value;
+    type_node.reset(value);
     type_name = value.Scalar();
   } else if (value.IsMap()) {
     CheckMap(value, fmt::format("field '{}'", f.name),
              {"type", "nullable", "id", "event_time", "format", "values", "description"});
-    type_node = value["type"];
+    type_node.reset(value["type"]);
     if (!type_node) {
       Error(value, fmt::format("field '{}' has no 'type'; expected one of {}", f.name,
                                QuotedList(kTypes)));
@@ -452,7 +532,7 @@ void Loader::LoadFeatures(const YAML::Node& n, PipelineSpec& spec) {
     YAML::Node expr_node = kv.second;
     if (kv.second.IsMap()) {
       CheckMap(kv.second, fmt::format("feature '{}'", f.name), {"expr", "description"});
-      expr_node = kv.second["expr"];
+      expr_node.reset(kv.second["expr"]);  // reset: operator= would overwrite kv.second
       if (YAML::Node d = kv.second["description"]; d && d.IsScalar()) f.description = d.Scalar();
       if (!expr_node) {
         Error(kv.second, fmt::format("feature '{}' has no 'expr'", f.name));
@@ -614,7 +694,15 @@ void Loader::LoadOutput(const YAML::Node& n, PipelineSpec& spec) {
 Result<PipelineSpec> LoadPipelineText(const std::string& text, const std::string& file_name,
                                       std::vector<Diagnostic>* diags) {
   Loader loader(text, file_name, diags);
-  return loader.Load();
+  try {
+    return loader.Load();
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp reports misuse on odd documents by throwing; never let it out.
+    diags->push_back({{file_name, e.mark.is_null() ? 0 : e.mark.line + 1,
+                       e.mark.is_null() ? 0 : e.mark.column + 1},
+                      fmt::format("cannot read the pipeline: {}", e.msg)});
+    return InvalidPipeline("cannot read the pipeline");
+  }
 }
 
 Result<PipelineSpec> LoadPipelineFile(const std::string& path, std::vector<Diagnostic>* diags) {

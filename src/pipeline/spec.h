@@ -85,6 +85,9 @@ struct PipelineSpec {
   std::vector<NamedRef> output_fields;  // empty = id, event time and all features
   bool output_fields_given = false;
   bool output_decision = true;
+  // Fields whose declaration has an error, with its line: expressions that
+  // use them are told so instead of "unknown name".
+  std::vector<std::pair<std::string, int>> invalid_fields;
 
   const FieldSpec* FindField(std::string_view n) const;
   const ReasonCodeSpec* FindReason(std::string_view code) const;

@@ -61,7 +61,14 @@ class DecisionTally {
       if (batch.row_error(i) != 0) continue;
       ++action_counts_[static_cast<size_t>(action[i])];
       const uint32_t b = batch.reason_begin()[i], c = batch.reason_count()[i];
-      for (uint32_t k = 0; k < c; ++k) ++reason_counts_[batch.reasons()[b + k].code];
+      for (uint32_t k = 0; k < c; ++k) {
+        // Keyed by the code's address: the views point into the rule set's
+        // storage, so this is a pointer hash, not a string hash, per reason.
+        const std::string_view code = batch.reasons()[b + k].code;
+        auto& slot = reason_counts_[code.data()];
+        slot.first = code;
+        ++slot.second;
+      }
     }
   }
   void Fill(RunSummary* s) const {
@@ -71,7 +78,9 @@ class DecisionTally {
       s->actions.emplace_back(std::string(rules_->action_type().domain->Name(static_cast<int32_t>(a))),
                               action_counts_[a]);
     }
-    s->reasons.assign(reason_counts_.begin(), reason_counts_.end());
+    std::map<std::string, uint64_t> by_code;
+    for (const auto& [ptr, entry] : reason_counts_) by_code[std::string(entry.first)] += entry.second;
+    s->reasons.assign(by_code.begin(), by_code.end());
     std::sort(s->reasons.begin(), s->reasons.end(), [](const auto& x, const auto& y) {
       return x.second != y.second ? x.second > y.second : x.first < y.first;
     });
@@ -80,21 +89,62 @@ class DecisionTally {
  private:
   const decide::RuleSet* rules_;
   std::vector<uint64_t> action_counts_;
-  std::unordered_map<std::string, uint64_t> reason_counts_;
+  std::unordered_map<const char*, std::pair<std::string_view, uint64_t>> reason_counts_;
 };
 
-class CountingRejects final : public io::RejectSink {
+// Holds the rejections of the batch being filled so that dead letters come
+// out in record order, interleaved with the record errors raised while
+// evaluating, whatever the batch size. Rejections of records before the
+// batch's first row can go out at once, which bounds what is held.
+class OrderedRejects final : public io::RejectSink {
  public:
-  explicit CountingRejects(io::DeadLetterFile* file) : file_(file) {}
+  OrderedRejects(io::DeadLetterFile* file, int64_t max_errors)
+      : file_(file), max_errors_(max_errors) {}
+
   void Reject(const io::Rejection& r) override {
-    ++count_;
-    file_->Reject(r);
+    ++on_input_;
+    held_.push_back({r.record, r.line, r.field, r.reason, std::string(r.raw)});
   }
-  uint64_t count() const { return count_; }
+  // Also ends a fill early when many rejections are held, so that memory
+  // stays bounded; the partial batch is processed as usual.
+  bool Stop() const override { return max_errors_exceeded() || held_.size() >= kMaxHeld; }
+  bool max_errors_exceeded() const {
+    return max_errors_ >= 0 && total() > static_cast<uint64_t>(max_errors_);
+  }
+
+  // Writes the held rejections and the batch's record errors, in record order.
+  void FinishBatch(const Batch& batch, const expr::ErrorTable& errors) {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const uint32_t code = batch.row_error(i);
+      if (code == 0) continue;
+      const Batch::RowOrigin& o = batch.origin(i);
+      held_.push_back({o.record, o.line, "", errors.Get(code), std::string(o.raw)});
+      ++in_pipeline_;
+    }
+    Flush();
+  }
+  uint64_t on_input() const { return on_input_; }
+  uint64_t in_pipeline() const { return in_pipeline_; }
+  uint64_t total() const { return on_input_ + in_pipeline_; }
 
  private:
+  static constexpr size_t kMaxHeld = 4096;
+  struct Held {
+    uint64_t record, line;
+    std::string field, reason, raw;
+  };
+  void Flush() {
+    std::stable_sort(held_.begin(), held_.end(),
+                     [](const Held& a, const Held& b) { return a.record < b.record; });
+    for (const Held& h : held_) file_->Reject({h.record, h.line, h.field, h.reason, h.raw});
+    held_.clear();
+  }
+
   io::DeadLetterFile* file_;
-  uint64_t count_ = 0;
+  int64_t max_errors_;
+  std::vector<Held> held_;
+  uint64_t on_input_ = 0;
+  uint64_t in_pipeline_ = 0;
 };
 
 }  // namespace
@@ -127,7 +177,7 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
   SLUICE_ASSIGN_OR_RETURN(auto sink, io::RecordSink::Open(options.output, out_format,
                                                           engine.OutputColumns(out_format)));
   io::DeadLetterFile dead_letters(summary->dead_letter);
-  CountingRejects input_rejects(&dead_letters);
+  OrderedRejects rejects(&dead_letters, options.max_errors);
   DecisionTally tally(engine);
 
   Batch batch(engine.layout(), std::max<size_t>(options.batch_size, 1));
@@ -135,18 +185,10 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
   auto last_progress = start;
   while (!source->done()) {
     batch.Clear();
-    status = source->Fill(batch, input_rejects);
+    status = source->Fill(batch, rejects);
     if (!status.ok()) break;
     engine.Process(batch);
-    if (batch.any_row_error()) {
-      for (size_t i = 0; i < batch.size(); ++i) {
-        uint32_t code = batch.row_error(i);
-        if (code == 0) continue;
-        const Batch::RowOrigin& o = batch.origin(i);
-        dead_letters.Reject({o.record, o.line, "", engine.errors().Get(code), o.raw});
-        ++summary->rejected_in_pipeline;
-      }
-    }
+    rejects.FinishBatch(batch, engine.errors());
     tally.Add(batch);
     status = sink->Write(batch);
     if (!status.ok()) break;
@@ -154,10 +196,8 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
       status = dead_letters.status();
       break;
     }
-    summary->rejected_on_input = input_rejects.count();
-    summary->records_rejected = summary->rejected_on_input + summary->rejected_in_pipeline;
-    if (options.max_errors >= 0 &&
-        summary->records_rejected > static_cast<uint64_t>(options.max_errors)) {
+    if (rejects.max_errors_exceeded()) {
+      summary->records_rejected = rejects.total();
       summary->stopped_at_max_errors = true;
       status = LimitExceeded(fmt::format(
           "stopped: {} records rejected, more than --max-errors {} (see {})",
@@ -184,8 +224,9 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
 
   summary->records_read = source->records_read();
   summary->records_written = sink->records_written();
-  summary->rejected_on_input = input_rejects.count();
-  summary->records_rejected = summary->rejected_on_input + summary->rejected_in_pipeline;
+  summary->rejected_on_input = rejects.on_input();
+  summary->rejected_in_pipeline = rejects.in_pipeline();
+  summary->records_rejected = rejects.total();
   summary->seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   summary->cpu_seconds = CpuSeconds() - cpu_start;
@@ -218,8 +259,11 @@ std::string FormatSummaryText(const RunSummary& s) {
   }
   if (!s.reasons.empty()) {
     out += "  top reasons:\n";
+    size_t width = 16;
+    for (const auto& r : s.reasons) width = std::max(width, r.first.size());
     for (size_t i = 0; i < s.reasons.size() && i < 10; ++i) {
-      out += fmt::format("    {:<28} {:>12}\n", s.reasons[i].first, Thousands(s.reasons[i].second));
+      out += fmt::format("    {:<{}} {:>12}\n", s.reasons[i].first, width,
+                         Thousands(s.reasons[i].second));
     }
   }
   if (s.stopped_at_max_errors) out += "  stopped early: more rejections than --max-errors\n";

@@ -25,6 +25,10 @@ std::shared_ptr<const Engine> Engine::Compile(pipeline::PipelineSpec spec,
     scope.Add({f.name, f.type, col});
   }
 
+  for (const auto& [name, line] : spec.invalid_fields) {
+    scope.AddUnavailable(name, fmt::format("the declaration of field '{}' (line {}) has an error",
+                                           name, line));
+  }
   expr::Compiler compiler(&e->layout_, &e->errors_);
   // Later features are named in the scope as unavailable, for a clear message.
   for (const auto& f : spec.features) {

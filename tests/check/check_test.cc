@@ -39,7 +39,7 @@ TEST_P(CheckCorpus, PrintsExactDiagnostics) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Pipelines, CheckCorpus, ::testing::ValuesIn(Cases()),
-                         [](const auto& info) { return info.param; });
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 TEST(CheckCorpus, HasAtLeastThirtyBrokenPipelines) {
   size_t broken = 0;

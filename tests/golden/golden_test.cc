@@ -88,6 +88,21 @@ TEST_P(Golden, ReproducesExpectedOutput) {
   EXPECT_EQ(actual_rejects,
             fs::exists(expected_rejects) ? testing::ReadFile(expected_rejects) : "");
 
+  // The batch size never changes a result: the same run, one record per
+  // batch, writes the same bytes.
+  if (args.find("--batch-size") == std::string::npos) {
+    const fs::path output1 = out_dir / ("output_b1" + expected.extension().string());
+    const fs::path rejects1 = out_dir / "rejects_b1.jsonl";
+    auto r1 = testing::RunShell("'" + testing::SluiceBinary() + "' run pipeline.yaml --input " +
+                                    input.filename().string() + " --output '" + output1.string() +
+                                    "' --dead-letter '" + rejects1.string() +
+                                    "' --quiet --batch-size 1 " + args,
+                                dir.string());
+    EXPECT_EQ(r1.exit_code, expected_exit) << r1.output;
+    EXPECT_EQ(testing::ReadFile(output1), actual_out);
+    EXPECT_EQ(fs::exists(rejects1) ? testing::ReadFile(rejects1) : "", actual_rejects);
+  }
+
   // Nothing is lost: read = written + rejected.
   const std::string s = testing::ReadFile(summary);
   const uint64_t read = JsonNumber(s, "records_read");
@@ -98,7 +113,7 @@ TEST_P(Golden, ReproducesExpectedOutput) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, Golden, ::testing::ValuesIn(Cases()),
-                         [](const auto& info) { return info.param; });
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 }  // namespace
 }  // namespace sluice

@@ -427,7 +427,7 @@ void CsvSource::RejectRecord(RejectSink& rejects, uint64_t line, std::string fie
 
 Status CsvSource::Fill(Batch& batch, RejectSink& rejects) {
   const size_t max = options_.max_record_bytes;
-  while (!done_ && !batch.full()) {
+  while (!done_ && !batch.full() && !rejects.Stop()) {
     ScannedRecord r;
     SLUICE_ASSIGN_OR_RETURN(ScanStatus s, ScanNext(&r));
     if (s == ScanStatus::kEnd) {

@@ -335,7 +335,7 @@ void JsonlSource::RejectRecord(RejectSink& rejects, uint64_t line, std::string_v
 
 Status JsonlSource::Fill(Batch& batch, RejectSink& rejects) {
   const size_t max = options_.max_record_bytes;
-  while (!done_ && !batch.full()) {
+  while (!done_ && !batch.full() && !rejects.Stop()) {
     const char* d = reader_.data();
     size_t n = reader_.size();
     const char* nl = static_cast<const char*>(std::memchr(d, '\n', std::min(n, max + 2)));
