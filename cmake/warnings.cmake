@@ -5,6 +5,13 @@ function(sluice_target_warnings target)
   if(SLUICE_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
+  # GCC 12 reports false positives inside libstdc++ when optimising
+  # (std::string concatenation: -Wrestrict, GCC bug 105329; std::regex and
+  # std::function: -Wmaybe-uninitialized, GCC bug 105562). Both warnings stay
+  # on for clang and for other GCC versions.
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+    target_compile_options(${target} PRIVATE -Wno-restrict -Wno-maybe-uninitialized)
+  endif()
 endfunction()
 
 # sluice_module(NAME DEPS ...): one static library per module, made of the

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libyaml-cpp-dev libsimdjson-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev
-  python3 python3-numpy python3-pandas
+  python3 python3-numpy python3-pandas time
 )
 
 missing=()

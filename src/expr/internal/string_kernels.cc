@@ -304,7 +304,37 @@ InstructionPtr ToString(const Type& from, int a, int out) {
   return nullptr;
 }
 
+namespace {
+constexpr int64_t kNanosPerMinute = 60'000'000'000;
+constexpr int64_t kNanosPerDay = 86'400'000'000'000;
+
+// Floor division and modulo (timestamps before 1970 are negative).
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+int64_t FloorMod(int64_t a, int64_t b) { return a - FloorDiv(a, b) * b; }
+}  // namespace
+
 InstructionPtr TimePartOf(TimePart part, int a, int out) {
+  // Hour, minute and weekday need no calendar: one division each.
+  switch (part) {
+    case TimePart::kHour:
+      return MakeUnary<int64_t, int64_t>(a, out, [](int64_t ns, int64_t& r) -> uint8_t {
+        r = FloorMod(ns, kNanosPerDay) / (60 * kNanosPerMinute);
+        return 1;
+      });
+    case TimePart::kMinute:
+      return MakeUnary<int64_t, int64_t>(a, out, [](int64_t ns, int64_t& r) -> uint8_t {
+        r = FloorMod(ns, 60 * kNanosPerMinute) / kNanosPerMinute;
+        return 1;
+      });
+    case TimePart::kDayOfWeek:
+      // 1970-01-01 was a Thursday (ISO 4); Monday = 1.
+      return MakeUnary<int64_t, int64_t>(a, out, [](int64_t ns, int64_t& r) -> uint8_t {
+        r = FloorMod(FloorDiv(ns, kNanosPerDay) + 3, 7) + 1;
+        return 1;
+      });
+    default:
+      break;
+  }
   return MakeUnary<int64_t, int64_t>(a, out, [part](int64_t ns, int64_t& r) -> uint8_t {
     const CivilTime c = ToCivil(ns);
     switch (part) {
@@ -314,17 +344,8 @@ InstructionPtr TimePartOf(TimePart part, int a, int out) {
       case TimePart::kMonth:
         r = c.month;
         break;
-      case TimePart::kDay:
+      default:
         r = c.day;
-        break;
-      case TimePart::kHour:
-        r = c.hour;
-        break;
-      case TimePart::kMinute:
-        r = c.minute;
-        break;
-      case TimePart::kDayOfWeek:
-        r = c.day_of_week;
         break;
     }
     return 1;

@@ -91,7 +91,8 @@ Status CsvSink::Write(const Batch& batch) {
       const OutputColumn& c = columns_[i];
       if (c.kind != OutputColumn::Kind::kValue) {
         WriteReasons(batch, row, c.kind != OutputColumn::Kind::kReasonTexts,
-                     c.kind == OutputColumn::Kind::kReasonTexts ? " | " : "|");
+                     c.kind == OutputColumn::Kind::kReasonTexts ? std::string_view(" | ", 3)
+                                                                 : std::string_view("|", 1));
         continue;
       }
       const Column& col = batch.column(c.column);
@@ -100,7 +101,8 @@ Status CsvSink::Write(const Batch& batch) {
         case TypeKind::kNull:
           break;
         case TypeKind::kBool:
-          out_->Append(col.data<uint8_t>()[row] ? "true" : "false");
+          out_->Append(col.data<uint8_t>()[row] ? std::string_view("true", 4)
+                                                 : std::string_view("false", 5));
           break;
         case TypeKind::kInt64:
           out_->Commit(FormatInt64(col.data<int64_t>()[row], out_->Reserve(24)));
@@ -191,7 +193,8 @@ Status JsonlSink::Write(const Batch& batch) {
           out_->Append("null");
           break;
         case TypeKind::kBool:
-          out_->Append(col.data<uint8_t>()[row] ? "true" : "false");
+          out_->Append(col.data<uint8_t>()[row] ? std::string_view("true", 4)
+                                                 : std::string_view("false", 5));
           break;
         case TypeKind::kInt64:
           out_->Commit(FormatInt64(col.data<int64_t>()[row], out_->Reserve(24)));
