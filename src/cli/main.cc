@@ -6,12 +6,11 @@
 
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
 
 #include "pipeline/spec.h"
 #include "runtime/batch_job.h"
@@ -48,10 +47,9 @@ int Check(const std::string& path) {
   if (!engine) return kExitPipeline;
   const auto& spec = engine->spec();
   const size_t rules = engine->rules() ? engine->rules()->num_rules() : 0;
-  std::printf("%s: pipeline %s%s%s is valid: %zu fields, %zu features, %zu rule%s\n",
-              path.c_str(), spec.name.c_str(), spec.version.empty() ? "" : " version ",
-              spec.version.c_str(), spec.fields.size(), spec.features.size(), rules,
-              rules == 1 ? "" : "s");
+  std::printf("%s: pipeline %s%s%s is valid: %zu fields, %zu features, %zu rule%s\n", path.c_str(),
+              spec.name.c_str(), spec.version.empty() ? "" : " version ", spec.version.c_str(),
+              spec.fields.size(), spec.features.size(), rules, rules == 1 ? "" : "s");
   return kExitOk;
 }
 
@@ -60,7 +58,9 @@ int Run(const std::string& path, const sluice::runtime::RunOptions& options, boo
   if (!engine) return kExitPipeline;
   sluice::runtime::RunSummary summary;
   sluice::Status status = sluice::runtime::RunBatch(*engine, options, &summary);
-  if (!quiet) std::fputs(sluice::runtime::FormatSummaryText(summary).c_str(), stderr);
+  if (!quiet && summary.started) {
+    std::fputs(sluice::runtime::FormatSummaryText(summary).c_str(), stderr);
+  }
   if (!options.summary_file.empty()) {
     std::ofstream out(options.summary_file, std::ios::binary);
     out << sluice::runtime::FormatSummaryJson(summary, status);
@@ -73,9 +73,12 @@ int Run(const std::string& path, const sluice::runtime::RunOptions& options, boo
   if (!status.ok()) {
     std::fprintf(stderr, "sluice: %s\n", status.message().c_str());
     switch (status.code()) {
-      case sluice::StatusCode::kLimitExceeded: return kExitMaxErrors;
-      case sluice::StatusCode::kInvalidArgument: return kExitUsage;
-      default: return kExitIo;
+      case sluice::StatusCode::kLimitExceeded:
+        return kExitMaxErrors;
+      case sluice::StatusCode::kInvalidArgument:
+        return kExitUsage;
+      default:
+        return kExitIo;
     }
   }
   return kExitOk;

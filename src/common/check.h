@@ -8,7 +8,8 @@
 #include <string>
 
 namespace sluice::internal {
-[[noreturn]] void CheckFailed(const char* file, int line, const char* cond, const std::string& detail);
+[[noreturn]] void CheckFailed(const char* file, int line, const char* cond,
+                              const std::string& detail);
 
 template <typename A, typename B>
 std::string DescribeValues(const A& a, const B& b) {
@@ -21,9 +22,9 @@ std::string DescribeValues(const A& a, const B& b) {
 #define SLUICE_CHECK(cond) \
   ((cond) ? (void)0 : ::sluice::internal::CheckFailed(__FILE__, __LINE__, #cond, ""))
 
-#define SLUICE_CHECK_OP(a, op, b)                                                            \
-  (((a)op(b)) ? (void)0                                                                      \
-              : ::sluice::internal::CheckFailed(__FILE__, __LINE__, #a " " #op " " #b,       \
+#define SLUICE_CHECK_OP(a, op, b)                                                      \
+  (((a)op(b)) ? (void)0                                                                \
+              : ::sluice::internal::CheckFailed(__FILE__, __LINE__, #a " " #op " " #b, \
                                                 ::sluice::internal::DescribeValues((a), (b))))
 
 #define SLUICE_CHECK_EQ(a, b) SLUICE_CHECK_OP(a, ==, b)

@@ -1,9 +1,9 @@
 #include "decide/rule_set.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "common/names.h"
 
@@ -51,9 +51,9 @@ std::optional<RuleSet> RuleSet::Compile(const pipeline::PipelineSpec& spec,
       const pipeline::ReasonCodeSpec* rc = spec.FindReason(ref.name);
       if (!rc) {
         std::string hint = DidYouMean(ref.name, known_codes);
-        diags->push_back({ref.where, fmt::format("unknown reason code '{}'{}", ref.name,
-                                                 hint.empty() ? "; add it to 'reason_codes'"
-                                                              : hint)});
+        diags->push_back(
+            {ref.where, fmt::format("unknown reason code '{}'{}", ref.name,
+                                    hint.empty() ? "; add it to 'reason_codes'" : hint)});
         continue;
       }
       texts->push_back(rc->code);
@@ -72,19 +72,20 @@ std::optional<RuleSet> RuleSet::Compile(const pipeline::PipelineSpec& spec,
       diags->push_back({r.where, fmt::format("rule id '{}' is used twice", r.id)});
     }
     if (r.id == kDefaultRuleId) {
-      diags->push_back({r.where, "'default' is reserved for the default action; choose another "
-                                 "rule id"});
+      diags->push_back({r.where,
+                        "'default' is reserved for the default action; choose another "
+                        "rule id"});
     }
     Rule rule;
     if (!r.when.text.empty()) {
-      auto compiled = compiler.Compile(r.when.text, scope, *r.when.locator,
-                                       fmt::format("rule {}", r.id), fmt::format("rule {}", r.id),
-                                       diags);
+      auto compiled =
+          compiler.Compile(r.when.text, scope, *r.when.locator, fmt::format("rule {}", r.id),
+                           fmt::format("rule {}", r.id), diags);
       if (compiled) {
         if (compiled->type.kind != TypeKind::kBool) {
-          diags->push_back({r.when.where(),
-                            fmt::format("the condition of rule '{}' must be bool, found {}", r.id,
-                                        TypeName(compiled->type))});
+          diags->push_back(
+              {r.when.where(), fmt::format("the condition of rule '{}' must be bool, found {}",
+                                           r.id, TypeName(compiled->type))});
         }
         rule.condition_column = compiled->column;
       }

@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
@@ -5,8 +6,6 @@
 #include <set>
 #include <sstream>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 #include "common/names.h"
 #include "pipeline/internal/yaml_locator.h"
@@ -62,11 +61,16 @@ bool IsPipelineName(std::string_view s) {
 
 const char* NodeKind(const YAML::Node& n) {
   switch (n.Type()) {
-    case YAML::NodeType::Null: return "nothing";
-    case YAML::NodeType::Scalar: return "a scalar";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a mapping";
-    default: return "an undefined node";
+    case YAML::NodeType::Null:
+      return "nothing";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    default:
+      return "an undefined node";
   }
 }
 
@@ -104,8 +108,7 @@ class Loader {
   void LoadFeatures(const YAML::Node& n, PipelineSpec& spec);
   void LoadDecision(const YAML::Node& n, PipelineSpec& spec);
   void LoadRule(const YAML::Node& n, DecisionSpec& d);
-  void LoadReasonList(const YAML::Node& parent, std::string_view what,
-                      std::vector<NamedRef>* out);
+  void LoadReasonList(const YAML::Node& parent, std::string_view what, std::vector<NamedRef>* out);
   void LoadReasonCodes(const YAML::Node& n, PipelineSpec& spec);
   void LoadOutput(const YAML::Node& n, PipelineSpec& spec);
 
@@ -132,12 +135,11 @@ bool Loader::CheckMap(const YAML::Node& map, std::string_view what,
     const std::string key = kv.first.Scalar();
     auto [it, inserted] = seen.emplace(key, kv.first.Mark().line + 1);
     if (!inserted) {
-      Error(kv.first, fmt::format("duplicate key '{}' in {} (first at line {})", key, what,
-                                  it->second));
+      Error(kv.first,
+            fmt::format("duplicate key '{}' in {} (first at line {})", key, what, it->second));
       ok = false;
     }
-    if (!allowed.empty() &&
-        std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       std::string hint = DidYouMean(key, allowed);
       if (hint.empty()) hint = "; expected one of " + QuotedList(allowed);
       Error(kv.first, fmt::format("unknown key '{}' in {}{}", key, what, hint));
@@ -198,8 +200,10 @@ std::optional<size_t> ExcessiveNesting(const std::string& text, int limit) {
       if (c == quote) quote = 0;
       continue;
     }
-    if (c == '#') comment = true;
-    else if (c == '\'' || c == '"') quote = c;
+    if (c == '#')
+      comment = true;
+    else if (c == '\'' || c == '"')
+      quote = c;
     else if (c == '[' || c == '{') {
       if (++depth > limit) return i;
     } else if ((c == ']' || c == '}') && depth > 0) {
@@ -245,9 +249,8 @@ Result<PipelineSpec> Loader::Load() {
   spec.file = file_;
   spec.content_hash = Fnv1a64Hex(*content_);
   if (content_->size() > kMaxPipelineBytes) {
-    Error(SourceLocation{file_, 0, 0},
-          fmt::format("the pipeline file is {} bytes; the limit is {}", content_->size(),
-                      kMaxPipelineBytes));
+    Error(SourceLocation{file_, 0, 0}, fmt::format("the pipeline file is {} bytes; the limit is {}",
+                                                   content_->size(), kMaxPipelineBytes));
     return InvalidPipeline("pipeline file too large");
   }
   if (auto bad = FirstInvalidUtf8(*content_)) {
@@ -280,9 +283,8 @@ Result<PipelineSpec> Loader::Load() {
                       NodeKind(root)));
     return InvalidPipeline("not a pipeline");
   }
-  static const std::vector<std::string> kTop = {"pipeline",     "version", "description",
-                                                "source",       "features", "decision",
-                                                "reason_codes", "output"};
+  static const std::vector<std::string> kTop = {"pipeline", "version",  "description",  "source",
+                                                "features", "decision", "reason_codes", "output"};
   CheckMap(root, "the pipeline", kTop);
 
   if (YAML::Node n = root["pipeline"]; n) {
@@ -331,8 +333,8 @@ void Loader::LoadSource(const YAML::Node& n, PipelineSpec& spec) {
   }
   if (YAML::Node nv = n["null_values"]; nv) {
     if (!nv.IsSequence()) {
-      Error(nv, fmt::format("'source.null_values' must be a list of texts, found {}",
-                            NodeKind(nv)));
+      Error(nv,
+            fmt::format("'source.null_values' must be a list of texts, found {}", NodeKind(nv)));
     } else {
       spec.null_values.clear();
       for (const auto& v : nv) {
@@ -345,8 +347,9 @@ void Loader::LoadSource(const YAML::Node& n, PipelineSpec& spec) {
     }
   }
   if (YAML::Node l = n["lateness"]; l) {
-    Error(l, "'source.lateness' applies to windowed features and streaming, which this version "
-             "does not support yet");
+    Error(l,
+          "'source.lateness' applies to windowed features and streaming, which this version "
+          "does not support yet");
   }
   YAML::Node schema = n["schema"];
   if (!schema) {
@@ -372,13 +375,13 @@ void Loader::LoadSource(const YAML::Node& n, PipelineSpec& spec) {
   int ids = 0, times = 0;
   for (const auto& f : spec.fields) {
     if (f.is_id && ++ids == 2) {
-      Error(f.where, fmt::format("field '{}' is a second id field; a schema has at most one",
-                                 f.name));
+      Error(f.where,
+            fmt::format("field '{}' is a second id field; a schema has at most one", f.name));
     }
     if (f.is_event_time && ++times == 2) {
-      Error(f.where,
-            fmt::format("field '{}' is a second event_time field; a schema has at most one",
-                        f.name));
+      Error(
+          f.where,
+          fmt::format("field '{}' is a second event_time field; a schema has at most one", f.name));
     }
   }
 }
@@ -413,14 +416,13 @@ void Loader::LoadField(const YAML::Node& key, const YAML::Node& value, PipelineS
     if (!t) return;
     type_name = *t;
   } else {
-    Error(value.IsNull() ? key : value,
-          fmt::format("field '{}' needs a type (one of {}), found {}", f.name, QuotedList(kTypes),
-                      NodeKind(value)));
+    Error(value.IsNull() ? key : value, fmt::format("field '{}' needs a type (one of {}), found {}",
+                                                    f.name, QuotedList(kTypes), NodeKind(value)));
     return;
   }
   static const std::unordered_map<std::string, TypeKind> kKinds = {
-      {"bool", TypeKind::kBool},     {"int64", TypeKind::kInt64},
-      {"float64", TypeKind::kFloat64}, {"string", TypeKind::kString},
+      {"bool", TypeKind::kBool},           {"int64", TypeKind::kInt64},
+      {"float64", TypeKind::kFloat64},     {"string", TypeKind::kString},
       {"timestamp", TypeKind::kTimestamp}, {"enum", TypeKind::kEnum}};
   auto kind = kKinds.find(type_name);
   if (kind == kKinds.end()) {
@@ -458,11 +460,16 @@ void Loader::LoadField(const YAML::Node& key, const YAML::Node& value, PipelineS
         Error(n, fmt::format("'format' applies to timestamp fields; field '{}' is {}", f.name,
                              type_name));
       } else if (auto s = Scalar(n, "'format'")) {
-        if (*s == "iso8601") f.timestamp_format = TimestampFormat::kIso8601;
-        else if (*s == "epoch_s") f.timestamp_format = TimestampFormat::kEpochSeconds;
-        else if (*s == "epoch_ms") f.timestamp_format = TimestampFormat::kEpochMillis;
-        else if (*s == "epoch_us") f.timestamp_format = TimestampFormat::kEpochMicros;
-        else if (*s == "epoch_ns") f.timestamp_format = TimestampFormat::kEpochNanos;
+        if (*s == "iso8601")
+          f.timestamp_format = TimestampFormat::kIso8601;
+        else if (*s == "epoch_s")
+          f.timestamp_format = TimestampFormat::kEpochSeconds;
+        else if (*s == "epoch_ms")
+          f.timestamp_format = TimestampFormat::kEpochMillis;
+        else if (*s == "epoch_us")
+          f.timestamp_format = TimestampFormat::kEpochMicros;
+        else if (*s == "epoch_ns")
+          f.timestamp_format = TimestampFormat::kEpochNanos;
         else {
           std::string hint = DidYouMean(*s, kFormats);
           if (hint.empty()) hint = "; expected one of " + QuotedList(kFormats);
@@ -494,8 +501,8 @@ void Loader::LoadField(const YAML::Node& key, const YAML::Node& value, PipelineS
       }
       f.type.domain = std::make_shared<const EnumDomain>(std::move(list));
     } else if (values) {
-      Error(values, fmt::format("'values' applies to enum fields; field '{}' is {}", f.name,
-                                type_name));
+      Error(values,
+            fmt::format("'values' applies to enum fields; field '{}' is {}", f.name, type_name));
     }
   } else if (f.type.kind == TypeKind::kEnum) {
     Error(value, fmt::format("enum field '{}' needs 'values': write {{type: enum, values: [a, "
@@ -525,8 +532,8 @@ void Loader::LoadFeatures(const YAML::Node& n, PipelineSpec& spec) {
       continue;
     }
     if (const FieldSpec* field = spec.FindField(f.name)) {
-      Error(kv.first, fmt::format("feature '{}' has the name of a source field (line {})",
-                                  f.name, field->where.line));
+      Error(kv.first, fmt::format("feature '{}' has the name of a source field (line {})", f.name,
+                                  field->where.line));
       continue;
     }
     YAML::Node expr_node = kv.second;
@@ -568,8 +575,8 @@ void Loader::LoadReasonList(const YAML::Node& parent, std::string_view what,
         if (auto r = Name(v, "a reason code")) out->push_back(*r);
       }
     } else {
-      Error(many, fmt::format("'reasons' must be a list of reason codes, found {}",
-                              NodeKind(many)));
+      Error(many,
+            fmt::format("'reasons' must be a list of reason codes, found {}", NodeKind(many)));
     }
   }
 }
@@ -622,8 +629,8 @@ void Loader::LoadDecision(const YAML::Node& n, PipelineSpec& spec) {
   }
   if (YAML::Node rules = n["rules"]; rules) {
     if (!rules.IsSequence()) {
-      Error(rules, fmt::format("'decision.rules' must be a list of rules, found {}",
-                               NodeKind(rules)));
+      Error(rules,
+            fmt::format("'decision.rules' must be a list of rules, found {}", NodeKind(rules)));
     } else {
       for (const auto& r : rules) LoadRule(r, d);
     }

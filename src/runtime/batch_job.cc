@@ -1,5 +1,6 @@
 #include "runtime/batch_job.h"
 
+#include <fmt/format.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -7,8 +8,6 @@
 #include <chrono>
 #include <cstdio>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 namespace sluice::runtime {
 namespace {
@@ -35,14 +34,26 @@ std::string JsonString(std::string_view s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
-        if (c < 0x20) out += fmt::format("\\u{:04x}", c);
-        else out += static_cast<char>(c);
+        if (c < 0x20)
+          out += fmt::format("\\u{:04x}", c);
+        else
+          out += static_cast<char>(c);
     }
   }
   return out + "\"";
@@ -75,11 +86,13 @@ class DecisionTally {
     if (!rules_) return;
     s->actions.clear();
     for (size_t a = 0; a < action_counts_.size(); ++a) {
-      s->actions.emplace_back(std::string(rules_->action_type().domain->Name(static_cast<int32_t>(a))),
-                              action_counts_[a]);
+      s->actions.emplace_back(
+          std::string(rules_->action_type().domain->Name(static_cast<int32_t>(a))),
+          action_counts_[a]);
     }
     std::map<std::string, uint64_t> by_code;
-    for (const auto& [ptr, entry] : reason_counts_) by_code[std::string(entry.first)] += entry.second;
+    for (const auto& [ptr, entry] : reason_counts_)
+      by_code[std::string(entry.first)] += entry.second;
     s->reasons.assign(by_code.begin(), by_code.end());
     std::sort(s->reasons.begin(), s->reasons.end(), [](const auto& x, const auto& y) {
       return x.second != y.second ? x.second > y.second : x.first < y.first;
@@ -156,8 +169,8 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
   summary->input = options.input;
   summary->output = options.output;
 
-  std::string in_flag = options.input_format.empty() ? engine.spec().input_format
-                                                     : options.input_format;
+  std::string in_flag =
+      options.input_format.empty() ? engine.spec().input_format : options.input_format;
   SLUICE_ASSIGN_OR_RETURN(io::Format in_format, io::ResolveFormat(options.input, in_flag));
   std::string out_flag = options.output_format;
   if (out_flag.empty() && options.output == "-") {
@@ -176,6 +189,7 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
                                                  engine.source_options()));
   SLUICE_ASSIGN_OR_RETURN(auto sink, io::RecordSink::Open(options.output, out_format,
                                                           engine.OutputColumns(out_format)));
+  summary->started = true;
   io::DeadLetterFile dead_letters(summary->dead_letter);
   OrderedRejects rejects(&dead_letters, options.max_errors);
   DecisionTally tally(engine);
@@ -199,9 +213,9 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
     if (rejects.max_errors_exceeded()) {
       summary->records_rejected = rejects.total();
       summary->stopped_at_max_errors = true;
-      status = LimitExceeded(fmt::format(
-          "stopped: {} records rejected, more than --max-errors {} (see {})",
-          summary->records_rejected, options.max_errors, summary->dead_letter));
+      status = LimitExceeded(
+          fmt::format("stopped: {} records rejected, more than --max-errors {} (see {})",
+                      summary->records_rejected, options.max_errors, summary->dead_letter));
       break;
     }
     if (options.progress) {
@@ -251,9 +265,9 @@ std::string FormatSummaryText(const RunSummary& s) {
   if (!s.actions.empty()) {
     out += "  actions:\n";
     for (const auto& [name, n] : s.actions) {
-      double pct = s.records_written ? 100.0 * static_cast<double>(n) /
-                                           static_cast<double>(s.records_written)
-                                     : 0;
+      double pct = s.records_written
+                       ? 100.0 * static_cast<double>(n) / static_cast<double>(s.records_written)
+                       : 0;
       out += fmt::format("    {:<16} {:>12}  {:5.1f}%\n", name, Thousands(n), pct);
     }
   }
@@ -280,19 +294,22 @@ std::string FormatSummaryJson(const RunSummary& s, const Status& status) {
                      s.records_read, s.records_written, s.records_rejected);
   out += fmt::format(",\"rejected_on_input\":{},\"rejected_in_pipeline\":{}", s.rejected_on_input,
                      s.rejected_in_pipeline);
-  out += ",\"dead_letter\":" + (s.dead_letter.empty() ? std::string("null") : JsonString(s.dead_letter));
+  out += ",\"dead_letter\":" +
+         (s.dead_letter.empty() ? std::string("null") : JsonString(s.dead_letter));
   out += fmt::format(",\"seconds\":{:.6f},\"cpu_seconds\":{:.6f},\"records_per_second\":{:.1f}",
                      s.seconds, s.cpu_seconds, rate);
   out += ",\"actions\":{";
   for (size_t i = 0; i < s.actions.size(); ++i) {
-    out += (i ? "," : "") + JsonString(s.actions[i].first) + ":" + std::to_string(s.actions[i].second);
+    out +=
+        (i ? "," : "") + JsonString(s.actions[i].first) + ":" + std::to_string(s.actions[i].second);
   }
   out += "},\"reasons\":{";
   for (size_t i = 0; i < s.reasons.size(); ++i) {
-    out += (i ? "," : "") + JsonString(s.reasons[i].first) + ":" + std::to_string(s.reasons[i].second);
+    out +=
+        (i ? "," : "") + JsonString(s.reasons[i].first) + ":" + std::to_string(s.reasons[i].second);
   }
   out += "}";
-  out += ",\"status\":" + JsonString(status.ok() ? "ok"
+  out += ",\"status\":" + JsonString(status.ok()               ? "ok"
                                      : s.stopped_at_max_errors ? "max_errors_exceeded"
                                                                : "failed");
   if (!status.ok()) out += ",\"error\":" + JsonString(status.message());

@@ -22,7 +22,7 @@ struct RunOptions {
   std::string summary_file;   // "" = none
   int64_t max_errors = -1;    // stop when more records than this are rejected; -1 = no limit
   size_t batch_size = 1024;
-  bool progress = false;      // progress lines on stderr
+  bool progress = false;  // progress lines on stderr
 };
 
 struct RunSummary {
@@ -31,11 +31,12 @@ struct RunSummary {
   uint64_t records_read = 0;
   uint64_t records_written = 0;
   uint64_t records_rejected = 0;
-  uint64_t rejected_on_input = 0;    // could not be decoded
-  uint64_t rejected_in_pipeline = 0; // record errors while evaluating
+  uint64_t rejected_on_input = 0;     // could not be decoded
+  uint64_t rejected_in_pipeline = 0;  // record errors while evaluating
   double seconds = 0;
   double cpu_seconds = 0;
   bool stopped_at_max_errors = false;
+  bool started = false;                                   // the input and output were opened
   std::vector<std::pair<std::string, uint64_t>> actions;  // in action order
   std::vector<std::pair<std::string, uint64_t>> reasons;  // most frequent first
 };

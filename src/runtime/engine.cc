@@ -1,8 +1,8 @@
 #include "runtime/engine.h"
 
-#include <set>
-
 #include <fmt/format.h>
+
+#include <set>
 
 #include "common/names.h"
 
@@ -26,8 +26,8 @@ std::shared_ptr<const Engine> Engine::Compile(pipeline::PipelineSpec spec,
   }
 
   for (const auto& [name, line] : spec.invalid_fields) {
-    scope.AddUnavailable(name, fmt::format("the declaration of field '{}' (line {}) has an error",
-                                           name, line));
+    scope.AddUnavailable(
+        name, fmt::format("the declaration of field '{}' (line {}) has an error", name, line));
   }
   expr::Compiler compiler(&e->layout_, &e->errors_);
   // Later features are named in the scope as unavailable, for a clear message.
@@ -47,9 +47,9 @@ std::shared_ptr<const Engine> Engine::Compile(pipeline::PipelineSpec spec,
       continue;
     }
     if (compiled->type.kind == TypeKind::kNull) {
-      diags->push_back({f.expression.where(),
-                        fmt::format("feature '{}' is always null; give its expression a type",
-                                    f.name)});
+      diags->push_back(
+          {f.expression.where(),
+           fmt::format("feature '{}' is always null; give its expression a type", f.name)});
       continue;
     }
     scope.Add({f.name, compiled->type, compiled->column});

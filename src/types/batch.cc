@@ -45,12 +45,21 @@ void Column::Fill(const Value& v, size_t capacity, StringArena& arena) {
   std::memset(valid_.get(), v.is_null ? 0 : 1, capacity);
   if (v.is_null) return;
   switch (type_.kind) {
-    case TypeKind::kNull: break;
-    case TypeKind::kBool: std::fill_n(data<uint8_t>(), capacity, v.b ? 1 : 0); break;
+    case TypeKind::kNull:
+      break;
+    case TypeKind::kBool:
+      std::fill_n(data<uint8_t>(), capacity, v.b ? 1 : 0);
+      break;
     case TypeKind::kInt64:
-    case TypeKind::kTimestamp: std::fill_n(data<int64_t>(), capacity, v.i); break;
-    case TypeKind::kFloat64: std::fill_n(data<double>(), capacity, v.f); break;
-    case TypeKind::kEnum: std::fill_n(data<int32_t>(), capacity, static_cast<int32_t>(v.i)); break;
+    case TypeKind::kTimestamp:
+      std::fill_n(data<int64_t>(), capacity, v.i);
+      break;
+    case TypeKind::kFloat64:
+      std::fill_n(data<double>(), capacity, v.f);
+      break;
+    case TypeKind::kEnum:
+      std::fill_n(data<int32_t>(), capacity, static_cast<int32_t>(v.i));
+      break;
     case TypeKind::kString: {
       std::string_view s = arena.Copy(v.s);
       std::fill_n(data<std::string_view>(), capacity, s);

@@ -59,7 +59,7 @@ class StringArena {
 };
 
 struct ColumnSpec {
-  std::string name;               // for messages and output headers
+  std::string name;  // for messages and output headers
   Type type;
   std::optional<Value> constant;  // filled into every row when the batch is made
 };
@@ -125,8 +125,8 @@ class Batch {
 
   // Row bookkeeping, filled by the source for each appended record.
   struct RowOrigin {
-    uint64_t record = 0;  // 1-based record number in the input
-    uint64_t line = 0;    // 1-based line where the record starts (0 if none)
+    uint64_t record = 0;   // 1-based record number in the input
+    uint64_t line = 0;     // 1-based line where the record starts (0 if none)
     std::string_view raw;  // the record's raw text, in the arena
   };
   RowOrigin& origin(size_t row) { return origins_[row]; }

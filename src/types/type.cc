@@ -24,13 +24,20 @@ bool Type::operator==(const Type& other) const {
 
 std::string_view KindName(TypeKind k) {
   switch (k) {
-    case TypeKind::kNull: return "null";
-    case TypeKind::kBool: return "bool";
-    case TypeKind::kInt64: return "int64";
-    case TypeKind::kFloat64: return "float64";
-    case TypeKind::kString: return "string";
-    case TypeKind::kTimestamp: return "timestamp";
-    case TypeKind::kEnum: return "enum";
+    case TypeKind::kNull:
+      return "null";
+    case TypeKind::kBool:
+      return "bool";
+    case TypeKind::kInt64:
+      return "int64";
+    case TypeKind::kFloat64:
+      return "float64";
+    case TypeKind::kString:
+      return "string";
+    case TypeKind::kTimestamp:
+      return "timestamp";
+    case TypeKind::kEnum:
+      return "enum";
   }
   return "?";
 }
@@ -48,12 +55,16 @@ std::string TypeName(const Type& t) {
 size_t ElementSize(TypeKind k) {
   switch (k) {
     case TypeKind::kNull:
-    case TypeKind::kBool: return 1;
+    case TypeKind::kBool:
+      return 1;
     case TypeKind::kInt64:
     case TypeKind::kFloat64:
-    case TypeKind::kTimestamp: return 8;
-    case TypeKind::kEnum: return 4;
-    case TypeKind::kString: return sizeof(std::string_view);
+    case TypeKind::kTimestamp:
+      return 8;
+    case TypeKind::kEnum:
+      return 4;
+    case TypeKind::kString:
+      return sizeof(std::string_view);
   }
   return 8;
 }

@@ -21,9 +21,13 @@ struct Value {
   static Value Bool(bool v) { return Value{Type::Bool(), false, v, 0, 0, {}}; }
   static Value Int64(int64_t v) { return Value{Type::Int64(), false, false, v, 0, {}}; }
   static Value Float64(double v) { return Value{Type::Float64(), false, false, 0, v, {}}; }
-  static Value String(std::string v) { return Value{Type::String(), false, false, 0, 0, std::move(v)}; }
+  static Value String(std::string v) {
+    return Value{Type::String(), false, false, 0, 0, std::move(v)};
+  }
   static Value Timestamp(int64_t ns) { return Value{Type::Timestamp(), false, false, ns, 0, {}}; }
-  static Value Enum(Type t, int32_t index) { return Value{std::move(t), false, false, index, 0, {}}; }
+  static Value Enum(Type t, int32_t index) {
+    return Value{std::move(t), false, false, index, 0, {}};
+  }
 };
 
 }  // namespace sluice

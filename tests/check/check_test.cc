@@ -27,8 +27,8 @@ class CheckCorpus : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(CheckCorpus, PrintsExactDiagnostics) {
   const std::string name = GetParam();
-  auto r = testing::RunShell("'" + testing::SluiceBinary() + "' check " + name + ".yaml",
-                             kDir.string());
+  auto r =
+      testing::RunShell("'" + testing::SluiceBinary() + "' check " + name + ".yaml", kDir.string());
   std::string actual = "exit: " + std::to_string(r.exit_code) + "\n" + r.output;
   fs::path expected_path = kDir / (name + ".expected");
   if (testing::UpdateGolden()) testing::WriteFile(expected_path, actual);
@@ -48,8 +48,8 @@ TEST(CheckCorpus, HasAtLeastThirtyBrokenPipelines) {
 }
 
 TEST(CheckCommand, MissingFileIsAnError) {
-  auto r = testing::RunShell("'" + testing::SluiceBinary() + "' check no_such_file.yaml",
-                             kDir.string());
+  auto r =
+      testing::RunShell("'" + testing::SluiceBinary() + "' check no_such_file.yaml", kDir.string());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.output,
             "no_such_file.yaml: error: cannot open the pipeline file\n"

@@ -71,9 +71,8 @@ TEST_P(Golden, ReproducesExpectedOutput) {
                                  "' --dead-letter '" + rejects.string() + "' --summary '" +
                                  summary.string() + "' --quiet " + args,
                              dir.string());
-  const int expected_exit = fs::exists(dir / "expected_exit")
-                                ? std::stoi(testing::ReadFile(dir / "expected_exit"))
-                                : 0;
+  const int expected_exit =
+      fs::exists(dir / "expected_exit") ? std::stoi(testing::ReadFile(dir / "expected_exit")) : 0;
   EXPECT_EQ(r.exit_code, expected_exit) << r.output;
 
   const std::string actual_out = testing::ReadFile(output);
@@ -81,8 +80,10 @@ TEST_P(Golden, ReproducesExpectedOutput) {
   const fs::path expected_rejects = dir / "expected.rejects.jsonl";
   if (testing::UpdateGolden()) {
     testing::WriteFile(expected, actual_out);
-    if (actual_rejects.empty()) fs::remove(expected_rejects);
-    else testing::WriteFile(expected_rejects, actual_rejects);
+    if (actual_rejects.empty())
+      fs::remove(expected_rejects);
+    else
+      testing::WriteFile(expected_rejects, actual_rejects);
   }
   EXPECT_EQ(actual_out, testing::ReadFile(expected));
   EXPECT_EQ(actual_rejects,

@@ -85,10 +85,10 @@ TEST(ScalarLocator, MapsExpressionOffsetsToFilePositions) {
   const LocatorCase cases[] = {
       {"pipeline: p\nsource: {schema: {x: int64}}\nfeatures:\n  f: x + y\n", "f", 4, 4, 10},
       {"pipeline: p\nsource: {schema: {x: int64}}\nfeatures:\n  f: \"x + 'y'\"\n", "f", 4, 4, 11},
-      {"pipeline: p\nsource: {schema: {x: int64}}\nfeatures:\n  f: |\n    x +\n    yy\n", "f", 4,
-       6, 5},
-      {"pipeline: p\nsource: {schema: {x: int64}}\nfeatures:\n  f: >\n    x +\n    yy\n", "f", 4,
-       6, 5},
+      {"pipeline: p\nsource: {schema: {x: int64}}\nfeatures:\n  f: |\n    x +\n    yy\n", "f", 4, 6,
+       5},
+      {"pipeline: p\nsource: {schema: {x: int64}}\nfeatures:\n  f: >\n    x +\n    yy\n", "f", 4, 6,
+       5},
       {"pipeline: p\nsource: {schema: {x: int64}}\nfeatures:\n  f: {expr: x * zz}\n", "f", 4, 4,
        17},
   };

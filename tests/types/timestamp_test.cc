@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <random>
+#include <string>
+
 namespace sluice {
 namespace {
 
@@ -22,6 +26,56 @@ TEST(ParseIso8601, RejectsMalformedAndOutOfRange) {
                           "2024-01-01T10:00:00+25:00", "1500-01-01", "2024-01-01T10:00:00Zjunk",
                           "2024-01-01T10:00:00.1234567890Z", "abcd-ef-gh"}) {
     EXPECT_FALSE(ParseIso8601(bad).has_value()) << bad;
+  }
+}
+
+// ParseIso8601 takes a fast path for 'YYYY-MM-DDTHH:MM:SS[.f]Z'. The same
+// text with ' ' for 'T' (or 'z' for 'Z') means the same instant but only
+// the general parser reads it, so the two must always agree.
+std::optional<int64_t> ParseGeneral(std::string s) {
+  if (s.size() > 10 && s[10] == 'T') s[10] = ' ';
+  if (!s.empty() && s.back() == 'Z') s.back() = 'z';
+  return ParseIso8601(s);
+}
+
+TEST(ParseIso8601, FastPathAgreesWithGeneralParser) {
+  // Edge values of each part, in range and just out of it.
+  for (int year : {1677, 1678, 1970, 2000, 2023, 2024, 2100, 2261, 2262}) {
+    for (int month : {0, 1, 2, 12, 13}) {
+      for (int day : {0, 1, 28, 29, 30, 31, 32}) {
+        for (const char* time : {"00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60"}) {
+          for (const char* frac :
+               {"", ".", ".5", ".123", ".000000001", ".999999999", ".1234567890", ".12a", ",5"}) {
+            char buf[64];
+            std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%s%sZ", year, month, day, time, frac);
+            EXPECT_EQ(ParseIso8601(buf), ParseGeneral(buf)) << buf;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(ParseIso8601("2261-12-31T23:59:59.999999999Z"),
+            (DaysFromCivil(2261, 12, 31) * 86'400 + 86'399) * 1'000'000'000 + 999'999'999);
+  EXPECT_EQ(ParseIso8601("1678-01-01T00:00:00Z"), DaysFromCivil(1678, 1, 1) * 86'400'000'000'000);
+
+  // Random valid timestamps, and each with one byte changed.
+  std::mt19937 rng(42);
+  auto pick = [&rng](int lo, int hi) { return lo + static_cast<int>(rng() % (hi - lo + 1)); };
+  for (int i = 0; i < 20000; ++i) {
+    char buf[64];
+    int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", pick(1678, 2261),
+                          pick(1, 12), pick(1, 28), pick(0, 23), pick(0, 59), pick(0, 59));
+    std::string s(buf, static_cast<size_t>(n));
+    int digits = pick(0, 10);
+    if (digits > 0) s += '.';
+    for (int k = 0; k < digits; ++k) s += static_cast<char>('0' + pick(0, 9));
+    s += 'Z';
+    ASSERT_EQ(ParseIso8601(s), ParseGeneral(s)) << s;
+    if (digits <= 9) ASSERT_TRUE(ParseIso8601(s).has_value()) << s;
+    static constexpr char kBytes[] = "0123456789-:.TZtz +\x80";
+    s[static_cast<size_t>(pick(0, static_cast<int>(s.size()) - 1))] =
+        kBytes[pick(0, static_cast<int>(sizeof kBytes) - 2)];
+    ASSERT_EQ(ParseIso8601(s), ParseGeneral(s)) << s;
   }
 }
 

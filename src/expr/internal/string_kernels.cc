@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 #include "expr/internal/kernel_loops.h"
 #include "types/timestamp.h"
@@ -107,12 +108,17 @@ InstructionPtr StringMap(StringOp op, int a, int out) {
       return Rows<string_view, string_view>(
           out,
           [upper](StringArena& arena, string_view& r, string_view s) -> uint8_t {
-            if (s.empty()) {
-              r = {};
+            // Already in the wanted case: share the input's bytes, copy nothing.
+            const char lo = upper ? 'a' : 'A', hi = upper ? 'z' : 'Z';
+            size_t first = 0;
+            while (first < s.size() && (s[first] < lo || s[first] > hi)) ++first;
+            if (first == s.size()) {
+              r = s;
               return 1;
             }
             char* p = arena.Allocate(s.size());
-            for (size_t i = 0; i < s.size(); ++i) {
+            std::memcpy(p, s.data(), first);
+            for (size_t i = first; i < s.size(); ++i) {
               const char c = s[i];
               if (upper) {
                 p[i] = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
@@ -309,8 +315,12 @@ constexpr int64_t kNanosPerMinute = 60'000'000'000;
 constexpr int64_t kNanosPerDay = 86'400'000'000'000;
 
 // Floor division and modulo (timestamps before 1970 are negative).
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-int64_t FloorMod(int64_t a, int64_t b) { return a - FloorDiv(a, b) * b; }
+int64_t FloorDiv(int64_t a, int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
+int64_t FloorMod(int64_t a, int64_t b) {
+  return a - FloorDiv(a, b) * b;
+}
 }  // namespace
 
 InstructionPtr TimePartOf(TimePart part, int a, int out) {

@@ -1,12 +1,14 @@
-// CSV (RFC 4180) reader. The tokenizer scans one record at a time from the
-// ChunkReader's unconsumed bytes; when a record is not complete it asks for
-// more bytes and scans the record again from its start (the buffer grows
-// geometrically, so a record is rescanned O(log size) times at most).
+// CSV (RFC 4180) reader. The tokenizer (CsvScanner) scans one record at a
+// time from the ChunkReader's unconsumed bytes; when a record is not
+// complete it asks for more bytes and scans the record again from its start
+// (the buffer grows geometrically, so a record is rescanned O(log size)
+// times at most).
 
 #include <algorithm>
 #include <array>
 #include <cstring>
 
+#include "io/internal/csv_scanner.h"
 #include "io/internal/field_decoder.h"
 #include "io/internal/sources.h"
 #include "io/internal/text.h"
@@ -14,25 +16,12 @@
 namespace sluice::io::internal {
 namespace {
 
-struct FieldSpan {
-  uint32_t begin;  // content offsets in the record (quotes excluded)
-  uint32_t end;
-  bool quoted;
-  bool escaped;  // quoted and holds "" pairs
-};
+using FieldSpan = CsvFieldSpan;
+using Problem = CsvProblem;
+using ScannedRecord = CsvScannedRecord;
+using ScanStatus = CsvScanStatus;
 
-enum class Problem : uint8_t { kNone, kUnterminatedQuote, kAfterClosingQuote, kQuoteInUnquoted };
-
-struct ScannedRecord {
-  size_t length = 0;      // bytes of the record, line end excluded
-  size_t consumed = 0;    // bytes up to and including the line end
-  uint64_t newlines = 0;  // LFs consumed (inside quotes and the line end)
-  Problem problem = Problem::kNone;
-  size_t problem_field = 0;
-  char problem_char = 0;
-};
-
-enum class ScanStatus { kRecord, kNeedMore, kEnd };
+static_assert(ChunkReader::kPadding >= CsvScanner::kPadding);
 
 // What to do with each schema field, in schema order.
 struct FieldPlan {
@@ -49,6 +38,7 @@ class CsvSource final : public RecordSource {
   CsvSource(std::unique_ptr<ByteSource> bytes, std::string name, std::vector<SourceField> fields,
             SourceOptions options)
       : reader_(std::move(bytes), options.read_chunk_bytes),
+        scanner_(options.delimiter),
         name_(std::move(name)),
         fields_(std::move(fields)),
         options_(std::move(options)) {
@@ -64,9 +54,6 @@ class CsvSource final : public RecordSource {
   uint64_t bytes_read() const override { return reader_.bytes_read(); }
 
  private:
-  ScanStatus Scan(const char* d, size_t n, bool eof, ScannedRecord* r);
-  // Index of the first delimiter, LF or quote in d[i, n), or n.
-  size_t FindSpecial(const char* d, size_t i, size_t n) const;
   // Scans the next record, reading more bytes as needed. kNeedMore means
   // the record is longer than max_record_bytes.
   Result<ScanStatus> ScanNext(ScannedRecord* r);
@@ -85,6 +72,7 @@ class CsvSource final : public RecordSource {
   }
 
   ChunkReader reader_;
+  CsvScanner scanner_;
   std::string name_;
   std::vector<SourceField> fields_;
   SourceOptions options_;
@@ -92,7 +80,6 @@ class CsvSource final : public RecordSource {
   bool only_empty_null_;
   std::vector<std::string> header_;
   std::vector<FieldPlan> plan_;
-  std::vector<FieldSpan> spans_;
   std::string scratch_;
   std::string reason_;
   uint64_t records_ = 0;
@@ -100,116 +87,9 @@ class CsvSource final : public RecordSource {
   bool done_ = false;
 };
 
-size_t CsvSource::FindSpecial(const char* d, size_t i, size_t n) const {
-  // Eight bytes at a time: the reader's buffer is readable (and zero) for
-  // ChunkReader::kPadding bytes past the data, and zero is not special.
-  constexpr uint64_t kOnes = 0x0101010101010101ull;
-  constexpr uint64_t kHigh = 0x8080808080808080ull;
-  auto zero_bytes = [](uint64_t v) { return (v - kOnes) & ~v & kHigh; };
-  while (i < n) {
-    uint64_t w;
-    std::memcpy(&w, d + i, 8);
-    uint64_t hit = zero_bytes(w ^ (kOnes * static_cast<uint8_t>(delimiter_))) |
-                   zero_bytes(w ^ (kOnes * '\n')) | zero_bytes(w ^ (kOnes * '"'));
-    if (hit != 0) return std::min(n, i + static_cast<size_t>(__builtin_ctzll(hit)) / 8);
-    i += 8;
-  }
-  return n;
-}
-
-ScanStatus CsvSource::Scan(const char* d, size_t n, bool eof, ScannedRecord* r) {
-  spans_.clear();
-  *r = ScannedRecord();
-  if (n == 0) return eof ? ScanStatus::kEnd : ScanStatus::kNeedMore;
-  size_t i = 0;
-  auto note = [r](Problem p, size_t field, char c) {
-    if (r->problem == Problem::kNone) {
-      r->problem = p;
-      r->problem_field = field;
-      r->problem_char = c;
-    }
-  };
-  for (;;) {
-    // The span is built in locals and stored once: building it on the stack
-    // and copying it costs a store-forwarding stall per field.
-    size_t f_begin = i, f_end = i;
-    bool f_quoted = false, f_escaped = false;
-    if (i == n && !eof) return ScanStatus::kNeedMore;
-    size_t j;  // where the field's text ends (at a delimiter, LF or the end)
-    if (i < n && d[i] == '"') {
-      f_quoted = true;
-      size_t k = i + 1;
-      for (;;) {
-        const char* q = static_cast<const char*>(std::memchr(d + k, '"', n - k));
-        if (q == nullptr) {
-          if (!eof) return ScanStatus::kNeedMore;
-          r->newlines += static_cast<uint64_t>(std::count(d + k, d + n, '\n'));
-          note(Problem::kUnterminatedQuote, spans_.size(), 0);
-          f_begin = i + 1;
-          f_end = n;
-          spans_.push_back(FieldSpan{static_cast<uint32_t>(f_begin), static_cast<uint32_t>(f_end),
-                                     f_quoted, f_escaped});
-          r->length = n;
-          r->consumed = n;
-          return ScanStatus::kRecord;
-        }
-        size_t qi = static_cast<size_t>(q - d);
-        r->newlines += static_cast<uint64_t>(std::count(d + k, q, '\n'));
-        if (qi + 1 == n && !eof) return ScanStatus::kNeedMore;
-        if (qi + 1 < n && d[qi + 1] == '"') {
-          f_escaped = true;
-          k = qi + 2;
-          continue;
-        }
-        f_begin = i + 1;
-        f_end = qi;
-        j = qi + 1;
-        break;
-      }
-      // After the closing quote: a delimiter, a line end or the end of input.
-      if (j < n && d[j] != delimiter_ && d[j] != '\n') {
-        if (d[j] == '\r' && j + 1 == n && !eof) return ScanStatus::kNeedMore;
-        if (!(d[j] == '\r' && (j + 1 == n || d[j + 1] == '\n'))) {
-          note(Problem::kAfterClosingQuote, spans_.size(), d[j]);
-          while (j < n && d[j] != delimiter_ && d[j] != '\n') ++j;
-          if (j == n && !eof) return ScanStatus::kNeedMore;
-        } else {
-          ++j;  // the CR of a CRLF (or a final CR)
-        }
-      }
-    } else {
-      j = FindSpecial(d, i, n);
-      if (j < n && d[j] == '"') {
-        note(Problem::kQuoteInUnquoted, spans_.size(), '"');
-        while (j < n && d[j] != delimiter_ && d[j] != '\n') ++j;
-      }
-      if (j == n && !eof) return ScanStatus::kNeedMore;
-      f_end = j;
-      if (j > i && d[j - 1] == '\r' && (j == n || d[j] == '\n')) --f_end;
-    }
-    spans_.push_back(FieldSpan{static_cast<uint32_t>(f_begin), static_cast<uint32_t>(f_end),
-                               f_quoted, f_escaped});
-    if (j < n && d[j] == delimiter_) {
-      i = j + 1;
-      continue;
-    }
-    // A line end or the end of the input ends the record.
-    size_t end = j;
-    if (end > 0 && d[end - 1] == '\r' && (end == n || d[end] == '\n')) --end;
-    r->length = end;
-    if (j < n) {
-      r->consumed = j + 1;
-      r->newlines += 1;
-    } else {
-      r->consumed = n;
-    }
-    return ScanStatus::kRecord;
-  }
-}
-
 Result<ScanStatus> CsvSource::ScanNext(ScannedRecord* r) {
   for (;;) {
-    ScanStatus s = Scan(reader_.data(), reader_.size(), reader_.eof(), r);
+    ScanStatus s = scanner_.Scan(reader_.data(), reader_.size(), reader_.eof(), r);
     if (s != ScanStatus::kNeedMore) return s;
     if (reader_.size() > options_.max_record_bytes + 1) return ScanStatus::kNeedMore;
     SLUICE_RETURN_IF_ERROR(reader_.ReadMore());
@@ -268,7 +148,7 @@ Status CsvSource::ReadHeader() {
     return InvalidInput(where + "malformed header: " + ProblemReason(r));
   }
   const char* d = reader_.data();
-  for (const FieldSpan& f : spans_) {
+  for (const FieldSpan& f : scanner_.spans()) {
     std::string name(d + f.begin, f.end - f.begin);
     if (f.escaped) {
       std::string unescaped;
@@ -449,7 +329,8 @@ Status CsvSource::Fill(Batch& batch, RejectSink& rejects) {
       SLUICE_RETURN_IF_ERROR(SkipToLineEnd());
       continue;
     }
-    if (r.length == 0 && spans_.size() == 1 && !spans_[0].quoted && header_.size() > 1) {
+    const std::vector<FieldSpan>& spans = scanner_.spans();
+    if (r.length == 0 && spans.size() == 1 && !spans[0].quoted && header_.size() > 1) {
       line_ += r.newlines;  // a blank line: not a record
       reader_.Consume(r.consumed);
       continue;
@@ -458,16 +339,16 @@ Status CsvSource::Fill(Batch& batch, RejectSink& rejects) {
     std::string_view raw(d, r.length);
     if (r.problem != Problem::kNone) {
       RejectRecord(rejects, line, ColumnName(r.problem_field), ProblemReason(r), raw);
-    } else if (spans_.size() != header_.size()) {
+    } else if (spans.size() != header_.size()) {
       RejectRecord(rejects, line, "",
                    "expected " + std::to_string(header_.size()) + " fields, found " +
-                       std::to_string(spans_.size()),
+                       std::to_string(spans.size()),
                    raw);
     } else {
       std::string_view copy = batch.arena().Copy(raw);
       size_t row = batch.AppendRow();
       size_t bad = 0;
-      if (Decode(copy.data(), spans_.data(), batch, row, &bad)) {
+      if (Decode(copy.data(), spans.data(), batch, row, &bad)) {
         Batch::RowOrigin& o = batch.origin(row);
         o.record = records_;
         o.line = line;

@@ -18,6 +18,15 @@ DecodeError DecodeInt64(std::string_view text, int64_t* out) {
   }
   if (p == e) return DecodeError::kSyntax;
   uint64_t v = 0;
+  if (e - p <= 18) {  // at most 18 digits cannot overflow
+    for (; p < e; ++p) {
+      unsigned d = static_cast<unsigned char>(*p) - '0';
+      if (d > 9) return DecodeError::kSyntax;
+      v = v * 10 + d;
+    }
+    *out = negative ? -static_cast<int64_t>(v) : static_cast<int64_t>(v);
+    return DecodeError::kOk;
+  }
   bool overflow = false;
   for (; p < e; ++p) {
     unsigned d = static_cast<unsigned char>(*p) - '0';

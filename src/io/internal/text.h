@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -12,9 +13,15 @@ namespace sluice::io::internal {
 
 // True if every byte is below 0x80 (fast path before a full UTF-8 check).
 inline bool IsAscii(const char* p, size_t n) {
-  uint8_t acc = 0;
-  for (size_t i = 0; i < n; ++i) acc |= static_cast<uint8_t>(p[i]);
-  return acc < 0x80;
+  uint64_t acc = 0;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    acc |= w;
+  }
+  for (; i < n; ++i) acc |= static_cast<uint8_t>(p[i]);
+  return (acc & 0x8080808080808080ull) == 0;
 }
 
 // Well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
