@@ -67,6 +67,7 @@ struct Node {
   bool has_subject = false;  // kCase: args[0] is the subject of a simple case
   bool has_else = false;     // kCase: the last arg is the else value
   std::vector<std::unique_ptr<Node>> args;
+  uint32_t depth = 1;  // levels of this subtree (the parser bounds it)
 
   // Set by the checker.
   Type type;

@@ -1,5 +1,6 @@
 #include "expr/internal/parser.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -125,6 +126,18 @@ NodePtr Parser::Unexpected(const Token& t, std::string_view expected) {
   return Fail(t.offset, "expected " + std::string(expected) + ", found " + DescribeToken(t));
 }
 
+NodePtr Parser::Sealed(NodePtr n) {
+  if (!n) return n;
+  uint32_t depth = 0;
+  for (const auto& a : n->args) depth = std::max(depth, a->depth);
+  n->depth = depth + 1;
+  if (n->depth > static_cast<uint32_t>(kMaxDepth)) {
+    return Fail(n->op_offset, "expression is nested too deeply (more than " +
+                                  std::to_string(kMaxDepth) + " levels)");
+  }
+  return n;
+}
+
 NodePtr Parser::ParseExpression() {
   NodePtr e = ParseOr();
   if (!e) return nullptr;
@@ -134,12 +147,17 @@ NodePtr Parser::ParseExpression() {
 }
 
 NodePtr Parser::ParseOr() {
+  NestingGuard guard(&nesting_);
+  if (nesting_ > kMaxDepth) {
+    return Fail(Peek().offset, "expression is nested too deeply (more than " +
+                                   std::to_string(kMaxDepth) + " levels)");
+  }
   NodePtr left = ParseAnd();
   while (left && IsKeyword(Peek(), "or")) {
     size_t at = Next().offset;
     NodePtr right = ParseAnd();
     if (!right) return nullptr;
-    left = MakeBinary(Op::kOr, std::move(left), std::move(right), at);
+    left = Sealed(MakeBinary(Op::kOr, std::move(left), std::move(right), at));
   }
   return left;
 }
@@ -150,20 +168,25 @@ NodePtr Parser::ParseAnd() {
     size_t at = Next().offset;
     NodePtr right = ParseNot();
     if (!right) return nullptr;
-    left = MakeBinary(Op::kAnd, std::move(left), std::move(right), at);
+    left = Sealed(MakeBinary(Op::kAnd, std::move(left), std::move(right), at));
   }
   return left;
 }
 
 NodePtr Parser::ParseNot() {
   if (IsKeyword(Peek(), "not")) {
+    NestingGuard guard(&nesting_);
+    if (nesting_ > kMaxDepth) {
+      return Fail(Peek().offset, "expression is nested too deeply (more than " +
+                                     std::to_string(kMaxDepth) + " levels)");
+    }
     const Token& t = Next();
     NodePtr operand = ParseNot();
     if (!operand) return nullptr;
     auto n = MakeNode(NodeKind::kUnary, t.offset, operand->end);
     n->op = Op::kNot;
     n->args.push_back(std::move(operand));
-    return n;
+    return Sealed(std::move(n));
   }
   return ParseComparison();
 }
@@ -176,7 +199,7 @@ NodePtr Parser::ParseComparison() {
       Next();
       NodePtr right = ParseAdditive();
       if (!right) return nullptr;
-      left = MakeBinary(*op, std::move(left), std::move(right), t.offset);
+      left = Sealed(MakeBinary(*op, std::move(left), std::move(right), t.offset));
       continue;
     }
     if (IsKeyword(t, "is")) {
@@ -195,7 +218,7 @@ NodePtr Parser::ParseComparison() {
       n->op_offset = t.offset;
       n->negated = negated;
       n->args.push_back(std::move(left));
-      left = std::move(n);
+      left = Sealed(std::move(n));
       continue;
     }
     bool negated = false;
@@ -234,7 +257,7 @@ NodePtr Parser::ParseComparison() {
         return Fail(sep.offset, "expected ',' or ')' to close '(' at column " +
                                     std::to_string(column_of_(open.offset)));
       }
-      left = std::move(n);
+      left = Sealed(std::move(n));
       continue;
     }
     if (IsKeyword(Peek(), "between")) {
@@ -251,7 +274,7 @@ NodePtr Parser::ParseComparison() {
       n->args.push_back(std::move(left));
       n->args.push_back(std::move(lo));
       n->args.push_back(std::move(hi));
-      left = std::move(n);
+      left = Sealed(std::move(n));
       continue;
     }
     break;
@@ -277,7 +300,7 @@ NodePtr Parser::ParseAdditive() {
     Next();
     NodePtr right = ParseMultiplicative();
     if (!right) return nullptr;
-    left = MakeBinary(op, std::move(left), std::move(right), t.offset);
+    left = Sealed(MakeBinary(op, std::move(left), std::move(right), t.offset));
   }
   return left;
 }
@@ -302,7 +325,7 @@ NodePtr Parser::ParseMultiplicative() {
     Next();
     NodePtr right = ParseUnary();
     if (!right) return nullptr;
-    left = MakeBinary(op, std::move(left), std::move(right), t.offset);
+    left = Sealed(MakeBinary(op, std::move(left), std::move(right), t.offset));
   }
   return left;
 }
@@ -316,12 +339,17 @@ NodePtr Parser::ParseUnary() {
     if (t.text == "-" && Peek().kind == TokenKind::kInt) {
       return ParseIntLiteral(Next(), /*negative=*/true, t.offset);
     }
+    NestingGuard guard(&nesting_);
+    if (nesting_ > kMaxDepth) {
+      return Fail(t.offset, "expression is nested too deeply (more than " +
+                                std::to_string(kMaxDepth) + " levels)");
+    }
     NodePtr operand = ParseUnary();
     if (!operand) return nullptr;
     auto n = MakeNode(NodeKind::kUnary, t.offset, operand->end);
     n->op = t.text == "-" ? Op::kNeg : Op::kPlus;
     n->args.push_back(std::move(operand));
-    return n;
+    return Sealed(std::move(n));
   }
   return ParsePrimary();
 }
@@ -443,7 +471,7 @@ NodePtr Parser::ParseCallArgs(NodePtr call) {
   const Token& open = Next();
   if (Peek().kind == TokenKind::kSymbol && Peek().text == ")") {
     call->end = Next().end;
-    return call;
+    return Sealed(std::move(call));
   }
   while (true) {
     NodePtr arg = ParseOr();
@@ -456,7 +484,7 @@ NodePtr Parser::ParseCallArgs(NodePtr call) {
     }
     if (sep.kind == TokenKind::kSymbol && sep.text == ")") {
       call->end = Next().end;
-      return call;
+      return Sealed(std::move(call));
     }
     return Fail(sep.offset, "expected ',' or ')' to close '(' at column " +
                                 std::to_string(column_of_(open.offset)));
@@ -496,7 +524,7 @@ NodePtr Parser::ParseCase() {
                                   std::to_string(column_of_(kw.offset)));
   }
   n->end = Next().end;
-  return n;
+  return Sealed(std::move(n));
 }
 
 }  // namespace sluice::expr::internal

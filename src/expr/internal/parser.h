@@ -61,6 +61,18 @@ class Parser {
   NodePtr ParseIntLiteral(const Token& t, bool negative, size_t begin);
 
   NodePtr Fail(size_t offset, std::string message);
+  // Records the depth of a finished composite node; fails when an
+  // expression nests deeper than kMaxDepth (the checker, the code generator
+  // and the tree's destructor recurse over it).
+  NodePtr Sealed(NodePtr n);
+  // Counts nested sub-expressions being parsed; see ParseOr.
+  struct NestingGuard {
+    explicit NestingGuard(int* n) : nesting(n) { ++*nesting; }
+    ~NestingGuard() { --*nesting; }
+    int* nesting;
+  };
+  static constexpr int kMaxDepth = 256;
+  int nesting_ = 0;
   NodePtr Unexpected(const Token& t, std::string_view expected);
   const std::vector<Token>& tokens_;
   std::function<int(size_t)> column_of_;
