@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <unordered_map>
 
 namespace sluice::runtime {
@@ -160,6 +161,15 @@ class OrderedRejects final : public io::RejectSink {
   uint64_t in_pipeline_ = 0;
 };
 
+Status CheckDistinct(const std::string& a, const std::string& b, std::string_view what) {
+  if (a == "-" || b == "-") return Status::Ok();
+  std::error_code ec;
+  if (a == b || std::filesystem::equivalent(a, b, ec)) {
+    return InvalidArgument(fmt::format("{} {} is the same file as {}", what, b, a));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* summary) {
@@ -187,8 +197,19 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
   SLUICE_ASSIGN_OR_RETURN(auto source,
                           io::RecordSource::Open(options.input, in_format, engine.source_fields(),
                                                  engine.source_options()));
-  SLUICE_ASSIGN_OR_RETURN(auto sink, io::RecordSink::Open(options.output, out_format,
-                                                          engine.OutputColumns(out_format)));
+  // Writing over the input (or the dead letters over either) would destroy
+  // data before it is read.
+  SLUICE_RETURN_IF_ERROR(CheckDistinct(options.input, options.output, "the output"));
+  SLUICE_RETURN_IF_ERROR(
+      CheckDistinct(options.input, summary->dead_letter, "the dead-letter file"));
+  SLUICE_RETURN_IF_ERROR(
+      CheckDistinct(options.output, summary->dead_letter, "the dead-letter file"));
+  // The output is written under a temporary name and renamed when the run
+  // ends, so that a file at OUTPUT is always a finished run's output.
+  const bool to_file = options.output != "-";
+  const std::string partial = to_file ? options.output + ".partial" : options.output;
+  SLUICE_ASSIGN_OR_RETURN(
+      auto sink, io::RecordSink::Open(partial, out_format, engine.OutputColumns(out_format)));
   summary->started = true;
   io::DeadLetterFile dead_letters(summary->dead_letter);
   OrderedRejects rejects(&dead_letters, options.max_errors);
@@ -235,6 +256,20 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
   Status dl_close = dead_letters.Close();
   if (status.ok()) status = close;
   if (status.ok()) status = dl_close;
+  if (to_file) {
+    // Stopped by --max-errors, the output still holds every record written.
+    if (status.ok() || status.code() == StatusCode::kLimitExceeded) {
+      std::error_code ec;
+      std::filesystem::rename(partial, options.output, ec);
+      if (ec && status.ok()) {
+        status = IoError(
+            fmt::format("cannot rename {} to {}: {}", partial, options.output, ec.message()));
+      }
+    } else {
+      std::error_code ec;
+      std::filesystem::remove(partial, ec);
+    }
+  }
 
   summary->records_read = source->records_read();
   summary->records_written = sink->records_written();

@@ -88,6 +88,31 @@ TEST_F(Cli, UnknownOutputExtensionIsAUsageError) {
             ".ndjson or .json): give the format (csv or jsonl)\n");
 }
 
+TEST_F(Cli, RefusesToWriteOverTheInput) {
+  const std::string before = testing::ReadFile(dir_ / "in.csv");
+  auto r = Sluice("run p.yaml -i in.csv -o ./in.csv");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.output, "sluice: the output ./in.csv is the same file as in.csv\n");
+  EXPECT_EQ(testing::ReadFile(dir_ / "in.csv"), before);
+  auto d = Sluice("run p.yaml -i in.csv -o out.csv --dead-letter in.csv");
+  EXPECT_EQ(d.exit_code, 2);
+  EXPECT_EQ(testing::ReadFile(dir_ / "in.csv"), before);
+}
+
+TEST_F(Cli, OutputAppearsOnlyWhenTheRunEnds) {
+  // A run that fails half way (the dead-letter file cannot be written)
+  // leaves no output file behind, and no partial one.
+  testing::WriteFile(dir_ / "bad.csv", "id,amount,qty,country,channel,vip\nA1,x,2,US,pos,false\n");
+  auto r = Sluice("run p.yaml -i bad.csv -o out.csv --dead-letter no/such/dir/r.jsonl -q");
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_FALSE(fs::exists(dir_ / "out.csv"));
+  EXPECT_FALSE(fs::exists(dir_ / "out.csv.partial"));
+  auto ok = Sluice("run p.yaml -i in.csv -o out.csv -q");
+  EXPECT_EQ(ok.exit_code, 0);
+  EXPECT_EQ(testing::ReadFile(dir_ / "out.csv"), expected_);
+  EXPECT_FALSE(fs::exists(dir_ / "out.csv.partial"));
+}
+
 TEST_F(Cli, BadCommandLineExitsTwo) {
   EXPECT_EQ(Sluice("run p.yaml --bogus").exit_code, 2);
   EXPECT_EQ(Sluice("").exit_code, 2);
