@@ -86,6 +86,76 @@ TEST(CsvSink, FormatsEveryTypeAndQuotesOnlyWhenNeeded) {
   std::remove(path.c_str());
 }
 
+// The CSV writer's quoting (which scans 8 bytes at a time) against the
+// rule written plainly: quote when empty or holding ',', '"', CR or LF, and
+// double inner quotes. Strings of many lengths, a special byte anywhere,
+// and reasons whose joined text needs quotes or is empty.
+TEST(CsvSink, QuotesStringsAndReasonsLikeTheReferenceRule) {
+  auto reference = [](std::string_view s) {
+    bool quote = s.empty() || s.find_first_of(",\"\r\n") != std::string_view::npos;
+    if (!quote) return std::string(s);
+    std::string out = "\"";
+    for (char c : s) {
+      out += c;
+      if (c == '"') out += '"';
+    }
+    return out + "\"";
+  };
+  std::vector<std::string> names;
+  for (size_t length = 0; length < 20; ++length) {
+    names.push_back(std::string(length, 'a'));
+    for (size_t at = 0; at < length; ++at) {
+      for (char special : {',', '"', '\r', '\n', '\x80', '|'}) {
+        std::string s(length, 'b');
+        s[at] = special;
+        names.push_back(s);
+      }
+    }
+  }
+  std::vector<std::string> codes = {"", "A", "B,C", "D\"E", "F"};
+  std::vector<std::string> texts;
+  for (const std::string& c : codes) texts.push_back(c + " text");
+  Fixture fx;
+  auto set_reasons = [&] {
+    fx.batch.reasons().clear();
+    for (size_t k = 0; k < codes.size(); ++k) fx.batch.reasons().push_back({codes[k], texts[k]});
+  };
+  set_reasons();
+  std::string path = TempPath("quotes.csv");
+  auto sink = RecordSink::Open(path, Format::kCsv,
+                               {{"name", OutputColumn::Kind::kValue, 2},
+                                {"codes", OutputColumn::Kind::kReasonCodes, -1},
+                                {"texts", OutputColumn::Kind::kReasonTexts, -1}});
+  ASSERT_TRUE(sink.ok());
+  std::string expected = "name,codes,texts\n";
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (fx.batch.full()) {
+      ASSERT_TRUE((*sink)->Write(fx.batch).ok());
+      fx.batch.Clear();
+      set_reasons();
+    }
+    size_t row = fx.batch.size();
+    fx.Row(0, 0, names[i], true, 0, 0, std::nullopt);
+    // Reasons [begin, begin + count) of the codes above, cycling through all spans.
+    uint32_t begin = static_cast<uint32_t>(i % codes.size());
+    uint32_t count = static_cast<uint32_t>((i / codes.size()) % (codes.size() - begin + 1));
+    fx.batch.reason_begin()[row] = begin;
+    fx.batch.reason_count()[row] = count;
+    std::string joined_codes, joined_texts;
+    for (uint32_t k = begin; k < begin + count; ++k) {
+      if (k > begin) joined_codes += "|", joined_texts += " | ";
+      joined_codes += codes[k];
+      joined_texts += texts[k];
+    }
+    expected += reference(names[i]) + "," + (joined_codes.empty() ? "" : reference(joined_codes)) +
+                "," + (joined_texts.empty() ? "" : reference(joined_texts)) + "\n";
+  }
+  ASSERT_TRUE((*sink)->Write(fx.batch).ok());
+  ASSERT_TRUE((*sink)->Close().ok());
+  EXPECT_EQ(Slurp(path), expected);
+  std::remove(path.c_str());
+}
+
 TEST(JsonlSink, FormatsEveryTypeAndEscapes) {
   Fixture fx;
   fx.Row(1, 2.0, "q\"\\\n\x01\xff", true, 0, 0, std::nullopt);

@@ -71,7 +71,9 @@ TEST(ParseIso8601, FastPathAgreesWithGeneralParser) {
     for (int k = 0; k < digits; ++k) s += static_cast<char>('0' + pick(0, 9));
     s += 'Z';
     ASSERT_EQ(ParseIso8601(s), ParseGeneral(s)) << s;
-    if (digits <= 9) ASSERT_TRUE(ParseIso8601(s).has_value()) << s;
+    if (digits <= 9) {
+      ASSERT_TRUE(ParseIso8601(s).has_value()) << s;
+    }
     static constexpr char kBytes[] = "0123456789-:.TZtz +\x80";
     s[static_cast<size_t>(pick(0, static_cast<int>(s.size()) - 1))] =
         kBytes[pick(0, static_cast<int>(sizeof kBytes) - 2)];

@@ -59,12 +59,13 @@ bool NeedsCsvQuotes(std::string_view s) {
   return false;
 }
 
-// Writes `s` as one CSV field at `out` (at most CsvFieldBound(s.size())
-// bytes) and returns the end: as is, or quoted when it is empty or holds a
-// delimiter, quote or line end.
+// Most bytes PutCsvField writes for a text of `n` bytes.
 inline size_t CsvFieldBound(size_t n) {
   return 2 * n + 2;
 }
+
+// Writes `s` as one CSV field at `out` and returns the end: as is, or
+// quoted when it is empty or holds a delimiter, quote or line end.
 char* PutCsvField(std::string_view s, char* out) {
   if (!s.empty() && !NeedsCsvQuotes(s)) {
     std::memcpy(out, s.data(), s.size());
