@@ -8,6 +8,7 @@ packages=(
   libyaml-cpp-dev libsimdjson-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev
   python3 python3-numpy python3-pandas time
+  python3-xgboost python3-sklearn libxgboost-dev
 )
 
 missing=()
