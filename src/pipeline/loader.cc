@@ -2,6 +2,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -107,6 +108,7 @@ class Loader {
   void LoadField(const YAML::Node& key, const YAML::Node& value, PipelineSpec& spec);
   void LoadFeatures(const YAML::Node& n, PipelineSpec& spec);
   void LoadDecision(const YAML::Node& n, PipelineSpec& spec);
+  void LoadModels(const YAML::Node& n, PipelineSpec& spec);
   void LoadRule(const YAML::Node& n, DecisionSpec& d);
   void LoadReasonList(const YAML::Node& parent, std::string_view what, std::vector<NamedRef>* out);
   void LoadReasonCodes(const YAML::Node& n, PipelineSpec& spec);
@@ -283,8 +285,9 @@ Result<PipelineSpec> Loader::Load() {
                       NodeKind(root)));
     return InvalidPipeline("not a pipeline");
   }
-  static const std::vector<std::string> kTop = {"pipeline", "version",  "description",  "source",
-                                                "features", "decision", "reason_codes", "output"};
+  static const std::vector<std::string> kTop = {"pipeline", "version",      "description",
+                                                "source",   "features",     "models",
+                                                "decision", "reason_codes", "output"};
   CheckMap(root, "the pipeline", kTop);
 
   if (YAML::Node n = root["pipeline"]; n) {
@@ -313,6 +316,7 @@ Result<PipelineSpec> Loader::Load() {
   // Reason codes first, so that rules can be checked against them.
   if (YAML::Node n = root["reason_codes"]; n) LoadReasonCodes(n, spec);
   if (YAML::Node n = root["features"]; n) LoadFeatures(n, spec);
+  if (YAML::Node n = root["models"]; n) LoadModels(n, spec);
   if (YAML::Node n = root["decision"]; n) LoadDecision(n, spec);
   if (YAML::Node n = root["output"]; n) LoadOutput(n, spec);
   return spec;
@@ -557,6 +561,70 @@ void Loader::LoadFeatures(const YAML::Node& n, PipelineSpec& spec) {
   }
 }
 
+void Loader::LoadModels(const YAML::Node& n, PipelineSpec& spec) {
+  if (!CheckMap(n, "'models'", {})) {
+    if (!n.IsMap()) return;
+  }
+  std::set<std::string> seen;
+  for (const auto& kv : n) {
+    if (!kv.first.IsScalar() || !seen.insert(kv.first.Scalar()).second) continue;
+    ModelSpec m;
+    m.name = kv.first.Scalar();
+    m.where = Where(kv.first);
+    if (!IsIdentifier(m.name)) {
+      Error(kv.first, fmt::format("a model name must be a name (letters, digits and '_'), found "
+                                  "'{}'",
+                                  m.name));
+      continue;
+    }
+    if (spec.FindField(m.name)) {
+      Error(kv.first, fmt::format("model '{}' has the name of a source field", m.name));
+      continue;
+    }
+    const YAML::Node& body = kv.second;
+    if (!CheckMap(body, fmt::format("model '{}'", m.name), {"format", "path", "inputs"})) {
+      if (!body.IsMap()) continue;
+    }
+    if (YAML::Node f = body["format"]; f) {
+      if (auto s = Scalar(f, "the model format")) {
+        m.format = {*s, Where(f)};
+        if (*s != "xgboost") {
+          Error(f, fmt::format("unknown model format '{}'; supported: 'xgboost'", *s));
+        }
+      }
+    } else {
+      Error(body, fmt::format("model '{}' needs a 'format' (xgboost)", m.name));
+    }
+    if (YAML::Node p = body["path"]; p) {
+      if (auto s = Scalar(p, "the model path")) {
+        m.path = *s;
+        m.path_where = Where(p);
+        std::filesystem::path fp(*s);
+        if (fp.is_relative()) fp = std::filesystem::path(file_).parent_path() / fp;
+        m.resolved_path = fp.lexically_normal().string();
+      }
+    } else {
+      Error(body, fmt::format("model '{}' needs a 'path' (the model file)", m.name));
+    }
+    if (YAML::Node in = body["inputs"]; in) {
+      if (in.IsSequence()) {
+        m.positional = true;
+        for (const auto& v : in) {
+          if (auto r = Name(v, "a model input")) m.inputs.emplace_back("", *r);
+        }
+      } else if (CheckMap(in, fmt::format("the inputs of model '{}'", m.name), {})) {
+        for (const auto& io : in) {
+          if (!io.first.IsScalar()) continue;
+          if (auto r = Name(io.second, "a model input")) {
+            m.inputs.emplace_back(io.first.Scalar(), *r);
+          }
+        }
+      }
+    }
+    spec.models.push_back(std::move(m));
+  }
+}
+
 void Loader::LoadReasonList(const YAML::Node& parent, std::string_view what,
                             std::vector<NamedRef>* out) {
   YAML::Node one = parent["reason"];
@@ -687,7 +755,24 @@ void Loader::LoadOutput(const YAML::Node& n, PipelineSpec& spec) {
                            NodeKind(f)));
     } else {
       for (const auto& v : f) {
-        if (auto name = Name(v, "an output field")) spec.output_fields.push_back(*name);
+        // Output fields may name model outputs: "risk.score".
+        auto s = Scalar(v, "an output field");
+        if (!s) continue;
+        bool ok = !s->empty();
+        size_t start = 0;
+        while (ok) {
+          size_t dot = s->find('.', start);
+          ok = IsIdentifier(std::string_view(*s).substr(start, dot - start));
+          if (dot == std::string::npos) break;
+          start = dot + 1;
+        }
+        if (!ok) {
+          Error(v, fmt::format("an output field must be a name such as amount or risk.score, "
+                               "found '{}'",
+                               *s));
+          continue;
+        }
+        spec.output_fields.push_back({*s, Where(v)});
       }
     }
   }

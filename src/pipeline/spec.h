@@ -56,6 +56,21 @@ struct RuleSpec {
   SourceLocation where;  // of the rule
 };
 
+// A model the pipeline scores. Its inputs are the model's features, matched
+// to pipeline fields and features by name unless `inputs` says otherwise.
+struct ModelSpec {
+  std::string name;
+  NamedRef format;                    // "xgboost"
+  std::string path;                   // as written
+  std::string resolved_path;          // relative to the pipeline file's folder
+  SourceLocation path_where;
+  // Explicit mapping: model feature -> pipeline name. With `positional`,
+  // the i-th entry feeds the model's i-th feature (model feature "" ).
+  std::vector<std::pair<std::string, NamedRef>> inputs;
+  bool positional = false;
+  SourceLocation where;  // of the name
+};
+
 struct DecisionSpec {
   std::vector<RuleSpec> rules;
   std::optional<NamedRef> default_action;
@@ -80,6 +95,7 @@ struct PipelineSpec {
   std::vector<std::string> null_values = {""};
   std::string input_format;  // "" = from the command line or the extension
   std::vector<FeatureSpec> features;
+  std::vector<ModelSpec> models;
   std::optional<DecisionSpec> decision;
   std::vector<ReasonCodeSpec> reason_codes;
   std::vector<NamedRef> output_fields;  // empty = id, event time and all features

@@ -36,6 +36,14 @@ std::shared_ptr<const Engine> Engine::Compile(pipeline::PipelineSpec spec,
                                              "can use only fields and earlier features",
                                              f.name, f.where.line));
   }
+  for (const auto& m : spec.models) {
+    for (const char* out : {"score", "margin", "class"}) {
+      scope.AddUnavailable(m.name + "." + out,
+                           fmt::format("models run after every feature; '{}.{}' can be used by "
+                                       "the decision rules",
+                                       m.name, out));
+    }
+  }
   std::vector<std::pair<std::string, int>> feature_columns;
   for (const auto& f : spec.features) {
     auto compiled = compiler.Compile(f.expression.text, scope, *f.expression.locator, f.name,
@@ -56,6 +64,26 @@ std::shared_ptr<const Engine> Engine::Compile(pipeline::PipelineSpec spec,
     feature_columns.emplace_back(f.name, compiled->column);
   }
   e->features_ = compiler.Finish();
+
+  std::set<std::string> model_names;
+  for (const auto& m : spec.models) {
+    if (!model_names.insert(m.name).second) continue;
+    for (const auto& f : spec.features) {
+      if (f.name == m.name) {
+        diags->push_back({m.where, fmt::format("model '{}' has the name of a feature (line {})",
+                                               m.name, f.where.line)});
+      }
+    }
+    auto stage = ModelStage::Compile(m, scope, e->layout_, diags);
+    if (stage) {
+      e->models_.push_back(std::move(*stage));
+    } else {
+      for (const char* out : {"score", "margin", "class"}) {
+        scope.AddUnavailable(m.name + "." + out, fmt::format("model '{}' (line {}) has an error",
+                                                             m.name, m.where.line));
+      }
+    }
+  }
 
   if (spec.decision) {
     e->rules_ = decide::RuleSet::Compile(spec, compiler, scope, e->layout_, diags);
@@ -86,6 +114,11 @@ std::shared_ptr<const Engine> Engine::Compile(pipeline::PipelineSpec spec,
     }
     for (const auto& f : spec.features) {
       if (scope.Find(f.name)) add_output(f.name, f.where);
+    }
+    for (const auto& m : e->models_) {
+      for (const char* out : {"score", "class"}) {
+        if (scope.Find(m.name() + "." + out)) add_output(m.name() + "." + out, {});
+      }
     }
   }
   if (spec.decision && spec.output_decision) {
@@ -138,6 +171,7 @@ std::vector<io::OutputColumn> Engine::OutputColumns(io::Format format) const {
 
 void Engine::Process(Batch& batch) const {
   features_.Run(batch);
+  for (const auto& m : models_) m.Run(batch);
   if (rules_) {
     conditions_.Run(batch);
     rules_->Decide(batch);

@@ -17,6 +17,7 @@
 #include "expr/expr.h"
 #include "io/record_io.h"
 #include "pipeline/spec.h"
+#include "runtime/model_stage.h"
 #include "types/batch.h"
 
 namespace sluice::runtime {
@@ -36,8 +37,9 @@ class Engine {
   std::vector<io::OutputColumn> OutputColumns(io::Format format) const;
   const expr::ErrorTable& errors() const { return errors_; }
   const decide::RuleSet* rules() const { return rules_ ? &*rules_ : nullptr; }
+  const std::vector<ModelStage>& models() const { return models_; }
 
-  // Evaluates features and the decision for every row of `batch`.
+  // Evaluates features, models and the decision for every row of `batch`.
   void Process(Batch& batch) const;
 
  private:
@@ -48,6 +50,7 @@ class Engine {
   expr::ErrorTable errors_;
   std::vector<io::SourceField> source_fields_;
   expr::Program features_;
+  std::vector<ModelStage> models_;
   expr::Program conditions_;
   std::optional<decide::RuleSet> rules_;
   std::vector<std::pair<std::string, int>> value_outputs_;  // name, column
