@@ -1,7 +1,10 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -109,6 +112,11 @@ class Loader {
   void LoadFeatures(const YAML::Node& n, PipelineSpec& spec);
   void LoadDecision(const YAML::Node& n, PipelineSpec& spec);
   void LoadModels(const YAML::Node& n, PipelineSpec& spec);
+  void LoadModelPath(const YAML::Node& body, ModelSpec& m, bool required);
+  void LoadXgboostInputs(const YAML::Node& body, ModelSpec& m);
+  void LoadLinearModel(const YAML::Node& body, const std::string& format, ModelSpec& m);
+  void LoadScorecard(const YAML::Node& body, const PipelineSpec& spec, ModelSpec& m);
+  std::optional<double> Number(const YAML::Node& n, std::string_view what);
   void LoadRule(const YAML::Node& n, DecisionSpec& d);
   void LoadReasonList(const YAML::Node& parent, std::string_view what, std::vector<NamedRef>* out);
   void LoadReasonCodes(const YAML::Node& n, PipelineSpec& spec);
@@ -565,6 +573,7 @@ void Loader::LoadModels(const YAML::Node& n, PipelineSpec& spec) {
   if (!CheckMap(n, "'models'", {})) {
     if (!n.IsMap()) return;
   }
+  static const std::vector<std::string> kFormats = {"xgboost", "linear", "logistic", "scorecard"};
   std::set<std::string> seen;
   for (const auto& kv : n) {
     if (!kv.first.IsScalar() || !seen.insert(kv.first.Scalar()).second) continue;
@@ -582,47 +591,361 @@ void Loader::LoadModels(const YAML::Node& n, PipelineSpec& spec) {
       continue;
     }
     const YAML::Node& body = kv.second;
-    if (!CheckMap(body, fmt::format("model '{}'", m.name), {"format", "path", "inputs"})) {
-      if (!body.IsMap()) continue;
+    if (!body.IsMap()) {
+      CheckMap(body, fmt::format("model '{}'", m.name), {});
+      continue;
     }
+    std::string format;
     if (YAML::Node f = body["format"]; f) {
       if (auto s = Scalar(f, "the model format")) {
         m.format = {*s, Where(f)};
-        if (*s != "xgboost") {
-          Error(f, fmt::format("unknown model format '{}'; supported: 'xgboost'", *s));
+        if (std::find(kFormats.begin(), kFormats.end(), *s) == kFormats.end()) {
+          std::string hint = DidYouMean(*s, kFormats);
+          if (hint.empty()) hint = "; supported: " + QuotedList(kFormats);
+          Error(f, fmt::format("unknown model format '{}'{}", *s, hint));
+        } else {
+          format = *s;
         }
       }
     } else {
-      Error(body, fmt::format("model '{}' needs a 'format' (xgboost)", m.name));
+      Error(body,
+            fmt::format("model '{}' needs a 'format' (one of {})", m.name, QuotedList(kFormats)));
     }
-    if (YAML::Node p = body["path"]; p) {
-      if (auto s = Scalar(p, "the model path")) {
-        m.path = *s;
-        m.path_where = Where(p);
-        std::filesystem::path fp(*s);
-        if (fp.is_relative()) fp = std::filesystem::path(file_).parent_path() / fp;
-        m.resolved_path = fp.lexically_normal().string();
-      }
+    const std::string what = fmt::format("model '{}'", m.name);
+    if (format == "linear" || format == "logistic") {
+      CheckMap(body, what, {"format", "link", "intercept", "coefficients", "reference", "path"});
+      LoadLinearModel(body, format, m);
+    } else if (format == "scorecard") {
+      CheckMap(body, what, {"format", "base_points", "characteristics"});
+      LoadScorecard(body, spec, m);
     } else {
-      Error(body, fmt::format("model '{}' needs a 'path' (the model file)", m.name));
-    }
-    if (YAML::Node in = body["inputs"]; in) {
-      if (in.IsSequence()) {
-        m.positional = true;
-        for (const auto& v : in) {
-          if (auto r = Name(v, "a model input")) m.inputs.emplace_back("", *r);
-        }
-      } else if (CheckMap(in, fmt::format("the inputs of model '{}'", m.name), {})) {
-        for (const auto& io : in) {
-          if (!io.first.IsScalar()) continue;
-          if (auto r = Name(io.second, "a model input")) {
-            m.inputs.emplace_back(io.first.Scalar(), *r);
-          }
-        }
-      }
+      CheckMap(body, what, {"format", "path", "inputs"});
+      LoadModelPath(body, m, true);
+      LoadXgboostInputs(body, m);
     }
     spec.models.push_back(std::move(m));
   }
+}
+
+void Loader::LoadModelPath(const YAML::Node& body, ModelSpec& m, bool required) {
+  if (YAML::Node p = body["path"]; p) {
+    if (auto s = Scalar(p, "the model path")) {
+      m.path = *s;
+      m.path_where = Where(p);
+      std::filesystem::path fp(*s);
+      if (fp.is_relative()) fp = std::filesystem::path(file_).parent_path() / fp;
+      m.resolved_path = fp.lexically_normal().string();
+    }
+  } else if (required) {
+    Error(body, fmt::format("model '{}' needs a 'path' (the model file)", m.name));
+  }
+}
+
+void Loader::LoadXgboostInputs(const YAML::Node& body, ModelSpec& m) {
+  if (YAML::Node in = body["inputs"]; in) {
+    if (in.IsSequence()) {
+      m.positional = true;
+      for (const auto& v : in) {
+        if (auto r = Name(v, "a model input")) m.inputs.emplace_back("", *r);
+      }
+    } else if (CheckMap(in, fmt::format("the inputs of model '{}'", m.name), {})) {
+      for (const auto& io : in) {
+        if (!io.first.IsScalar()) continue;
+        if (auto r = Name(io.second, "a model input")) {
+          m.inputs.emplace_back(io.first.Scalar(), *r);
+        }
+      }
+    }
+  }
+}
+
+std::optional<double> Loader::Number(const YAML::Node& n, std::string_view what) {
+  auto s = Scalar(n, what);
+  if (!s) return std::nullopt;
+  double v = 0;
+  const char* begin = s->data();
+  const char* end = begin + s->size();
+  if (begin != end && *begin == '+') ++begin;
+  auto [ptr, ec] = std::from_chars(begin, end, v);
+  if (ptr != end || begin == end || (ec != std::errc() && ec != std::errc::result_out_of_range)) {
+    std::string lower;
+    for (char c : *s) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const bool special = lower.find("nan") != std::string::npos ||
+                         lower.find("inf") != std::string::npos;  // YAML's .nan and .inf
+    Error(n, fmt::format("{} must be a {}number, found '{}'", what, special ? "finite " : "", *s));
+    return std::nullopt;
+  }
+  if (ec == std::errc::result_out_of_range || !std::isfinite(v)) {
+    Error(n, fmt::format("{} must be a finite number, found '{}'", what, *s));
+    return std::nullopt;
+  }
+  return v;
+}
+
+void Loader::LoadLinearModel(const YAML::Node& body, const std::string& format, ModelSpec& m) {
+  m.link = format == "logistic" ? model::Link::kLogistic : model::Link::kIdentity;
+  bool link_ok = true;
+  if (YAML::Node l = body["link"]; l) {
+    if (auto s = Scalar(l, "the link")) {
+      auto link = model::ParseLink(*s);
+      if (!link) {
+        link_ok = false;
+        std::string hint = DidYouMean(*s, model::LinkNames());
+        if (hint.empty()) hint = "; expected one of " + QuotedList(model::LinkNames());
+        Error(l, fmt::format("unknown link '{}' for model '{}'{}", *s, m.name, hint));
+      } else if (format == "logistic" && *link != model::Link::kLogistic) {
+        link_ok = false;
+        Error(l, fmt::format("model '{}' is logistic, so its link is logistic, not '{}' (use "
+                             "format: linear for another link)",
+                             m.name, *s));
+      } else {
+        m.link = *link;
+        m.link_given = true;
+        m.link_where = Where(l);
+      }
+    }
+  }
+  if (body["path"]) {
+    LoadModelPath(body, m, true);
+    for (const char* key : {"intercept", "coefficients", "reference"}) {
+      if (YAML::Node k = body[key]; k) {
+        Error(k, fmt::format("model '{}' reads its coefficients from 'path'; '{}' belongs in "
+                             "that file",
+                             m.name, key));
+      }
+    }
+    return;
+  }
+  model::LinearDefinition def;
+  def.link = m.link;
+  bool ok = link_ok;
+  if (YAML::Node i = body["intercept"]; i) {
+    if (auto v = Number(i, fmt::format("the intercept of model '{}'", m.name))) {
+      def.intercept = *v;
+    } else {
+      ok = false;
+    }
+  } else {
+    Error(body,
+          fmt::format("model '{}' needs an 'intercept' (or a 'path' to a JSON file)", m.name));
+    ok = false;
+  }
+  YAML::Node coefs = body["coefficients"];
+  if (!coefs) {
+    Error(body, fmt::format("model '{}' needs 'coefficients' (input name: coefficient), or a "
+                            "'path' to a JSON file",
+                            m.name));
+    return;
+  }
+  if (!CheckMap(coefs, fmt::format("the coefficients of model '{}'", m.name), {})) {
+    if (!coefs.IsMap()) return;
+    ok = false;
+  }
+  if (coefs.size() == 0) {
+    Error(coefs, fmt::format("model '{}' has no coefficients", m.name));
+    ok = false;
+  }
+  std::set<std::string> names;
+  for (const auto& c : coefs) {
+    auto name = Name(c.first, "a model input");
+    if (!name || !names.insert(name->name).second) {
+      ok = false;
+      continue;
+    }
+    auto v = Number(c.second, fmt::format("the coefficient of '{}'", name->name));
+    if (!v) {
+      ok = false;
+      continue;
+    }
+    def.terms.push_back({name->name, *v, 0});
+    m.term_where.push_back(name->where);
+  }
+  if (YAML::Node refs = body["reference"]; refs) {
+    if (CheckMap(refs, fmt::format("the reference of model '{}'", m.name), {})) {
+      std::vector<std::string> known(names.begin(), names.end());
+      for (const auto& r : refs) {
+        const std::string key = r.first.Scalar();
+        auto v = Number(r.second, fmt::format("the reference of '{}'", key));
+        auto it = std::find_if(def.terms.begin(), def.terms.end(),
+                               [&](const model::LinearTerm& t) { return t.input == key; });
+        if (!names.count(key)) {
+          Error(r.first, fmt::format("the reference names '{}', which has no coefficient in "
+                                     "model '{}'{}",
+                                     key, m.name, DidYouMean(key, known)));
+          ok = false;
+        } else if (!v) {
+          ok = false;
+        } else if (it != def.terms.end()) {
+          it->reference = *v;
+        }
+      }
+    } else {
+      ok = false;
+    }
+  }
+  if (ok) m.linear = std::move(def);
+}
+
+void Loader::LoadScorecard(const YAML::Node& body, const PipelineSpec& spec, ModelSpec& m) {
+  model::ScorecardDefinition def;
+  bool ok = true;
+  if (YAML::Node b = body["base_points"]; b) {
+    if (auto v = Number(b, fmt::format("the base points of scorecard '{}'", m.name))) {
+      def.base_points = *v;
+    } else {
+      ok = false;
+    }
+  } else {
+    Error(body, fmt::format("scorecard '{}' needs 'base_points'", m.name));
+    ok = false;
+  }
+  YAML::Node chars = body["characteristics"];
+  if (!chars) {
+    Error(body, fmt::format("scorecard '{}' needs 'characteristics' (a list of {{input, bins}})",
+                            m.name));
+    return;
+  }
+  if (!chars.IsSequence() || chars.size() == 0) {
+    Error(chars, fmt::format("the characteristics of scorecard '{}' must be a non-empty list, "
+                             "found {}",
+                             m.name, NodeKind(chars)));
+    return;
+  }
+  for (const auto& cn : chars) {
+    if (!CheckMap(cn, "a characteristic", {"input", "bins"})) {
+      ok = false;
+      if (!cn.IsMap()) continue;
+    }
+    model::Characteristic ch;
+    CharacteristicLocation loc;
+    loc.input = Where(cn);
+    if (YAML::Node in = cn["input"]; in) {
+      if (auto r = Name(in, "the input of a characteristic")) {
+        ch.input = r->name;
+        loc.input = r->where;
+      } else {
+        ok = false;
+      }
+    } else {
+      Error(cn, "a characteristic needs an 'input' (a field or feature name)");
+      ok = false;
+    }
+    YAML::Node bins = cn["bins"];
+    if (!bins || !bins.IsSequence() || bins.size() == 0) {
+      Error(bins ? bins : YAML::Node(cn),
+            fmt::format("characteristic '{}' needs 'bins', a non-empty list of {{from, to, "
+                        "points}}, {{values, points}}, {{missing: true, points}} or {{else: "
+                        "true, points}}",
+                        ch.input));
+      ok = false;
+      continue;
+    }
+    for (const auto& bn : bins) {
+      BinLocation bl;
+      bl.bin = Where(bn);
+      if (!CheckMap(bn, "a bin", {"from", "to", "values", "missing", "else", "points"})) {
+        ok = false;
+        if (!bn.IsMap()) continue;
+      }
+      model::ScorecardBin bin;
+      const bool range = bn["from"] || bn["to"];
+      const int kinds =
+          (range ? 1 : 0) + (bn["values"] ? 1 : 0) + (bn["missing"] ? 1 : 0) + (bn["else"] ? 1 : 0);
+      if (kinds != 1) {
+        Error(bn, fmt::format("a bin of characteristic '{}' needs exactly one of from/to, "
+                              "values, missing: true and else: true",
+                              ch.input));
+        ok = false;
+        continue;
+      }
+      if (range) {
+        bin.kind = model::ScorecardBin::Kind::kRange;
+        if (YAML::Node f = bn["from"]; f) {
+          if (auto v = Number(f, "'from'"))
+            bin.from = *v;
+          else
+            ok = false;
+        }
+        if (YAML::Node t = bn["to"]; t) {
+          if (auto v = Number(t, "'to'"))
+            bin.to = *v;
+          else
+            ok = false;
+        }
+      } else if (YAML::Node vs = bn["values"]; vs) {
+        bin.kind = model::ScorecardBin::Kind::kValues;
+        if (!vs.IsSequence()) {
+          Error(vs, fmt::format("'values' must be a list, found {}", NodeKind(vs)));
+          ok = false;
+        } else {
+          for (const auto& v : vs) {
+            if (auto s = Scalar(v, "a bin value")) {
+              bin.values.push_back(*s);
+              bl.values.push_back(Where(v));
+            } else {
+              ok = false;
+            }
+          }
+        }
+      } else {
+        const bool missing = bool(bn["missing"]);
+        YAML::Node flag = missing ? bn["missing"] : bn["else"];
+        auto b = Bool(flag, missing ? "'missing'" : "'else'");
+        if (!b || !*b) {
+          if (b) Error(flag, fmt::format("'{}' can only be true", missing ? "missing" : "else"));
+          ok = false;
+        }
+        bin.kind = missing ? model::ScorecardBin::Kind::kMissing : model::ScorecardBin::Kind::kElse;
+      }
+      if (YAML::Node p = bn["points"]; p) {
+        if (auto v = Number(p, "'points'"))
+          bin.points = *v;
+        else
+          ok = false;
+      } else {
+        Error(bn, fmt::format("a bin of characteristic '{}' needs 'points'", ch.input));
+        ok = false;
+      }
+      ch.bins.push_back(std::move(bin));
+      loc.bins.push_back(std::move(bl));
+    }
+    def.characteristics.push_back(std::move(ch));
+    m.characteristic_where.push_back(std::move(loc));
+  }
+  if (!ok) return;
+  std::vector<model::ScorecardIssue> issues = model::Scorecard::Validate(def);
+  for (const auto& issue : issues) {
+    SourceLocation where = m.where;
+    if (issue.characteristic >= 0) {
+      const CharacteristicLocation& cl =
+          m.characteristic_where[static_cast<size_t>(issue.characteristic)];
+      where = issue.bin >= 0 ? cl.bins[static_cast<size_t>(issue.bin)].bin : cl.input;
+    }
+    Error(where, fmt::format("scorecard '{}': {}", m.name, issue.message));
+  }
+  if (!issues.empty()) return;
+  // A null input needs a bin to go to.
+  for (size_t c = 0; c < def.characteristics.size(); ++c) {
+    const model::Characteristic& ch = def.characteristics[c];
+    const FieldSpec* field = spec.FindField(ch.input);
+    const bool feature = std::any_of(spec.features.begin(), spec.features.end(),
+                                     [&](const FeatureSpec& f) { return f.name == ch.input; });
+    const bool may_be_null = field ? field->nullable : feature;
+    if (!may_be_null) continue;
+    bool has_bin = false;
+    for (const auto& b : ch.bins) {
+      has_bin |= b.kind == model::ScorecardBin::Kind::kMissing ||
+                 b.kind == model::ScorecardBin::Kind::kElse;
+    }
+    if (!has_bin) {
+      Error(m.characteristic_where[c].input,
+            fmt::format("scorecard '{}': '{}' may be null ({}), so its characteristic needs a "
+                        "{{missing: true, points: ...}} bin",
+                        m.name, ch.input, field ? "a nullable field" : "a feature"));
+      ok = false;
+    }
+  }
+  if (ok) m.scorecard = std::move(def);
 }
 
 void Loader::LoadReasonList(const YAML::Node& parent, std::string_view what,

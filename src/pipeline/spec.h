@@ -12,6 +12,8 @@
 
 #include "common/diagnostic.h"
 #include "expr/expr.h"
+#include "model/linear_model.h"
+#include "model/scorecard.h"
 #include "sluice/status.h"
 #include "types/timestamp.h"
 #include "types/type.h"
@@ -56,14 +58,35 @@ struct RuleSpec {
   SourceLocation where;  // of the rule
 };
 
-// A model the pipeline scores. Its inputs are the model's features, matched
-// to pipeline fields and features by name unless `inputs` says otherwise.
+// Where each part of a scorecard characteristic is written, for messages.
+struct BinLocation {
+  SourceLocation bin;
+  std::vector<SourceLocation> values;  // kValues: each listed value
+};
+struct CharacteristicLocation {
+  SourceLocation input;
+  std::vector<BinLocation> bins;
+};
+
+// A model the pipeline scores. For xgboost, its inputs are the model's
+// features, matched to pipeline fields and features by name unless `inputs`
+// says otherwise; linear models and scorecards name their inputs directly.
 struct ModelSpec {
   std::string name;
-  NamedRef format;                    // "xgboost"
-  std::string path;                   // as written
-  std::string resolved_path;          // relative to the pipeline file's folder
+  NamedRef format;            // "xgboost", "linear", "logistic", "scorecard"
+  std::string path;           // as written; "" when the model is inline
+  std::string resolved_path;  // relative to the pipeline file's folder
   SourceLocation path_where;
+  // linear / logistic written in the pipeline (unset with `path`); `link`
+  // holds the link also when the coefficients are in a file.
+  std::optional<model::LinearDefinition> linear;
+  std::vector<SourceLocation> term_where;  // per term: its coefficient's key
+  model::Link link = model::Link::kIdentity;
+  bool link_given = false;
+  SourceLocation link_where;
+  // scorecard
+  std::optional<model::ScorecardDefinition> scorecard;
+  std::vector<CharacteristicLocation> characteristic_where;
   // Explicit mapping: model feature -> pipeline name. With `positional`,
   // the i-th entry feeds the model's i-th feature (model feature "" ).
   std::vector<std::pair<std::string, NamedRef>> inputs;
