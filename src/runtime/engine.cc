@@ -78,9 +78,14 @@ std::shared_ptr<const Engine> Engine::Compile(pipeline::PipelineSpec spec,
     if (stage) {
       e->models_.push_back(std::move(*stage));
     } else {
-      for (const char* out : {"score", "margin", "class"}) {
-        scope.AddUnavailable(m.name + "." + out, fmt::format("model '{}' (line {}) has an error",
-                                                             m.name, m.where.line));
+      std::vector<std::string> outputs = {"score", "margin", "class"};
+      if (m.scorecard) {
+        for (const auto& c : m.scorecard->characteristics) outputs.push_back("points_" + c.input);
+      }
+      for (const auto& out : outputs) {
+        scope.AddUnavailable(m.name + "." + out,
+                             fmt::format("model '{}' (line {}) has an error", m.name,
+                                         m.where.line));
       }
     }
   }
