@@ -4,8 +4,9 @@
 Run with Debian's interpreter (python3-xgboost, python3-pandas):
     /usr/bin/python3 examples/credit/train_model.py
 Writes credit_model.json (the model sluice scores) and
-credit_model_reference.csv (XGBoost's own margins and probabilities for
-every application, to check sluice against).
+credit_model_reference.csv (XGBoost's own margins, probabilities and the
+inputs with the largest positive contributions, for every application, to
+check sluice against).
 
 The model's inputs carry the pipeline's names. Enums are encoded as sluice
 encodes them for a model: the index of the value in the pipeline's
@@ -58,10 +59,18 @@ def main():
     booster = model.get_booster()
     booster.save_model(os.path.join(HERE, "credit_model.json"))
     dm = xgb.DMatrix(x, missing=np.nan)
+    # The inputs that pushed each score up the most (TreeSHAP), strongest
+    # first, ties in input order: what `top(risk, k)` gives as reasons.
+    contribs = booster.predict(dm, pred_contribs=True)[:, :len(FEATURES)]
+    top = []
+    for row in contribs:
+        order = sorted(range(len(FEATURES)), key=lambda i: (-row[i], i))
+        top.append(";".join(FEATURES[i] for i in order if row[i] > 0))
     ref = pd.DataFrame({
         "app_id": d["app_id"],
         "margin": booster.predict(dm, output_margin=True),
         "score": booster.predict(dm),
+        "top_inputs": top,
     })
     ref.to_csv(os.path.join(HERE, "credit_model_reference.csv"), index=False,
                float_format="%.9g")

@@ -1,6 +1,7 @@
 #include "decide/rule_set.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <set>
@@ -11,7 +12,8 @@ namespace sluice::decide {
 
 std::optional<RuleSet> RuleSet::Compile(const pipeline::PipelineSpec& spec,
                                         expr::Compiler& compiler, const expr::Scope& scope,
-                                        BatchLayout& layout, std::vector<Diagnostic>* diags) {
+                                        BatchLayout& layout, const ModelLookup& models,
+                                        std::vector<Diagnostic>* diags) {
   const pipeline::DecisionSpec& d = *spec.decision;
   const size_t errors_before = diags->size();
 
@@ -63,8 +65,53 @@ std::optional<RuleSet> RuleSet::Compile(const pipeline::PipelineSpec& spec,
     return out;
   };
 
+  struct PendingTop {
+    const ContributionSource* model;
+    size_t count;
+    std::vector<PendingReason> by_input;
+  };
+  auto resolve_tops = [&](const std::vector<pipeline::TopReasonsSpec>& refs) {
+    std::vector<PendingTop> out;
+    for (const auto& t : refs) {
+      const ContributionSource* m = models ? models(t.model) : nullptr;
+      if (!m) {
+        diags->push_back({t.where, fmt::format("top({}, {}) names no model of this pipeline",
+                                               t.model, t.count)});
+        continue;
+      }
+      if (!m->explainable()) {
+        diags->push_back({t.where, fmt::format("model '{}' has several outputs; top() explains "
+                                               "models with one score",
+                                               t.model)});
+        continue;
+      }
+      PendingTop p{m, static_cast<size_t>(t.count), {}};
+      std::vector<std::string> missing;
+      for (const auto& input : m->input_names()) {
+        const pipeline::ReasonCodeSpec* rc = spec.FindReason(input);
+        if (!rc) {
+          missing.push_back(input);
+          continue;
+        }
+        texts->push_back(rc->code);
+        texts->push_back(rc->text);
+        p.by_input.push_back({texts->size() - 2, texts->size() - 1});
+      }
+      if (!missing.empty()) {
+        diags->push_back({t.where, fmt::format("top({}, {}) needs a reason code for each input of "
+                                               "model '{}'; add {} under 'reason_codes'",
+                                               t.model, t.count, t.model,
+                                               fmt::format("'{}'", fmt::join(missing, "', '")))});
+        continue;
+      }
+      out.push_back(std::move(p));
+    }
+    return out;
+  };
+
   RuleSet set;
   std::vector<std::vector<PendingReason>> pending;
+  std::vector<std::vector<PendingTop>> pending_tops;
   std::vector<std::string> rule_ids;
   std::set<std::string> seen_ids;
   for (const auto& r : d.rules) {
@@ -92,12 +139,14 @@ std::optional<RuleSet> RuleSet::Compile(const pipeline::PipelineSpec& spec,
     }
     if (!r.action.name.empty()) rule.action = action_index(r.action);
     pending.push_back(resolve_reasons(r.reasons));
+    pending_tops.push_back(resolve_tops(r.top_reasons));
     rule_ids.push_back(r.id);
     set.rules_.push_back(std::move(rule));
   }
   Rule def;
   if (d.default_action) def.action = action_index(*d.default_action);
   pending.push_back(resolve_reasons(d.default_reasons));
+  pending_tops.push_back(resolve_tops(d.default_top_reasons));
   rule_ids.emplace_back(kDefaultRuleId);
   set.rules_.push_back(std::move(def));
 
@@ -108,6 +157,13 @@ std::optional<RuleSet> RuleSet::Compile(const pipeline::PipelineSpec& spec,
   for (size_t i = 0; i < set.rules_.size(); ++i) {
     for (const auto& p : pending[i]) {
       set.rules_[i].reasons.push_back({(*texts)[p.code_index], (*texts)[p.text_index]});
+    }
+    for (const auto& t : pending_tops[i]) {
+      TopReasons top{t.model, t.count, {}};
+      for (const auto& p : t.by_input) {
+        top.by_input.push_back({(*texts)[p.code_index], (*texts)[p.text_index]});
+      }
+      set.rules_[i].tops.push_back(std::move(top));
     }
   }
   set.action_type_ = Type::Enum(std::make_shared<const EnumDomain>(actions));
@@ -148,8 +204,35 @@ void RuleSet::Decide(Batch& batch) const {
     }
     const Rule& fired = rules_[static_cast<size_t>(rule[i])];
     begin[i] = static_cast<uint32_t>(reasons.size());
-    count[i] = static_cast<uint32_t>(fired.reasons.size());
     reasons.insert(reasons.end(), fired.reasons.begin(), fired.reasons.end());
+    // Contributions are computed only for the rows whose rule asks for them.
+    for (const TopReasons& t : fired.tops) AddTopReasons(t, batch, i, begin[i]);
+    count[i] = static_cast<uint32_t>(reasons.size() - begin[i]);
+  }
+}
+
+void RuleSet::AddTopReasons(const TopReasons& t, Batch& batch, size_t row, uint32_t begin) {
+  const size_t n = t.by_input.size();
+  thread_local std::vector<double> contribution;
+  thread_local std::vector<uint32_t> order;
+  contribution.resize(n);
+  t.model->RowContributions(batch, row, contribution.data());
+  order.resize(n);
+  for (size_t i = 0; i < n; ++i) order[i] = static_cast<uint32_t>(i);
+  // Largest push towards a higher score first; ties keep the input order.
+  std::stable_sort(order.begin(), order.end(),
+                   [](uint32_t a, uint32_t b) { return contribution[a] > contribution[b]; });
+  std::vector<Reason>& reasons = batch.reasons();
+  size_t given = 0;
+  for (size_t k = 0; k < n && given < t.count; ++k) {
+    const uint32_t i = order[k];
+    if (!(contribution[i] > 0)) break;
+    const Reason& r = t.by_input[i];
+    bool seen = false;
+    for (size_t j = begin; j < reasons.size(); ++j) seen |= reasons[j].code == r.code;
+    if (seen) continue;
+    reasons.push_back(r);
+    ++given;
   }
 }
 

@@ -118,7 +118,10 @@ class Loader {
   void LoadScorecard(const YAML::Node& body, const PipelineSpec& spec, ModelSpec& m);
   std::optional<double> Number(const YAML::Node& n, std::string_view what);
   void LoadRule(const YAML::Node& n, DecisionSpec& d);
-  void LoadReasonList(const YAML::Node& parent, std::string_view what, std::vector<NamedRef>* out);
+  void LoadReasonList(const YAML::Node& parent, std::string_view what, std::vector<NamedRef>* out,
+                      std::vector<TopReasonsSpec>* top);
+  void LoadReasonItem(const YAML::Node& v, std::vector<NamedRef>* out,
+                      std::vector<TopReasonsSpec>* top);
   void LoadReasonCodes(const YAML::Node& n, PipelineSpec& spec);
   void LoadOutput(const YAML::Node& n, PipelineSpec& spec);
 
@@ -948,8 +951,51 @@ void Loader::LoadScorecard(const YAML::Node& body, const PipelineSpec& spec, Mod
   if (ok) m.scorecard = std::move(def);
 }
 
+void Loader::LoadReasonItem(const YAML::Node& v, std::vector<NamedRef>* out,
+                            std::vector<TopReasonsSpec>* top) {
+  if (v.IsScalar() && v.Scalar().rfind("top(", 0) == 0) {
+    // top(MODEL, K)
+    const std::string& s = v.Scalar();
+    const size_t comma = s.find(',');
+    const size_t close = s.find(')');
+    if (comma == std::string::npos || close == std::string::npos || close < comma ||
+        close + 1 != s.size()) {
+      Error(v, fmt::format("expected top(model, count), found '{}'{}", s,
+                           close == std::string::npos
+                               ? "; inside [...] write it in quotes: \"top(model, 4)\""
+                               : ""));
+      return;
+    }
+    auto trim = [](std::string_view t) {
+      while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+      while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+      return std::string(t);
+    };
+    TopReasonsSpec t;
+    t.model = trim(std::string_view(s).substr(4, comma - 4));
+    const std::string count = trim(std::string_view(s).substr(comma + 1, close - comma - 1));
+    t.where = Where(v);
+    if (!IsIdentifier(t.model)) {
+      Error(v, fmt::format("expected a model name in top(model, count), found '{}'", t.model));
+      return;
+    }
+    int k = 0;
+    auto [p, ec] = std::from_chars(count.data(), count.data() + count.size(), k);
+    if (ec != std::errc() || p != count.data() + count.size() || k < 1 || k > 16) {
+      Error(v, fmt::format("the count in top(model, count) must be a whole number from 1 to 16, "
+                           "found '{}'",
+                           count));
+      return;
+    }
+    t.count = k;
+    top->push_back(std::move(t));
+    return;
+  }
+  if (auto r = Name(v, "a reason code")) out->push_back(*r);
+}
+
 void Loader::LoadReasonList(const YAML::Node& parent, std::string_view what,
-                            std::vector<NamedRef>* out) {
+                            std::vector<NamedRef>* out, std::vector<TopReasonsSpec>* top) {
   YAML::Node one = parent["reason"];
   YAML::Node many = parent["reasons"];
   if (one && many) {
@@ -957,14 +1003,12 @@ void Loader::LoadReasonList(const YAML::Node& parent, std::string_view what,
     return;
   }
   if (one) {
-    if (auto r = Name(one, "a reason code")) out->push_back(*r);
+    LoadReasonItem(one, out, top);
   } else if (many) {
     if (many.IsScalar()) {
-      if (auto r = Name(many, "a reason code")) out->push_back(*r);
+      LoadReasonItem(many, out, top);
     } else if (many.IsSequence()) {
-      for (const auto& v : many) {
-        if (auto r = Name(v, "a reason code")) out->push_back(*r);
-      }
+      for (const auto& v : many) LoadReasonItem(v, out, top);
     } else {
       Error(many,
             fmt::format("'reasons' must be a list of reason codes, found {}", NodeKind(many)));
@@ -998,7 +1042,7 @@ void Loader::LoadRule(const YAML::Node& n, DecisionSpec& d) {
   } else {
     Error(n, fmt::format("rule '{}' needs an 'action'", r.id));
   }
-  LoadReasonList(n, fmt::format("rule '{}'", r.id), &r.reasons);
+  LoadReasonList(n, fmt::format("rule '{}'", r.id), &r.reasons, &r.top_reasons);
   d.rules.push_back(std::move(r));
 }
 
@@ -1034,7 +1078,7 @@ void Loader::LoadDecision(const YAML::Node& n, PipelineSpec& spec) {
       } else {
         Error(def, "'decision.default' needs an 'action'");
       }
-      LoadReasonList(def, "the default", &d.default_reasons);
+      LoadReasonList(def, "the default", &d.default_reasons, &d.default_top_reasons);
     } else if (auto name = Name(def, "the default action")) {
       d.default_action = *name;
     }

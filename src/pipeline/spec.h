@@ -50,12 +50,21 @@ struct NamedRef {
   SourceLocation where;
 };
 
+// `top(model, k)` in a reason list: the k inputs that pushed the model's
+// score up the most, each given as the reason code named like the input.
+struct TopReasonsSpec {
+  std::string model;
+  int count = 0;
+  SourceLocation where;
+};
+
 struct RuleSpec {
   std::string id;
   ExprText when;
   NamedRef action;
   std::vector<NamedRef> reasons;
-  SourceLocation where;  // of the rule
+  std::vector<TopReasonsSpec> top_reasons;  // after the fixed reasons
+  SourceLocation where;                     // of the rule
 };
 
 // Where each part of a scorecard characteristic is written, for messages.
@@ -98,6 +107,7 @@ struct DecisionSpec {
   std::vector<RuleSpec> rules;
   std::optional<NamedRef> default_action;
   std::vector<NamedRef> default_reasons;
+  std::vector<TopReasonsSpec> default_top_reasons;
   std::vector<NamedRef> actions;  // declared actions; empty = any
   SourceLocation where;
 };

@@ -83,15 +83,22 @@ std::shared_ptr<const Engine> Engine::Compile(pipeline::PipelineSpec spec,
         for (const auto& c : m.scorecard->characteristics) outputs.push_back("points_" + c.input);
       }
       for (const auto& out : outputs) {
-        scope.AddUnavailable(m.name + "." + out,
-                             fmt::format("model '{}' (line {}) has an error", m.name,
-                                         m.where.line));
+        scope.AddUnavailable(m.name + "." + out, fmt::format("model '{}' (line {}) has an error",
+                                                             m.name, m.where.line));
       }
     }
   }
 
   if (spec.decision) {
-    e->rules_ = decide::RuleSet::Compile(spec, compiler, scope, e->layout_, diags);
+    const Engine* engine = e.get();
+    decide::ModelLookup find_model =
+        [engine](std::string_view name) -> const decide::ContributionSource* {
+      for (const auto& m : engine->models_) {
+        if (m.name() == name) return &m;
+      }
+      return nullptr;
+    };
+    e->rules_ = decide::RuleSet::Compile(spec, compiler, scope, e->layout_, find_model, diags);
     e->conditions_ = compiler.Finish();
   } else if (!spec.reason_codes.empty()) {
     // Reason codes without a decision are allowed: later stages may use them.

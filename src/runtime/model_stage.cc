@@ -13,12 +13,78 @@ namespace sluice::runtime {
 
 std::optional<ModelStage> ModelStage::Compile(const pipeline::ModelSpec& spec, expr::Scope& scope,
                                               BatchLayout& layout, std::vector<Diagnostic>* diags) {
-  if (spec.format.name == "xgboost") return CompileTrees(spec, scope, layout, diags);
-  if (spec.format.name == "linear" || spec.format.name == "logistic") {
-    return CompileLinear(spec, scope, layout, diags);
+  std::optional<ModelStage> stage;
+  if (spec.format.name == "xgboost") {
+    stage = CompileTrees(spec, scope, layout, diags);
+  } else if (spec.format.name == "linear" || spec.format.name == "logistic") {
+    stage = CompileLinear(spec, scope, layout, diags);
+  } else if (spec.format.name == "scorecard") {
+    stage = CompileScorecard(spec, scope, layout, diags);
   }
-  if (spec.format.name == "scorecard") return CompileScorecard(spec, scope, layout, diags);
-  return std::nullopt;  // the loader reported the format
+  if (stage) {
+    for (const Input& in : stage->inputs_)
+      stage->input_names_.push_back(layout.column(in.column).name);
+  }
+  return stage;  // nullopt: reported, also an unknown format (by the loader)
+}
+
+bool ModelStage::explainable() const {
+  return scorecard_ || linear_ || (trees_ && trees_->num_groups() == 1);
+}
+
+void ModelStage::RowContributions(const Batch& batch, size_t row, double* out) const {
+  const size_t n = inputs_.size();
+  thread_local std::vector<double> x, c;
+  thread_local std::vector<float> xf, cf;
+  x.resize(n);
+  constexpr double kMissing = std::numeric_limits<double>::quiet_NaN();
+  for (size_t i = 0; i < n; ++i) {
+    const Column& col = batch.column(inputs_[i].column);
+    if (!col.is_valid(row)) {
+      x[i] = kMissing;
+      continue;
+    }
+    switch (inputs_[i].kind) {
+      case TypeKind::kFloat64:
+        x[i] = col.data<double>()[row];
+        break;
+      case TypeKind::kInt64:
+        x[i] = static_cast<double>(col.data<int64_t>()[row]);
+        break;
+      case TypeKind::kBool:
+        x[i] = col.data<uint8_t>()[row] ? 1.0 : 0.0;
+        break;
+      case TypeKind::kEnum: {
+        const auto v = static_cast<size_t>(col.data<int32_t>()[row]);
+        x[i] = inputs_[i].codes.empty() ? static_cast<double>(v) : inputs_[i].codes[v];
+        break;
+      }
+      default:
+        x[i] = kMissing;
+        break;
+    }
+  }
+  if (trees_) {
+    // The trees compare in float32, as they were scored.
+    xf.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      const Column& col = batch.column(inputs_[i].column);
+      xf[i] = inputs_[i].kind == TypeKind::kInt64 && col.is_valid(row)
+                  ? static_cast<float>(col.data<int64_t>()[row])
+                  : static_cast<float>(x[i]);
+    }
+    cf.resize((trees_->num_features() + 1) * trees_->num_groups());
+    trees_->Contributions(xf.data(), cf.data());
+    for (size_t i = 0; i < n; ++i) out[i] = cf[i];
+  } else if (linear_) {
+    c.resize(n + 1);
+    linear_->Contributions(x.data(), c.data());
+    for (size_t i = 0; i < n; ++i) out[i] = c[i];
+  } else if (scorecard_) {
+    c.resize(n + 1);
+    scorecard_->Contributions(x.data(), c.data());
+    for (size_t i = 0; i < n; ++i) out[i] = c[i];
+  }
 }
 
 namespace {

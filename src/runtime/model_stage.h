@@ -22,6 +22,7 @@
 #include <optional>
 #include <vector>
 
+#include "decide/rule_set.h"
 #include "expr/expr.h"
 #include "model/linear_model.h"
 #include "model/scorecard.h"
@@ -31,7 +32,7 @@
 
 namespace sluice::runtime {
 
-class ModelStage {
+class ModelStage final : public decide::ContributionSource {
  public:
   // Loads and checks the model and its input mapping, adds its outputs to
   // `layout` and `scope`. Returns nullopt and appends diagnostics on error.
@@ -40,6 +41,12 @@ class ModelStage {
 
   void Run(Batch& batch) const;
   const std::string& name() const { return name_; }
+
+  // decide::ContributionSource: explains a row's score input by input.
+  const std::string& model_name() const override { return name_; }
+  const std::vector<std::string>& input_names() const override { return input_names_; }
+  bool explainable() const override;
+  void RowContributions(const Batch& batch, size_t row, double* out) const override;
   // The tree model; null for a linear model or a scorecard.
   const model::TreeEnsemble* trees() const { return trees_.get(); }
   const model::LinearModel* linear() const { return linear_.get(); }
@@ -72,9 +79,10 @@ class ModelStage {
   std::shared_ptr<const model::LinearModel> linear_;
   std::shared_ptr<const model::Scorecard> scorecard_;
   std::vector<Input> inputs_;  // in the model's input order
-  int score_column_ = -1;      // single output: transformed score
-  int margin_column_ = -1;     // single output: raw margin
-  int class_column_ = -1;      // multi-class: arg-max class
+  std::vector<std::string> input_names_;
+  int score_column_ = -1;   // single output: transformed score
+  int margin_column_ = -1;  // single output: raw margin
+  int class_column_ = -1;   // multi-class: arg-max class
   std::vector<int> prob_columns_;
   std::vector<int> points_columns_;  // scorecard: per characteristic
 };
