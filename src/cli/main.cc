@@ -59,7 +59,7 @@ int Run(const std::string& path, const sluice::runtime::RunOptions& options, boo
   sluice::runtime::RunSummary summary;
   sluice::Status status = sluice::runtime::RunBatch(*engine, options, &summary);
   if (!quiet && summary.started) {
-    std::fputs(sluice::runtime::FormatSummaryText(summary).c_str(), stderr);
+    std::fputs(sluice::runtime::FormatSummaryText(summary, options.stats).c_str(), stderr);
   }
   if (!options.summary_file.empty()) {
     std::ofstream out(options.summary_file, std::ios::binary);
@@ -113,6 +113,8 @@ int main(int argc, char** argv) {
   run->add_option("--batch-size", options.batch_size, "Records per batch (default 1024)")
       ->check(CLI::Range(1, 1 << 20));
   run->add_flag("-q,--quiet", quiet, "No summary and no progress on stderr");
+  run->add_flag("--stats", options.stats,
+                "Also report the windowed-feature state: live keys, events held, memory per key");
 
   try {
     app.parse(argc, argv);

@@ -1,3 +1,4 @@
+#include "common/check.h"
 #include "expr/internal/checker.h"
 #include "expr/internal/codegen.h"
 #include "expr/internal/kernels.h"
@@ -11,8 +12,26 @@ Program::~Program() = default;
 Program::Program(Program&&) noexcept = default;
 Program& Program::operator=(Program&&) noexcept = default;
 
-void Program::Run(Batch& batch) const {
-  for (const auto& instruction : code_) instruction->Run(batch);
+void Program::Run(Batch& batch, StepRunner* steps) const {
+  for (size_t i = 0; i < code_.size(); ++i) {
+    if (step_[i] >= 0) {
+      SLUICE_CHECK(steps != nullptr);
+      steps->RunStep(step_[i], batch);
+    } else {
+      code_[i]->Run(batch);
+    }
+  }
+}
+
+bool Program::has_steps() const {
+  for (int s : step_) {
+    if (s >= 0) return true;
+  }
+  return false;
+}
+
+std::string_view AggregateName(AggregateKind kind) {
+  return internal::FindAggregate(kind)->name;
 }
 
 size_t Program::num_instructions() const {
@@ -24,10 +43,17 @@ struct Compiler::Impl {
   ErrorTable* errors;
   internal::ColumnPool pool;
   std::vector<std::unique_ptr<Instruction>> code;
+  WindowRegistry* windows = nullptr;
+  std::string windows_why_not;
 };
 
 Compiler::Compiler(BatchLayout* layout, ErrorTable* errors)
-    : impl_(std::make_unique<Impl>(Impl{layout, errors, {}, {}})) {}
+    : impl_(std::make_unique<Impl>(Impl{layout, errors, {}, {}, nullptr, {}})) {}
+
+void Compiler::set_window_registry(WindowRegistry* registry, std::string why_not) {
+  impl_->windows = registry;
+  impl_->windows_why_not = std::move(why_not);
+}
 
 Compiler::~Compiler() = default;
 
@@ -48,11 +74,11 @@ std::optional<CompiledExpr> Compiler::Compile(std::string_view text, const Scope
   internal::Parser parser(tokens, [&where](size_t offset) { return where.Locate(offset).column; });
   internal::NodePtr root = parser.ParseExpression();
   if (!root) return fail(parser.error().offset, parser.error().message);
-  internal::Checker checker(scope);
+  internal::Checker checker(scope, impl_->windows != nullptr, impl_->windows_why_not);
   if (!checker.Check(*root)) return fail(checker.error().offset, checker.error().message);
 
-  internal::CodeGen codegen(text, context, impl_->layout, impl_->errors, &impl_->pool,
-                            &impl_->code);
+  internal::CodeGen codegen(text, context, impl_->layout, impl_->errors, &impl_->pool, &impl_->code,
+                            impl_->windows);
   int column = codegen.EmitRoot(*root, std::string(result_name));
   return CompiledExpr{column, root->type};
 }
@@ -61,6 +87,10 @@ Program Compiler::Finish() {
   Program p;
   p.code_ = std::move(impl_->code);
   impl_->code.clear();
+  for (const auto& instruction : p.code_) {
+    const auto* step = dynamic_cast<const internal::StepMarker*>(instruction.get());
+    p.step_.push_back(step != nullptr ? step->id() : -1);
+  }
   return p;
 }
 

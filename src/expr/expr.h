@@ -94,6 +94,66 @@ struct CompiledExpr {
   Type type;
 };
 
+// Windowed aggregates: `sum(amount) over 24h by card_id`. The expression
+// code resolves and type-checks them; their state lives outside the compiled
+// code (features/feature_state.h), so that a Program stays immutable.
+enum class AggregateKind : uint8_t {
+  kCount,
+  kSum,
+  kAvg,
+  kMin,
+  kMax,
+  kVariance,
+  kStddev,
+  kFirst,
+  kLast,
+  kPrevious,
+  kCountDistinct,
+  kTimeSinceLast,
+  kTimeSinceFirst,
+  kDecayedSum,
+  kDecayedAvg,
+};
+std::string_view AggregateName(AggregateKind kind);
+
+// A windowed aggregate as the compiler resolved it. Its step, run over the
+// rows of a batch in order, reads the value, key, filter and event-time
+// columns of each row and writes `result`.
+struct WindowCall {
+  AggregateKind kind = AggregateKind::kCount;
+  int value = -1;  // the argument's column; -1 for count() and time_since_*()
+  Type value_type;
+  std::vector<int> keys;  // empty: one group for all events
+  std::vector<Type> key_types;
+  int filter = -1;           // bool column; -1: every event
+  int64_t window_ns = -1;    // -1: unbounded
+  int64_t half_life_ns = 0;  // decayed_*
+  bool exclude_current = false;
+  int result = -1;
+  Type result_type;
+  uint32_t overflow_error = 0;  // ErrorTable code for an int64 sum out of range
+  std::string value_text;       // the argument as written, "" if none
+  std::string filter_text;      // the where condition as written, "" if none
+  // The aggregate's definition in canonical form ("sum(amount) over 86400s
+  // by card_id"); equal signatures compute equal values.
+  std::string signature;
+};
+
+// Receives the windowed aggregates of the expressions a Compiler compiles.
+class WindowRegistry {
+ public:
+  virtual ~WindowRegistry() = default;
+  // Returns the id the Program passes to StepRunner::RunStep.
+  virtual int Register(WindowCall call) = 0;
+};
+
+// Runs the stateful steps of a Program (see WindowRegistry).
+class StepRunner {
+ public:
+  virtual ~StepRunner() = default;
+  virtual void RunStep(int step, Batch& batch) = 0;
+};
+
 class Instruction;  // internal
 
 // Compiled code: a flat list of vectorised instructions.
@@ -105,12 +165,16 @@ class Program {
   Program& operator=(Program&&) noexcept;
 
   // Evaluates every instruction, in order, over rows [0, batch.size()).
-  void Run(Batch& batch) const;
+  // Windowed aggregates run through `steps`.
+  // REQUIRES: steps != nullptr if has_steps().
+  void Run(Batch& batch, StepRunner* steps = nullptr) const;
   size_t num_instructions() const;
+  bool has_steps() const;
 
  private:
   friend class Compiler;
   std::vector<std::unique_ptr<Instruction>> code_;
+  std::vector<int> step_;  // per instruction: its step id, or -1
 };
 
 class Compiler {
@@ -128,6 +192,10 @@ class Compiler {
   std::optional<CompiledExpr> Compile(std::string_view text, const Scope& scope,
                                       const TextLocator& where, std::string_view result_name,
                                       std::string_view context, std::vector<Diagnostic>* diags);
+
+  // Windowed aggregates are allowed only when a registry is set; without
+  // one they are a type error that says where they may be used.
+  void set_window_registry(WindowRegistry* registry, std::string why_not = "");
 
   // The code compiled since the last Finish().
   Program Finish();

@@ -216,20 +216,31 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
   DecisionTally tally(engine);
 
   Batch batch(engine.layout(), std::max<size_t>(options.batch_size, 1));
+  std::unique_ptr<features::FeatureState> state = engine.NewFeatureState();
   Status status;
   auto last_progress = start;
-  while (!source->done()) {
-    batch.Clear();
-    status = source->Fill(batch, rejects);
-    if (!status.ok()) break;
-    engine.Process(batch);
-    rejects.FinishBatch(batch, engine.errors());
-    tally.Add(batch);
-    status = sink->Write(batch);
-    if (!status.ok()) break;
+  auto show_progress = [&](std::string_view what) {
+    if (!options.progress) return;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_progress > std::chrono::milliseconds(500)) {
+      last_progress = now;
+      double secs = std::chrono::duration<double>(now - start).count();
+      std::fprintf(stderr, "\rsluice: %s records %.*s (%.0f records/s)   ",
+                   Thousands(source->records_read()).c_str(), static_cast<int>(what.size()),
+                   what.data(), static_cast<double>(source->records_read()) / std::max(secs, 1e-9));
+      std::fflush(stderr);
+    }
+  };
+  // Runs one batch through the pipeline and writes it; false to stop.
+  auto process = [&](Batch& b) {
+    engine.Process(b, state.get());
+    rejects.FinishBatch(b, engine.errors());
+    tally.Add(b);
+    status = sink->Write(b);
+    if (!status.ok()) return false;
     if (!dead_letters.status().ok()) {
       status = dead_letters.status();
-      break;
+      return false;
     }
     if (rejects.max_errors_exceeded()) {
       summary->records_rejected = rejects.total();
@@ -237,20 +248,86 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
       status = LimitExceeded(
           fmt::format("stopped: {} records rejected, more than --max-errors {} (see {})",
                       summary->records_rejected, options.max_errors, summary->dead_letter));
-      break;
+      return false;
     }
-    if (options.progress) {
-      auto now = std::chrono::steady_clock::now();
-      if (now - last_progress > std::chrono::milliseconds(500)) {
-        last_progress = now;
-        double secs = std::chrono::duration<double>(now - start).count();
-        std::fprintf(stderr, "\rsluice: %s records read (%.0f records/s)   ",
-                     Thousands(source->records_read()).c_str(),
-                     static_cast<double>(source->records_read()) / std::max(secs, 1e-9));
-        std::fflush(stderr);
+    return true;
+  };
+
+  if (!engine.has_windows()) {
+    // Rows are independent: stream the input through.
+    while (!source->done()) {
+      batch.Clear();
+      status = source->Fill(batch, rejects);
+      if (!status.ok()) break;
+      if (!process(batch)) break;
+      show_progress("read");
+    }
+  } else {
+    // Windowed features need canonical order: (event time, input order).
+    // The input is read whole (only its fields), then fed in that order.
+    BatchLayout input_layout;
+    for (const auto& f : engine.source_fields()) input_layout.Add({f.name, f.type, std::nullopt});
+    const int time_column = engine.windows().time_column();
+    std::vector<std::unique_ptr<Batch>> stored;
+    struct Key {
+      int64_t time;
+      uint32_t batch, row;
+    };
+    std::vector<Key> order;
+    bool sorted = true;
+    int64_t latest = INT64_MIN;
+    try {
+      while (!source->done()) {
+        stored.push_back(std::make_unique<Batch>(input_layout, 8192));
+        Batch& b = *stored.back();
+        status = source->Fill(b, rejects);
+        if (!status.ok()) break;
+        rejects.FinishBatch(b, engine.errors());  // writes the input's rejections
+        const int64_t* times = b.column(time_column).data<int64_t>();
+        for (size_t row = 0; row < b.size(); ++row) {
+          if (times[row] < latest) {
+            sorted = false;
+            ++summary->records_out_of_order;
+          }
+          latest = std::max(latest, times[row]);
+          order.push_back(
+              {times[row], static_cast<uint32_t>(stored.size() - 1), static_cast<uint32_t>(row)});
+        }
+        show_progress("read");
+        if (rejects.max_errors_exceeded()) break;
+      }
+    } catch (const std::bad_alloc&) {
+      status = IoError(fmt::format(
+          "out of memory after reading {} records: sluice run holds the input in memory to "
+          "order it by event time; split the input by time or give it more memory",
+          source->records_read()));
+    }
+    if (status.ok()) {
+      summary->sorted_input = !sorted;
+      if (!sorted) {
+        std::stable_sort(order.begin(), order.end(),
+                         [](const Key& a, const Key& b) { return a.time < b.time; });
+      }
+      const size_t fields = engine.source_fields().size();
+      batch.Clear();
+      for (const Key& k : order) {
+        batch.AppendCopy(*stored[k.batch], k.row, fields);
+        if (batch.full()) {
+          if (!process(batch)) break;
+          batch.Clear();
+          show_progress("processed");
+        }
+      }
+      if (status.ok() && batch.size() > 0) process(batch);
+      if (status.ok() && rejects.max_errors_exceeded() && !summary->stopped_at_max_errors) {
+        summary->stopped_at_max_errors = true;
+        status = LimitExceeded(
+            fmt::format("stopped: {} records rejected, more than --max-errors {} (see {})",
+                        rejects.total(), options.max_errors, summary->dead_letter));
       }
     }
   }
+  if (state) summary->features = state->Stats();
   if (options.progress) std::fprintf(stderr, "\r%60s\r", "");
   Status close = sink->Close();
   Status dl_close = dead_letters.Close();
@@ -284,7 +361,7 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
   return status;
 }
 
-std::string FormatSummaryText(const RunSummary& s) {
+std::string FormatSummaryText(const RunSummary& s, bool show_stats) {
   std::string out = fmt::format("sluice run: pipeline {}\n", s.pipeline);
   double rate = s.seconds > 0 ? static_cast<double>(s.records_read) / s.seconds : 0;
   out += fmt::format("  read      {:>12} records\n", Thousands(s.records_read));
@@ -315,6 +392,24 @@ std::string FormatSummaryText(const RunSummary& s) {
                          Thousands(s.reasons[i].second));
     }
   }
+  if (s.features) {
+    out += s.sorted_input
+               ? fmt::format(
+                     "  order     sorted by event time ({} record{} came after a later "
+                     "one)\n",
+                     Thousands(s.records_out_of_order), s.records_out_of_order == 1 ? "" : "s")
+               : std::string("  order     already in event-time order\n");
+  }
+  if (s.features && show_stats) {
+    const features::FeatureStats& f = *s.features;
+    out += fmt::format("  state     {} live keys, {} events in windows, {} keys evicted\n",
+                       Thousands(f.live_keys), Thousands(f.events_held), Thousands(f.evicted_keys));
+    out += fmt::format(
+        "            {:.1f} MiB ({:.1f} MiB window contents), {:.0f} bytes per key "
+        "beyond window contents\n",
+        static_cast<double>(f.state_bytes) / (1 << 20),
+        static_cast<double>(f.window_bytes) / (1 << 20), f.bytes_per_key());
+  }
   if (s.stopped_at_max_errors) out += "  stopped early: more rejections than --max-errors\n";
   return out;
 }
@@ -344,6 +439,16 @@ std::string FormatSummaryJson(const RunSummary& s, const Status& status) {
         (i ? "," : "") + JsonString(s.reasons[i].first) + ":" + std::to_string(s.reasons[i].second);
   }
   out += "}";
+  if (s.features) {
+    const features::FeatureStats& f = *s.features;
+    out += fmt::format(",\"sorted_input\":{},\"records_out_of_order\":{}",
+                       s.sorted_input ? "true" : "false", s.records_out_of_order);
+    out += fmt::format(
+        ",\"state\":{{\"live_keys\":{},\"events_held\":{},\"evicted_keys\":{},"
+        "\"state_bytes\":{},\"window_bytes\":{},\"bytes_per_key\":{:.1f}}}",
+        f.live_keys, f.events_held, f.evicted_keys, f.state_bytes, f.window_bytes,
+        f.bytes_per_key());
+  }
   out += ",\"status\":" + JsonString(status.ok()               ? "ok"
                                      : s.stopped_at_max_errors ? "max_errors_exceeded"
                                                                : "failed");

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@ struct RunOptions {
   int64_t max_errors = -1;    // stop when more records than this are rejected; -1 = no limit
   size_t batch_size = 1024;
   bool progress = false;  // progress lines on stderr
+  bool stats = false;     // the summary reports the windowed-feature state
 };
 
 struct RunSummary {
@@ -39,6 +41,12 @@ struct RunSummary {
   bool started = false;                                   // the input and output were opened
   std::vector<std::pair<std::string, uint64_t>> actions;  // in action order
   std::vector<std::pair<std::string, uint64_t>> reasons;  // most frequent first
+  // Windowed pipelines: whether the input had to be sorted by event time,
+  // how many records came earlier in time than a record before them, and
+  // the feature state at the end.
+  bool sorted_input = false;
+  uint64_t records_out_of_order = 0;
+  std::optional<features::FeatureStats> features;
 };
 
 // Runs `engine` over the input. A non-ok result means the run could not
@@ -47,7 +55,7 @@ struct RunSummary {
 Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* summary);
 
 // Human-readable summary (stderr) and JSON (--summary).
-std::string FormatSummaryText(const RunSummary& s);
+std::string FormatSummaryText(const RunSummary& s, bool show_stats = false);
 std::string FormatSummaryJson(const RunSummary& s, const Status& status);
 
 }  // namespace sluice::runtime

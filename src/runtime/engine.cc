@@ -29,7 +29,21 @@ std::shared_ptr<const Engine> Engine::Compile(pipeline::PipelineSpec spec,
     scope.AddUnavailable(
         name, fmt::format("the declaration of field '{}' (line {}) has an error", name, line));
   }
+  int time_column = -1;
+  for (const auto& f : e->source_fields_) {
+    const pipeline::FieldSpec* spec_field = spec.FindField(f.name);
+    if (spec_field != nullptr && spec_field->is_event_time) time_column = f.column;
+  }
+  e->windows_ = std::make_unique<features::FeatureSet>(time_column);
   expr::Compiler compiler(&e->layout_, &e->errors_);
+  if (time_column >= 0) {
+    compiler.set_window_registry(e->windows_.get());
+  } else {
+    compiler.set_window_registry(
+        nullptr,
+        "windowed aggregates need an event time: mark a timestamp field in 'source.schema' "
+        "with 'event_time: true'");
+  }
   // Later features are named in the scope as unavailable, for a clear message.
   for (const auto& f : spec.features) {
     scope.AddUnavailable(f.name, fmt::format("feature '{}' is defined later (line {}); a feature "
@@ -64,6 +78,9 @@ std::shared_ptr<const Engine> Engine::Compile(pipeline::PipelineSpec spec,
     feature_columns.emplace_back(f.name, compiled->column);
   }
   e->features_ = compiler.Finish();
+  compiler.set_window_registry(nullptr,
+                               "windowed aggregates can be used only in features; define a "
+                               "feature with it and use the feature's name here");
 
   std::set<std::string> model_names;
   for (const auto& m : spec.models) {
@@ -181,8 +198,14 @@ std::vector<io::OutputColumn> Engine::OutputColumns(io::Format format) const {
   return out;
 }
 
-void Engine::Process(Batch& batch) const {
-  features_.Run(batch);
+std::unique_ptr<features::FeatureState> Engine::NewFeatureState() const {
+  if (windows_->empty()) return nullptr;
+  return windows_->NewState();
+}
+
+void Engine::Process(Batch& batch, features::FeatureState* state) const {
+  if (state != nullptr) state->BeginBatch();
+  features_.Run(batch, state);
   for (const auto& m : models_) m.Run(batch);
   if (rules_) {
     conditions_.Run(batch);

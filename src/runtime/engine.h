@@ -5,8 +5,12 @@
 // batches read from a file; streaming and serving will drive the same
 // Process() with smaller batches.
 //
+// Windowed features keep their state outside the Engine, in a
+// features::FeatureState made by NewFeatureState(): one per run, holding a
+// reference to the Engine (which must outlive it).
+//
 // Thread safety: immutable after Compile; Process() may run concurrently on
-// different batches.
+// different batches with different feature states.
 
 #include <memory>
 #include <optional>
@@ -15,6 +19,7 @@
 
 #include "decide/rule_set.h"
 #include "expr/expr.h"
+#include "features/feature_state.h"
 #include "io/record_io.h"
 #include "pipeline/spec.h"
 #include "runtime/model_stage.h"
@@ -39,8 +44,15 @@ class Engine {
   const decide::RuleSet* rules() const { return rules_ ? &*rules_ : nullptr; }
   const std::vector<ModelStage>& models() const { return models_; }
 
+  // The state windowed features need, or nullptr if the pipeline has none.
+  std::unique_ptr<features::FeatureState> NewFeatureState() const;
+  bool has_windows() const { return !windows_->empty(); }
+  const features::FeatureSet& windows() const { return *windows_; }
+
   // Evaluates features, models and the decision for every row of `batch`.
-  void Process(Batch& batch) const;
+  // Rows must come in canonical order (event time, then arrival).
+  // REQUIRES: state != nullptr if has_windows().
+  void Process(Batch& batch, features::FeatureState* state) const;
 
  private:
   Engine() = default;
@@ -49,6 +61,7 @@ class Engine {
   BatchLayout layout_;
   expr::ErrorTable errors_;
   std::vector<io::SourceField> source_fields_;
+  std::unique_ptr<features::FeatureSet> windows_;
   expr::Program features_;
   std::vector<ModelStage> models_;
   expr::Program conditions_;

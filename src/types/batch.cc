@@ -98,4 +98,25 @@ void Batch::Clear() {
   reasons_.clear();
 }
 
+void Batch::AppendCopy(const Batch& src, size_t row, size_t num_columns) {
+  SLUICE_CHECK(!full());
+  SLUICE_CHECK_LE(num_columns, std::min(columns_.size(), src.columns_.size()));
+  const size_t to = size_++;
+  for (size_t c = 0; c < num_columns; ++c) {
+    const Column& from = src.columns_[c];
+    Column& into = columns_[c];
+    into.valid()[to] = from.valid()[row];
+    if (from.type().kind == TypeKind::kString) {
+      into.data<std::string_view>()[to] =
+          from.valid()[row] ? arena_.Copy(from.data<std::string_view>()[row]) : std::string_view();
+    } else {
+      const size_t width = ElementSize(from.type().kind);
+      std::memcpy(reinterpret_cast<char*>(into.data<uint64_t>()) + to * width,
+                  reinterpret_cast<const char*>(from.data<uint64_t>()) + row * width, width);
+    }
+  }
+  origins_[to] = src.origins_[row];
+  origins_[to].raw = arena_.Copy(src.origins_[row].raw);
+}
+
 }  // namespace sluice

@@ -151,6 +151,10 @@ class Batch {
 
   // Makes room for one more row and returns its index. REQUIRES: !full().
   size_t AppendRow() { return size_++; }
+  // Appends a copy of `src`'s row `row`: its first `num_columns` columns
+  // (strings into this batch's arena) and its origin. REQUIRES: !full(),
+  // and the first `num_columns` columns of both batches have equal types.
+  void AppendCopy(const Batch& src, size_t row, size_t num_columns);
   // Drops the last row (used when decoding a record fails half way).
   void PopRow() { --size_; }
   // Empties the batch: rows, arena, errors, reasons. Constant columns stay.

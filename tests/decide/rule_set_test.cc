@@ -70,7 +70,7 @@ TEST(RuleSet, FirstMatchWinsAndNullDoesNotMatch) {
         batch.column(tag_col).valid()[r] = 1;
         batch.column(tag_col).data<std::string_view>()[r] = batch.arena().Copy(rows[i].tag);
       }
-      engine->Process(batch);
+      engine->Process(batch, nullptr);
       const auto* rules = engine->rules();
       for (size_t r = 0; r < batch.size(); ++r) {
         const Row& want = rows[start + r];
@@ -98,7 +98,7 @@ TEST(RuleSet, ReasonTextsComeFromTheTable) {
   batch.column(0).valid()[r] = 1;
   batch.column(0).data<int64_t>()[r] = 1000;
   batch.column(1).valid()[r] = 1;
-  engine->Process(batch);
+  engine->Process(batch, nullptr);
   ASSERT_EQ(batch.reason_count()[0], 2u);
   EXPECT_EQ(batch.reasons()[0].text, "big amount");
   EXPECT_EQ(batch.reasons()[1].text, "really");

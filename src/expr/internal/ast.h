@@ -17,15 +17,17 @@
 namespace sluice::expr::internal {
 
 enum class NodeKind : uint8_t {
-  kLiteral,  // literal
-  kName,     // name
-  kUnary,    // op args[0]                      (kNeg, kPlus, kNot)
-  kBinary,   // args[0] op args[1]
-  kIsNull,   // args[0] is [not] null
-  kIn,       // args[0] [not] in (args[1..])
-  kBetween,  // args[0] [not] between args[1] and args[2]
-  kCall,     // name(args...)
-  kCase,     // [subject] (when then)* [else]
+  kLiteral,   // literal
+  kName,      // name
+  kUnary,     // op args[0]                      (kNeg, kPlus, kNot)
+  kBinary,    // args[0] op args[1]
+  kIsNull,    // args[0] is [not] null
+  kIn,        // args[0] [not] in (args[1..])
+  kBetween,   // args[0] [not] between args[1] and args[2]
+  kCall,      // name(args...)
+  kCase,      // [subject] (when then)* [else]
+  kDuration,  // a duration literal ("1h"): only as a half-life argument
+  kWindow,    // name(args...) [over W] by keys [where filter] [exclude current]
 };
 
 enum class Op : uint8_t {
@@ -68,6 +70,13 @@ struct Node {
   bool has_else = false;     // kCase: the last arg is the else value
   std::vector<std::unique_ptr<Node>> args;
   uint32_t depth = 1;  // levels of this subtree (the parser bounds it)
+
+  // kDuration: the length; kWindow: the window length, -1 when unbounded.
+  int64_t duration_ns = -1;
+  size_t window_offset = 0;                 // kWindow: the "over" or "by" keyword
+  std::vector<std::unique_ptr<Node>> keys;  // kWindow: kName nodes
+  std::unique_ptr<Node> filter;             // kWindow: the where condition, or null
+  bool exclude_current = false;             // kWindow
 
   // Set by the checker.
   Type type;

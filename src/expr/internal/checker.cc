@@ -46,6 +46,24 @@ constexpr BuiltinInfo kBuiltins[] = {
     {"epoch_seconds", Builtin::kEpochSeconds, 1, 1},
 };
 
+constexpr AggregateInfo kAggregates[] = {
+    {"count", AggregateKind::kCount, 0, 1},
+    {"sum", AggregateKind::kSum, 1, 1},
+    {"avg", AggregateKind::kAvg, 1, 1},
+    {"min", AggregateKind::kMin, 1, 1},
+    {"max", AggregateKind::kMax, 1, 1},
+    {"variance", AggregateKind::kVariance, 1, 1},
+    {"stddev", AggregateKind::kStddev, 1, 1},
+    {"first", AggregateKind::kFirst, 1, 1},
+    {"last", AggregateKind::kLast, 1, 1},
+    {"previous", AggregateKind::kPrevious, 1, 1},
+    {"count_distinct", AggregateKind::kCountDistinct, 1, 1},
+    {"time_since_last", AggregateKind::kTimeSinceLast, 0, 0},
+    {"time_since_first", AggregateKind::kTimeSinceFirst, 0, 0},
+    {"decayed_sum", AggregateKind::kDecayedSum, 2, 2},
+    {"decayed_avg", AggregateKind::kDecayedAvg, 2, 2},
+};
+
 bool IsNull(const Type& t) {
   return t.kind == TypeKind::kNull;
 }
@@ -90,6 +108,26 @@ const BuiltinInfo* FindBuiltin(std::string_view name) {
     if (b.name == name) return &b;
   }
   return nullptr;
+}
+
+const AggregateInfo* FindAggregate(std::string_view name) {
+  for (const auto& a : kAggregates) {
+    if (a.name == name) return &a;
+  }
+  return nullptr;
+}
+
+const AggregateInfo* FindAggregate(AggregateKind kind) {
+  for (const auto& a : kAggregates) {
+    if (a.kind == kind) return &a;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> AggregateNames() {
+  std::vector<std::string> out;
+  for (const auto& a : kAggregates) out.emplace_back(a.name);
+  return out;
 }
 
 std::vector<std::string> BuiltinNames() {
@@ -142,6 +180,12 @@ bool Checker::Fail(size_t offset, std::string message) {
 }
 
 bool Checker::Check(Node& n) {
+  if (n.kind == NodeKind::kWindow) return CheckWindow(n);
+  if (n.kind == NodeKind::kDuration) {
+    return Fail(n.begin,
+                "a duration can only give a window ('over 1h') or a half-life "
+                "('decayed_sum(x, 1h)')");
+  }
   for (auto& arg : n.args) {
     if (!Check(*arg)) return false;
     n.can_error = n.can_error || arg->can_error;
@@ -166,6 +210,9 @@ bool Checker::Check(Node& n) {
       return CheckCase(n);
     case NodeKind::kCall:
       return CheckCall(n);
+    case NodeKind::kDuration:
+    case NodeKind::kWindow:
+      break;
   }
   return Fail(n.begin, "unsupported expression");
 }
@@ -303,6 +350,13 @@ bool Checker::ExpectArg(const Node& call, size_t i, bool ok, std::string_view ex
 
 bool Checker::CheckCall(Node& n) {
   const BuiltinInfo* b = FindBuiltin(n.name);
+  if (!b && FindAggregate(n.name) != nullptr) {
+    return Fail(n.begin, "'" + n.name +
+                             "' is a windowed aggregate: say what it groups by and "
+                             "over which window, as in '" +
+                             n.name + "(" + (FindAggregate(n.name)->min_args > 0 ? "x" : "") +
+                             ") over 1h by card_id' (no 'over' means all earlier events)");
+  }
   if (!b) {
     return Fail(n.begin, "unknown function '" + n.name + "'" + DidYouMean(n.name, BuiltinNames()));
   }
@@ -434,6 +488,103 @@ bool Checker::CheckCall(Node& n) {
       return true;
   }
   return Fail(n.begin, "unsupported function '" + n.name + "'");
+}
+
+bool Checker::CheckWindow(Node& n) {
+  const AggregateInfo* agg = FindAggregate(n.name);
+  if (agg == nullptr) {
+    return Fail(n.begin, "'" + n.name + "' is not a windowed aggregate" +
+                             DidYouMean(n.name, AggregateNames()) + "; 'over' and 'by' follow " +
+                             "one of: count, sum, avg, min, max, variance, stddev, first, last, " +
+                             "previous, count_distinct, time_since_last, time_since_first, " +
+                             "decayed_sum, decayed_avg");
+  }
+  if (!windows_allowed_) return Fail(n.begin, windows_why_not_);
+  const int argc = static_cast<int>(n.args.size());
+  if (argc < agg->min_args || argc > agg->max_args) {
+    BuiltinInfo shape{agg->name, Builtin::kNone, agg->min_args, agg->max_args};
+    return Fail(n.begin, "aggregate '" + n.name + "' takes " + ArgumentCount(shape) + ", found " +
+                             std::to_string(argc));
+  }
+  const bool decayed =
+      agg->kind == AggregateKind::kDecayedSum || agg->kind == AggregateKind::kDecayedAvg;
+  for (size_t i = 0; i < n.args.size(); ++i) {
+    Node& a = *n.args[i];
+    if (decayed && i == 1) {
+      if (a.kind != NodeKind::kDuration) {
+        return Fail(a.begin, "the half-life of '" + n.name + "' must be a duration such as 1h");
+      }
+      if (a.duration_ns <= 0) return Fail(a.begin, "a half-life must be longer than 0");
+      continue;
+    }
+    if (!Check(a)) return false;
+    if (a.type.kind == TypeKind::kNull) {
+      return Fail(a.begin, "the argument of '" + n.name + "' is always null; give it a type");
+    }
+  }
+  const Type* value = n.args.empty() ? nullptr : &n.args[0]->type;
+  auto expect = [&](bool ok, std::string_view expected) {
+    return ok || Fail(n.args[0]->begin, "aggregate '" + n.name + "' expects " +
+                                            std::string(expected) + ", found " + TypeName(*value));
+  };
+  switch (agg->kind) {
+    case AggregateKind::kCount:
+    case AggregateKind::kCountDistinct:
+      n.type = Type::Int64();
+      break;
+    case AggregateKind::kSum:
+      if (!expect(value->is_numeric(), "int64 or float64")) return false;
+      n.type = *value;
+      n.can_error = value->kind == TypeKind::kInt64;
+      break;
+    case AggregateKind::kAvg:
+    case AggregateKind::kVariance:
+    case AggregateKind::kStddev:
+    case AggregateKind::kDecayedSum:
+    case AggregateKind::kDecayedAvg:
+      if (!expect(value->is_numeric(), "int64 or float64")) return false;
+      n.type = Type::Float64();
+      break;
+    case AggregateKind::kMin:
+    case AggregateKind::kMax:
+      if (!expect(value->is_numeric() || value->kind == TypeKind::kTimestamp,
+                  "int64, float64 or timestamp")) {
+        return false;
+      }
+      n.type = *value;
+      break;
+    case AggregateKind::kFirst:
+    case AggregateKind::kLast:
+    case AggregateKind::kPrevious:
+      n.type = *value;
+      break;
+    case AggregateKind::kTimeSinceLast:
+    case AggregateKind::kTimeSinceFirst:
+      n.type = Type::Float64();
+      break;
+  }
+  for (size_t i = 0; i < n.keys.size(); ++i) {
+    Node& k = *n.keys[i];
+    if (!CheckName(k)) return false;
+    if (k.type.kind == TypeKind::kFloat64) {
+      return Fail(k.begin, "cannot group by float64 '" + k.name +
+                               "': equal-looking values may differ; group by to_int(...) or "
+                               "round(...) defined as a feature");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (n.keys[j]->name == k.name) return Fail(k.begin, "key '" + k.name + "' is given twice");
+    }
+  }
+  if (n.filter) {
+    if (!Check(*n.filter)) return false;
+    if (!IsBool(n.filter->type)) {
+      return Fail(n.filter->begin,
+                  "the 'where' condition must be bool, found " + TypeName(n.filter->type));
+    }
+  }
+  for (const auto& a : n.args) n.can_error = n.can_error || a->can_error;
+  if (n.filter) n.can_error = n.can_error || n.filter->can_error;
+  return true;
 }
 
 }  // namespace sluice::expr::internal

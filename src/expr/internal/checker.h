@@ -66,6 +66,17 @@ struct BuiltinInfo {
   int max_args;  // -1: no limit
 };
 
+struct AggregateInfo {
+  std::string_view name;
+  AggregateKind kind;
+  int min_args;
+  int max_args;
+};
+// nullptr when `lower_name` is not a windowed aggregate.
+const AggregateInfo* FindAggregate(std::string_view lower_name);
+const AggregateInfo* FindAggregate(AggregateKind kind);
+std::vector<std::string> AggregateNames();
+
 // nullptr when `lower_name` is not a function.
 const BuiltinInfo* FindBuiltin(std::string_view lower_name);
 std::vector<std::string> BuiltinNames();
@@ -91,7 +102,12 @@ struct CheckError {
 
 class Checker {
  public:
-  explicit Checker(const Scope& scope) : scope_(scope) {}
+  // Windowed aggregates are accepted only with `windows_allowed`; otherwise
+  // they fail with `windows_why_not`.
+  Checker(const Scope& scope, bool windows_allowed, std::string windows_why_not)
+      : scope_(scope),
+        windows_allowed_(windows_allowed),
+        windows_why_not_(std::move(windows_why_not)) {}
   // Annotates `n` and its subtree. Returns false and sets error() on the
   // first type error.
   bool Check(Node& n);
@@ -106,11 +122,14 @@ class Checker {
   bool CheckIn(Node& n);
   bool CheckCase(Node& n);
   bool CheckCall(Node& n);
+  bool CheckWindow(Node& n);
   // Unifies the types of `nodes`; `what` names them in messages ("if branches").
   bool Unify(const std::vector<const Node*>& nodes, std::string_view what, Type* out);
   bool ExpectArg(const Node& call, size_t i, bool ok, std::string_view expected);
 
   const Scope& scope_;
+  bool windows_allowed_;
+  std::string windows_why_not_;
   CheckError error_;
 };
 

@@ -185,6 +185,10 @@ CodeGen::Operand CodeGen::Emit(const Node& n, int guard, int dest) {
     }
     case NodeKind::kBinary:
       return EmitBinary(n, guard, dest);
+    case NodeKind::kWindow:
+      return EmitWindow(n, dest);
+    case NodeKind::kDuration:
+      break;
     case NodeKind::kIsNull: {
       Operand a = Emit(*n.args[0], guard, -1);
       int column = a.literal != nullptr ? As(a, a.type) : a.column;
@@ -517,6 +521,54 @@ CodeGen::Operand CodeGen::EmitCall(const Node& n, int guard, int dest) {
       return unary(EpochSeconds, ts);
   }
   ::sluice::internal::CheckFailed(__FILE__, __LINE__, "known function", n.name);
+}
+
+CodeGen::Operand CodeGen::EmitWindow(const Node& n, int dest) {
+  SLUICE_CHECK(windows_ != nullptr);
+  WindowCall call;
+  call.kind = FindAggregate(n.name)->kind;
+  auto span = [this](const Node& x) { return std::string(text_.substr(x.begin, x.end - x.begin)); };
+  std::string signature = n.name + "(";
+  if (!n.args.empty()) {
+    Operand v = Emit(*n.args[0], -1, -1);
+    call.value = As(v, n.args[0]->type);
+    call.value_type = n.args[0]->type;
+    call.value_text = span(*n.args[0]);
+    signature += call.value_text;
+  }
+  if (n.args.size() > 1) {
+    call.half_life_ns = n.args[1]->duration_ns;
+    signature += ", " + std::to_string(call.half_life_ns) + "ns";
+  }
+  signature += ")";
+  call.window_ns = n.duration_ns;
+  if (call.window_ns > 0) signature += " over " + std::to_string(call.window_ns) + "ns";
+  if (!n.keys.empty()) signature += " by (";
+  for (size_t i = 0; i < n.keys.size(); ++i) {
+    call.keys.push_back(n.keys[i]->column);
+    call.key_types.push_back(n.keys[i]->type);
+    signature += (i > 0 ? ", " : "") + n.keys[i]->name;
+  }
+  if (!n.keys.empty()) signature += ")";
+  if (n.filter) {
+    Operand f = Emit(*n.filter, -1, -1);
+    call.filter = As(f, Type::Bool());
+    call.filter_text = span(*n.filter);
+    signature += " where " + call.filter_text;
+  }
+  call.exclude_current = n.exclude_current;
+  if (call.exclude_current) signature += " exclude current";
+  call.result = Out(n.type, dest);
+  call.result_type = n.type;
+  if (call.kind == AggregateKind::kSum && n.type.kind == TypeKind::kInt64) {
+    std::string message = "integer overflow in '" + span(n) + "'";
+    if (!context_.empty()) message += " (" + std::string(context_) + ")";
+    call.overflow_error = errors_->Add(std::move(message));
+  }
+  call.signature = std::move(signature);
+  const int result = call.result;
+  Add(std::make_unique<StepMarker>(windows_->Register(std::move(call))));
+  return {result, n.type};
 }
 
 }  // namespace sluice::expr::internal

@@ -30,13 +30,14 @@ struct ColumnPool {
 class CodeGen {
  public:
   CodeGen(std::string_view text, std::string_view context, BatchLayout* layout, ErrorTable* errors,
-          ColumnPool* pool, std::vector<InstructionPtr>* code)
+          ColumnPool* pool, std::vector<InstructionPtr>* code, WindowRegistry* windows)
       : text_(text),
         context_(context),
         layout_(layout),
         errors_(errors),
         pool_(pool),
-        code_(code) {}
+        code_(code),
+        windows_(windows) {}
   ~CodeGen();  // returns the temporaries to the pool
 
   // Emits `root` and writes its value to a new column `result_name`; returns
@@ -55,6 +56,9 @@ class CodeGen {
   Operand EmitCall(const Node& n, int guard, int dest);
   Operand EmitBranches(const Node& n, int guard, int dest);
   Operand EmitCoalesce(const Node& n, int guard, int dest);
+  // A windowed aggregate runs on every row, whatever branch it sits in: its
+  // state must see every event. Its inputs are computed unguarded.
+  Operand EmitWindow(const Node& n, int dest);
   // A bool column: a `op` b, after converting both to their comparison type.
   int EmitCompare(CmpOp op, const Node& na, const Operand& a, const Node& nb, const Operand& b,
                   int dest);
@@ -75,6 +79,7 @@ class CodeGen {
   ErrorTable* errors_;
   ColumnPool* pool_;
   std::vector<InstructionPtr>* code_;
+  WindowRegistry* windows_;
   std::vector<std::pair<std::string, int>> temps_;  // taken from or added to the pool
 };
 

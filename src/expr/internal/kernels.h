@@ -34,6 +34,18 @@ namespace internal {
 
 using InstructionPtr = std::unique_ptr<Instruction>;
 
+// Stands for a stateful step (a windowed aggregate) in the instruction list;
+// Program::Run hands it to its StepRunner instead of running it.
+class StepMarker final : public Instruction {
+ public:
+  explicit StepMarker(int id) : id_(id) {}
+  int id() const { return id_; }
+  void Run(Batch&) const override;
+
+ private:
+  int id_;
+};
+
 struct ErrorSite {
   uint32_t code = 0;  // ErrorTable code; 0 = errors cannot happen
   int guard = -1;     // bool column: 1 where the instruction's result is used

@@ -66,7 +66,19 @@ bool Tokenize(std::string_view s, std::vector<Token>* tokens, LexError* error) {
       if (i < n && (IsWordChar(s[i]) || s[i] == '.')) {
         size_t j = i;
         while (j < n && (IsWordChar(s[j]) || s[j] == '.')) ++j;
-        *error = {start, "invalid number '" + std::string(s.substr(start, j - start)) + "'"};
+        std::string_view unit = s.substr(i, j - i);
+        if (!is_float && IsDurationUnit(unit)) {
+          add(TokenKind::kDuration, start, j, std::string(s.substr(start, j - start)));
+          i = j;
+          continue;
+        }
+        // "1hr", "5sec": close to a duration; say which units there are.
+        const bool like_duration =
+            !is_float && std::string_view("smhdwy").find(unit[0]) != std::string_view::npos;
+        *error = {start, "invalid number '" + std::string(s.substr(start, j - start)) + "'" +
+                             (like_duration ? "; durations are written 90s, 15m, 1h, 7d, 2w, "
+                                              "1y or 500ms"
+                                            : "")};
         return false;
       }
       add(is_float ? TokenKind::kFloat : TokenKind::kInt, start, i,
@@ -161,6 +173,44 @@ bool IsKeyword(const Token& t, std::string_view kw) {
     if (c != kw[i]) return false;
   }
   return true;
+}
+
+}  // namespace sluice::expr::internal
+
+namespace sluice::expr::internal {
+namespace {
+int64_t UnitNanos(std::string_view unit) {
+  constexpr int64_t kSecond = 1'000'000'000;
+  if (unit == "ms") return 1'000'000;
+  if (unit == "s") return kSecond;
+  if (unit == "m") return 60 * kSecond;
+  if (unit == "h") return 3600 * kSecond;
+  if (unit == "d") return 86400 * kSecond;
+  if (unit == "w") return 7 * 86400 * kSecond;
+  if (unit == "y") return 365 * 86400 * kSecond;
+  return 0;
+}
+}  // namespace
+
+bool IsDurationUnit(std::string_view unit) {
+  return UnitNanos(unit) != 0;
+}
+
+std::optional<int64_t> DurationNanos(std::string_view text) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  const int64_t unit = UnitNanos(text.substr(digits));
+  if (digits == 0 || unit == 0) return std::nullopt;
+  int64_t count = 0;
+  for (size_t i = 0; i < digits; ++i) {
+    if (__builtin_mul_overflow(count, int64_t{10}, &count) ||
+        __builtin_add_overflow(count, int64_t{text[i] - '0'}, &count)) {
+      return std::nullopt;
+    }
+  }
+  int64_t ns = 0;
+  if (__builtin_mul_overflow(count, unit, &ns)) return std::nullopt;
+  return ns;
 }
 
 }  // namespace sluice::expr::internal

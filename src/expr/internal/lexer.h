@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,7 @@ enum class TokenKind : uint8_t {
   kInt,         // digits only; value checked by the parser (for "-9223372036854775808")
   kFloat,       // text of a float literal
   kString,      // text is the unescaped value
+  kDuration,    // digits and a unit: "90s", "1h", "30d" (see DurationNanos)
   kSymbol,      // operator or punctuation: ( ) , + - * / // % || = == != <> < <= > >=
 };
 
@@ -40,6 +42,12 @@ bool Tokenize(std::string_view text, std::vector<Token>* tokens, LexError* error
 // How a token is named in "found ..." messages: "end of text", "')'",
 // "'amount'", "string literal 'abc'".
 std::string DescribeToken(const Token& t);
+
+// Duration units: ms, s, m (minutes), h, d, w, y (365 days).
+bool IsDurationUnit(std::string_view unit);
+// The length of a kDuration token's text in nanoseconds, or nullopt when it
+// does not fit in int64.
+std::optional<int64_t> DurationNanos(std::string_view text);
 
 // Case-insensitive comparison of a word token with a lower-case keyword.
 bool IsKeyword(const Token& t, std::string_view lower_keyword);

@@ -2,6 +2,7 @@
 
 #include <type_traits>
 
+#include "common/check.h"
 #include "expr/internal/kernel_loops.h"
 
 namespace sluice::expr::internal {
@@ -354,6 +355,11 @@ InstructionPtr SetNull(int out) {
     int out_;
   };
   return std::make_unique<SetNullKernel>(out);
+}
+
+void StepMarker::Run(Batch&) const {
+  ::sluice::internal::CheckFailed(__FILE__, __LINE__, "a step run by Program::Run",
+                                  "step " + std::to_string(id_) + " run as an instruction");
 }
 
 }  // namespace sluice::expr::internal

@@ -130,6 +130,7 @@ NodePtr Parser::Sealed(NodePtr n) {
   if (!n) return n;
   uint32_t depth = 0;
   for (const auto& a : n->args) depth = std::max(depth, a->depth);
+  if (n->filter) depth = std::max(depth, n->filter->depth);
   n->depth = depth + 1;
   if (n->depth > static_cast<uint32_t>(kMaxDepth)) {
     return Fail(n->op_offset, "expression is nested too deeply (more than " +
@@ -395,6 +396,14 @@ NodePtr Parser::ParsePrimary() {
       n->literal = Value::Float64(v);
       return n;
     }
+    case TokenKind::kDuration: {
+      Next();
+      auto ns = DurationNanos(t.text);
+      if (!ns) return Fail(t.offset, "duration " + t.text + " is too long");
+      auto n = MakeNode(NodeKind::kDuration, t.offset, t.end);
+      n->duration_ns = *ns;
+      return n;
+    }
     case TokenKind::kString: {
       Next();
       auto n = MakeNode(NodeKind::kLiteral, t.offset, t.end);
@@ -456,7 +465,11 @@ NodePtr Parser::ParsePrimary() {
     Next();
     auto call = MakeNode(NodeKind::kCall, t.offset, t.end);
     call->name = Lower(t.text);
-    return ParseCallArgs(std::move(call));
+    NodePtr parsed = ParseCallArgs(std::move(call));
+    if (parsed && (IsKeyword(Peek(), "over") || IsKeyword(Peek(), "by"))) {
+      return ParseWindow(std::move(parsed));
+    }
+    return parsed;
   }
   if (IsReserved(t)) {
     return Fail(t.offset, "expected an expression, found keyword '" + t.text + "'");
@@ -465,6 +478,79 @@ NodePtr Parser::ParsePrimary() {
   auto n = MakeNode(NodeKind::kName, t.offset, t.end);
   n->name = t.text;
   return n;
+}
+
+NodePtr Parser::ParseWindow(NodePtr call) {
+  call->kind = NodeKind::kWindow;
+  call->window_offset = Peek().offset;
+  if (IsKeyword(Peek(), "over")) {
+    Next();
+    const Token& w = Peek();
+    if (IsKeyword(w, "unbounded")) {
+      Next();
+      call->end = w.end;
+    } else if (w.kind == TokenKind::kDuration) {
+      Next();
+      auto ns = DurationNanos(w.text);
+      if (!ns) return Fail(w.offset, "window " + w.text + " is too long");
+      if (*ns <= 0) return Fail(w.offset, "a window must be longer than 0");
+      call->duration_ns = *ns;
+      call->end = w.end;
+    } else {
+      return Unexpected(w, "a window length such as 1h, 30d or 'unbounded' after 'over'");
+    }
+  }
+  if (IsKeyword(Peek(), "by")) {
+    Next();
+    auto key_name = [&]() -> NodePtr {
+      const Token& k = Peek();
+      if ((k.kind != TokenKind::kWord || IsReserved(k)) && k.kind != TokenKind::kQuotedName) {
+        return Unexpected(k, "a field or feature name to group by");
+      }
+      Next();
+      auto n = MakeNode(NodeKind::kName, k.offset, k.end);
+      n->name = k.text;
+      return n;
+    };
+    const Token& open = Peek();
+    if (open.kind == TokenKind::kSymbol && open.text == "(") {
+      Next();
+      while (true) {
+        NodePtr key = key_name();
+        if (!key) return nullptr;
+        call->keys.push_back(std::move(key));
+        const Token& sep = Next();
+        if (sep.kind == TokenKind::kSymbol && sep.text == ",") continue;
+        if (sep.kind == TokenKind::kSymbol && sep.text == ")") {
+          call->end = sep.end;
+          break;
+        }
+        return Fail(sep.offset, "expected ',' or ')' to close the key list at column " +
+                                    std::to_string(column_of_(open.offset)));
+      }
+    } else {
+      NodePtr key = key_name();
+      if (!key) return nullptr;
+      call->end = key->end;
+      call->keys.push_back(std::move(key));
+    }
+  }
+  if (IsKeyword(Peek(), "where")) {
+    Next();
+    NodePtr filter = ParseOr();
+    if (!filter) return nullptr;
+    call->end = filter->end;
+    call->filter = std::move(filter);
+  }
+  if (IsKeyword(Peek(), "exclude")) {
+    Next();
+    const Token& c = Peek();
+    if (!IsKeyword(c, "current")) return Unexpected(c, "'current' after 'exclude'");
+    Next();
+    call->exclude_current = true;
+    call->end = c.end;
+  }
+  return Sealed(std::move(call));
 }
 
 NodePtr Parser::ParseCallArgs(NodePtr call) {

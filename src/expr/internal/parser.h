@@ -11,7 +11,10 @@
 //   additive   := multiplicative (("+" | "-" | "||") multiplicative)*
 //   multiplicative := unary (("*" | "/" | "//" | "%") unary)*
 //   unary      := ("-" | "+") unary | primary
-//   primary    := literal | name | word "(" [expr ("," expr)*] ")" | "(" expr ")" | case
+//   primary    := literal | name | call [window] | "(" expr ")" | case | duration
+//   call       := word "(" [expr ("," expr)*] ")"
+//   window     := ["over" (duration | "unbounded")] ["by" (name | "(" name ("," name)* ")")]
+//                 ["where" or] ["exclude" "current"]      (at least "over" or "by")
 
 #include <functional>
 #include <optional>
@@ -58,6 +61,7 @@ class Parser {
   NodePtr ParsePrimary();
   NodePtr ParseCase();
   NodePtr ParseCallArgs(NodePtr call);
+  NodePtr ParseWindow(NodePtr call);
   NodePtr ParseIntLiteral(const Token& t, bool negative, size_t begin);
 
   NodePtr Fail(size_t offset, std::string message);

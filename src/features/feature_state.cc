@@ -1,0 +1,166 @@
+#include "features/feature_state.h"
+
+#include <algorithm>
+
+#include "common/check.h"
+#include "features/internal/key_table.h"
+#include "features/internal/string_pool.h"
+#include "features/internal/window_group.h"
+
+namespace sluice::features {
+
+int FeatureSet::Register(expr::WindowCall call) {
+  // Key set: the same key columns in the same order.
+  size_t ks = 0;
+  for (; ks < keysets_.size(); ++ks) {
+    if (keysets_[ks].columns == call.keys) break;
+  }
+  if (ks == keysets_.size()) keysets_.push_back({call.keys, call.key_types, 0});
+  KeySet& keyset = keysets_[ks];
+  if (call.window_ns < 0 || keyset.max_window_ns < 0) {
+    keyset.max_window_ns = -1;
+  } else {
+    keyset.max_window_ns = std::max(keyset.max_window_ns, call.window_ns);
+  }
+  // Aggregates over the same argument, filter and window share one group.
+  std::string identity = call.value_text + "\x1f" + call.filter_text + "\x1f" +
+                         std::to_string(call.window_ns) + "\x1f" +
+                         std::to_string(call.half_life_ns) + "\x1f" +
+                         (call.value >= 0 ? TypeName(call.value_type) : "");
+  size_t g = 0;
+  for (; g < groups_.size(); ++g) {
+    if (groups_[g].keyset == ks && groups_[g].identity == identity) break;
+  }
+  if (g == groups_.size()) groups_.push_back({ks, identity, {}});
+  const size_t member = groups_[g].calls.size();
+  groups_[g].calls.push_back(calls_.size());
+  calls_.push_back(std::move(call));
+  step_member_.emplace_back(g, member);
+  return static_cast<int>(step_member_.size()) - 1;
+}
+
+std::unique_ptr<FeatureState> FeatureSet::NewState() const {
+  return std::unique_ptr<FeatureState>(new FeatureState(*this));
+}
+
+FeatureState::FeatureState(const FeatureSet& set)
+    : set_(set), strings_(std::make_unique<internal::StringPool>()) {
+  for (const auto& ks : set.keysets_) {
+    KeySetState state;
+    state.table = std::make_unique<internal::KeyTable>(ks.columns, ks.types, set.key_groups_,
+                                                       ks.max_window_ns);
+    keysets_.push_back(std::move(state));
+  }
+  for (size_t g = 0; g < set.groups_.size(); ++g) {
+    const auto& def = set.groups_[g];
+    const expr::WindowCall& first = set.calls_[def.calls.front()];
+    GroupState state;
+    state.group = std::make_unique<internal::WindowGroup>(
+        keysets_[def.keyset].table.get(), first.value, first.value_type, first.filter,
+        first.window_ns, first.half_life_ns, strings_.get());
+    for (size_t c : def.calls) state.group->AddMember(set.calls_[c]);
+    keysets_[def.keyset].groups.push_back(g);
+    groups_.push_back(std::move(state));
+  }
+}
+
+FeatureState::~FeatureState() = default;
+
+void FeatureState::BeginBatch() {
+  ++serial_;
+  Sweep();
+}
+
+void FeatureState::Sweep() {
+  std::vector<uint32_t> expired;
+  for (auto& ks : keysets_) {
+    // Amortised O(1) per event: a full pass once as many events as keys
+    // have gone by.
+    if (ks.table->max_window_ns() < 0 || now_ == INT64_MIN ||
+        ks.events_since_sweep < std::max<size_t>(ks.table->live(), 4096)) {
+      continue;
+    }
+    ks.events_since_sweep = 0;
+    expired.clear();
+    ks.table->Expired(now_, &expired);
+    for (uint32_t slot : expired) {
+      for (size_t g : ks.groups) groups_[g].group->Reset(slot);
+      ks.table->Remove(slot);
+    }
+    evicted_ += expired.size();
+  }
+}
+
+void FeatureState::RunStep(int step, Batch& batch) {
+  const auto [g, member] = set_.step_member_[static_cast<size_t>(step)];
+  GroupState& gs = groups_[g];
+  const size_t rows = batch.size();
+  if (gs.serial != serial_) {
+    KeySetState& ks = keysets_[set_.groups_[g].keyset];
+    const int64_t* times = batch.column(set_.time_column_).data<int64_t>();
+    if (ks.serial != serial_) {
+      ks.slots.resize(batch.capacity());
+      for (size_t row = 0; row < rows; ++row) {
+        ks.slots[row] = batch.row_error(row) != 0 ? internal::KeyTable::kNoSlot
+                                                  : ks.table->Lookup(batch, row, times[row]);
+      }
+      ks.serial = serial_;
+      ks.events_since_sweep += rows;
+    }
+    gs.group->Process(batch, ks.slots.data(), set_.time_column_);
+    gs.serial = serial_;
+    if (rows > 0) now_ = std::max(now_, times[rows - 1]);
+  }
+  internal::GroupMember& m = gs.group->member(member);
+  const expr::WindowCall& call = set_.calls_[set_.groups_[g].calls[member]];
+  Column& out = batch.column(call.result);
+  uint8_t* valid = out.valid();
+  for (size_t row = 0; row < rows; ++row) {
+    valid[row] = m.valid[row];
+    if (m.overflow[row] != 0) batch.SetRowError(row, m.overflow_error);
+  }
+  switch (call.result_type.kind) {
+    case TypeKind::kFloat64:
+    case TypeKind::kInt64:
+    case TypeKind::kTimestamp:
+      std::memcpy(out.data<uint64_t>(), m.words.data(), rows * sizeof(uint64_t));
+      break;
+    case TypeKind::kBool: {
+      uint8_t* d = out.data<uint8_t>();
+      for (size_t row = 0; row < rows; ++row) d[row] = m.words[row] != 0 ? 1 : 0;
+      break;
+    }
+    case TypeKind::kEnum: {
+      int32_t* d = out.data<int32_t>();
+      for (size_t row = 0; row < rows; ++row) d[row] = static_cast<int32_t>(m.words[row]);
+      break;
+    }
+    case TypeKind::kString: {
+      std::string_view* d = out.data<std::string_view>();
+      for (size_t row = 0; row < rows; ++row) d[row] = m.valid[row] ? m.strings[row] : "";
+      break;
+    }
+    default:
+      ::sluice::internal::CheckFailed(__FILE__, __LINE__, "a windowed result type",
+                                      TypeName(call.result_type));
+  }
+}
+
+FeatureStats FeatureState::Stats() const {
+  FeatureStats s;
+  for (const auto& ks : keysets_) {
+    s.live_keys += ks.table->live();
+    s.state_bytes += ks.table->bytes_reserved() + ks.slots.capacity() * sizeof(uint32_t);
+  }
+  for (const auto& gs : groups_) {
+    s.events_held += gs.group->events_held();
+    s.state_bytes += gs.group->bytes_reserved();
+    s.window_bytes += gs.group->window_bytes();
+  }
+  s.state_bytes += strings_->bytes_estimate();
+  s.window_bytes += strings_->bytes_estimate();
+  s.evicted_keys = evicted_;
+  return s;
+}
+
+}  // namespace sluice::features

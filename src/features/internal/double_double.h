@@ -1,0 +1,72 @@
+#pragma once
+// Double-double arithmetic (about 106 bits of significand) for running sums
+// that have values both added and removed: with plain doubles, removing a
+// large value that has left the window leaves its rounding error behind in
+// every later result; with double-doubles the error stays near 1e-32 of the
+// largest value seen, so a result is the correctly rounded double of the
+// exact window sum in practice. Dekker's and Knuth's error-free transforms;
+// no fma needed (baseline x86-64 has none).
+
+namespace sluice::features::internal {
+
+struct DoubleDouble {
+  double hi = 0.0;
+  double lo = 0.0;
+  double value() const { return hi + lo; }
+};
+
+inline DoubleDouble TwoSum(double a, double b) {
+  const double s = a + b;
+  const double bb = s - a;
+  return {s, (a - (s - bb)) + (b - bb)};
+}
+
+inline DoubleDouble FastTwoSum(double a, double b) {  // REQUIRES |a| >= |b| or a == 0
+  const double s = a + b;
+  return {s, b - (s - a)};
+}
+
+inline DoubleDouble TwoProduct(double a, double b) {
+  constexpr double kSplit = 134217729.0;  // 2^27 + 1
+  const double p = a * b;
+  const double ca = kSplit * a;
+  const double ahi = ca - (ca - a);
+  const double alo = a - ahi;
+  const double cb = kSplit * b;
+  const double bhi = cb - (cb - b);
+  const double blo = b - bhi;
+  return {p, ((ahi * bhi - p) + ahi * blo + alo * bhi) + alo * blo};
+}
+
+inline DoubleDouble Add(DoubleDouble a, double b) {
+  DoubleDouble s = TwoSum(a.hi, b);
+  return FastTwoSum(s.hi, s.lo + a.lo);
+}
+
+inline DoubleDouble Add(DoubleDouble a, DoubleDouble b) {
+  DoubleDouble s = TwoSum(a.hi, b.hi);
+  return FastTwoSum(s.hi, s.lo + a.lo + b.lo);
+}
+
+inline DoubleDouble Negate(DoubleDouble a) {
+  return {-a.hi, -a.lo};
+}
+
+inline DoubleDouble Multiply(DoubleDouble a, DoubleDouble b) {
+  DoubleDouble p = TwoProduct(a.hi, b.hi);
+  return FastTwoSum(p.hi, p.lo + (a.hi * b.lo + a.lo * b.hi));
+}
+
+inline DoubleDouble Multiply(DoubleDouble a, double b) {
+  DoubleDouble p = TwoProduct(a.hi, b);
+  return FastTwoSum(p.hi, p.lo + a.lo * b);
+}
+
+inline DoubleDouble Divide(DoubleDouble a, double d) {
+  const double q1 = a.hi / d;
+  DoubleDouble p = TwoProduct(q1, d);
+  const double r = ((a.hi - p.hi) - p.lo) + a.lo;
+  return FastTwoSum(q1, r / d);
+}
+
+}  // namespace sluice::features::internal

@@ -1,0 +1,185 @@
+#include "features/internal/key_table.h"
+
+#include <cstring>
+
+#include "common/check.h"
+
+namespace sluice::features::internal {
+
+uint64_t HashBytes(std::string_view bytes) {
+  // A 64-bit multiply-xorshift hash over 8-byte words (in the spirit of
+  // MurmurHash64A). Fixed here, so that key groups are stable everywhere.
+  constexpr uint64_t kMul = 0xc6a4a7935bd1e995ULL;
+  uint64_t h = 0x9e3779b97f4a7c15ULL ^ (bytes.size() * kMul);
+  size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    uint64_t k;
+    std::memcpy(&k, bytes.data() + i, 8);
+    k *= kMul;
+    k ^= k >> 47;
+    k *= kMul;
+    h ^= k;
+    h *= kMul;
+  }
+  if (i < bytes.size()) {
+    uint64_t k = 0;
+    std::memcpy(&k, bytes.data() + i, bytes.size() - i);
+    h ^= k;
+    h *= kMul;
+  }
+  h ^= h >> 47;
+  h *= kMul;
+  h ^= h >> 47;
+  return h;
+}
+
+KeyTable::KeyTable(std::vector<int> columns, std::vector<Type> types, uint32_t key_groups,
+                   int64_t max_window_ns)
+    : columns_(std::move(columns)),
+      types_(std::move(types)),
+      key_groups_(key_groups),
+      max_window_ns_(max_window_ns),
+      index_(64, 0) {}
+
+bool KeyTable::Encode(const Batch& batch, size_t row) {
+  key_scratch_.clear();
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    const Column& c = batch.column(columns_[i]);
+    if (!c.is_valid(row)) return false;
+    switch (types_[i].kind) {
+      case TypeKind::kString: {
+        std::string_view s = c.data<std::string_view>()[row];
+        const auto n = static_cast<uint32_t>(s.size());
+        key_scratch_.append(reinterpret_cast<const char*>(&n), sizeof n);
+        key_scratch_.append(s);
+        break;
+      }
+      case TypeKind::kBool:
+        key_scratch_.push_back(c.data<uint8_t>()[row] != 0 ? 1 : 0);
+        break;
+      case TypeKind::kEnum: {
+        const int32_t v = c.data<int32_t>()[row];
+        key_scratch_.append(reinterpret_cast<const char*>(&v), sizeof v);
+        break;
+      }
+      default: {  // int64, timestamp
+        const int64_t v = c.data<int64_t>()[row];
+        key_scratch_.append(reinterpret_cast<const char*>(&v), sizeof v);
+        break;
+      }
+    }
+  }
+  return true;
+}
+
+uint32_t KeyTable::Find(std::string_view key, uint64_t hash) const {
+  const size_t mask = index_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const uint32_t e = index_[i];
+    if (e == 0) return kNoSlot;
+    const uint32_t slot = e - 1;
+    if (hashes_[slot] == hash && keys_[slot] == key) return slot;
+  }
+}
+
+uint32_t KeyTable::Add(std::string_view key, uint64_t hash, int64_t time) {
+  if ((live_ + 1) * 2 > index_.size()) Grow();
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(hashes_.size());
+    hashes_.push_back(0);
+    keys_.emplace_back();
+    last_time_.push_back(0);
+    in_use_.push_back(0);
+  }
+  hashes_[slot] = hash;
+  keys_[slot].assign(key);
+  last_time_[slot] = time;
+  in_use_[slot] = 1;
+  ++live_;
+  const size_t mask = index_.size() - 1;
+  size_t i = hash & mask;
+  while (index_[i] != 0) i = (i + 1) & mask;
+  index_[i] = slot + 1;
+  return slot;
+}
+
+uint32_t KeyTable::Lookup(const Batch& batch, size_t row, int64_t time) {
+  if (!Encode(batch, row)) return kNoSlot;
+  const uint64_t hash = HashBytes(key_scratch_);
+  uint32_t slot = Find(key_scratch_, hash);
+  if (slot == kNoSlot) return Add(key_scratch_, hash, time);
+  last_time_[slot] = time;
+  return slot;
+}
+
+uint32_t KeyTable::Insert(std::string_view key_bytes, int64_t last_time) {
+  const uint64_t hash = HashBytes(key_bytes);
+  uint32_t slot = Find(key_bytes, hash);
+  if (slot != kNoSlot) {
+    last_time_[slot] = last_time;
+    return slot;
+  }
+  return Add(key_bytes, hash, last_time);
+}
+
+void KeyTable::Grow() {
+  std::vector<uint32_t> old = std::move(index_);
+  index_.assign(old.size() * 2, 0);
+  const size_t mask = index_.size() - 1;
+  for (uint32_t e : old) {
+    if (e == 0) continue;
+    size_t i = hashes_[e - 1] & mask;
+    while (index_[i] != 0) i = (i + 1) & mask;
+    index_[i] = e;
+  }
+}
+
+void KeyTable::Expired(int64_t now, std::vector<uint32_t>* out) const {
+  if (max_window_ns_ < 0) return;
+  // A key is empty for every later event e when last <= e.t - W, and e.t >= now.
+  for (size_t s = 0; s < hashes_.size(); ++s) {
+    if (in_use_[s] != 0 && last_time_[s] <= now - max_window_ns_) {
+      out->push_back(static_cast<uint32_t>(s));
+    }
+  }
+}
+
+void KeyTable::Remove(uint32_t slot) {
+  SLUICE_CHECK(in_use_[slot] != 0);
+  const size_t mask = index_.size() - 1;
+  size_t i = hashes_[slot] & mask;
+  while (index_[i] != slot + 1) i = (i + 1) & mask;
+  // Backward-shift deletion keeps probe sequences unbroken without tombstones.
+  size_t hole = i;
+  for (size_t j = (hole + 1) & mask; index_[j] != 0; j = (j + 1) & mask) {
+    const size_t home = hashes_[index_[j] - 1] & mask;
+    // Move entry j into the hole if its home is not in (hole, j].
+    const bool between = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+    if (!between) {
+      index_[hole] = index_[j];
+      hole = j;
+    }
+  }
+  index_[hole] = 0;
+  in_use_[slot] = 0;
+  keys_[slot].clear();
+  keys_[slot].shrink_to_fit();
+  free_slots_.push_back(slot);
+  --live_;
+}
+
+size_t KeyTable::bytes_reserved() const {
+  size_t b = index_.capacity() * sizeof(uint32_t) + hashes_.capacity() * sizeof(uint64_t) +
+             keys_.capacity() * sizeof(std::string) + last_time_.capacity() * sizeof(int64_t) +
+             in_use_.capacity() + free_slots_.capacity() * sizeof(uint32_t);
+  for (const auto& k : keys_) {
+    if (k.capacity() > 15) b += k.capacity() + 1;
+  }
+  return b;
+}
+
+}  // namespace sluice::features::internal

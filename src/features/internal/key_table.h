@@ -1,0 +1,83 @@
+#pragma once
+// The keys of one `by` clause: a map from the key values of an event to a
+// dense slot number, which indexes every per-key state array of the windows
+// grouped by those keys.
+//
+// Each key belongs to one of a fixed number of key groups, chosen by its
+// hash; a key group is the unit in which state is checkpointed and, later,
+// moved between machines. The hash is defined here (not std::hash) so that a
+// key lands in the same group on every machine and every run.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "types/batch.h"
+#include "types/type.h"
+
+namespace sluice::features::internal {
+
+uint64_t HashBytes(std::string_view bytes);
+
+class KeyTable {
+ public:
+  static constexpr uint32_t kNoSlot = UINT32_MAX;
+
+  // `max_window_ns` < 0: some window over these keys is unbounded, so keys
+  // are never evicted.
+  KeyTable(std::vector<int> columns, std::vector<Type> types, uint32_t key_groups,
+           int64_t max_window_ns);
+
+  const std::vector<int>& columns() const { return columns_; }
+  int64_t max_window_ns() const { return max_window_ns_; }
+
+  // The slot of row `row`'s key, added if new, with its last event time set
+  // to `time`; kNoSlot when a key value is null.
+  uint32_t Lookup(const Batch& batch, size_t row, int64_t time);
+
+  // Slots whose keys have no event left in any window at time `now` (their
+  // last event is at or before now - max window). REQUIRES: every later
+  // event has time >= now.
+  void Expired(int64_t now, std::vector<uint32_t>* out) const;
+  // Forgets the key of `slot`; the slot number may be given to a new key.
+  void Remove(uint32_t slot);
+
+  size_t live() const { return live_; }
+  // One past the highest slot number in use; per-slot arrays need this size.
+  size_t slot_limit() const { return hashes_.size(); }
+  uint32_t key_group(uint32_t slot) const {
+    return static_cast<uint32_t>((hashes_[slot] >> 32) % key_groups_);
+  }
+  bool in_use(uint32_t slot) const { return in_use_[slot] != 0; }
+  const std::string& key_bytes(uint32_t slot) const { return keys_[slot]; }
+  int64_t last_time(uint32_t slot) const { return last_time_[slot]; }
+  // Adds a key with its encoded bytes (restoring a checkpoint).
+  uint32_t Insert(std::string_view key_bytes, int64_t last_time);
+  size_t bytes_reserved() const;
+
+ private:
+  // Appends the encoding of row `row`'s key to key_scratch_; false if null.
+  bool Encode(const Batch& batch, size_t row);
+  uint32_t Find(std::string_view key, uint64_t hash) const;
+  uint32_t Add(std::string_view key, uint64_t hash, int64_t time);
+  void Grow();
+
+  std::vector<int> columns_;
+  std::vector<Type> types_;
+  uint32_t key_groups_;
+  int64_t max_window_ns_;
+
+  // Open addressing with linear probing: slot + 1, 0 = empty. At most half full.
+  std::vector<uint32_t> index_;
+  std::vector<uint64_t> hashes_;  // per slot
+  std::vector<std::string> keys_;
+  std::vector<int64_t> last_time_;
+  std::vector<uint8_t> in_use_;
+  std::vector<uint32_t> free_slots_;
+  size_t live_ = 0;
+  std::string key_scratch_;
+};
+
+}  // namespace sluice::features::internal

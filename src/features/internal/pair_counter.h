@@ -1,0 +1,38 @@
+#pragma once
+// Counts of (slot, value) pairs for exact count_distinct over windows: one
+// flat open-addressing table per aggregate instead of a hash set per key.
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace sluice::features::internal {
+
+class PairCounter {
+ public:
+  PairCounter() : table_(64) {}
+  // Adds one occurrence; returns true if the pair was new.
+  bool Add(uint32_t slot, uint64_t value);
+  // Removes one occurrence; returns true if none is left.
+  // REQUIRES: the pair was added more times than removed.
+  bool Remove(uint32_t slot, uint64_t value);
+  size_t size() const { return size_; }
+  size_t bytes_reserved() const { return table_.capacity() * sizeof(Entry); }
+
+ private:
+  struct Entry {
+    uint64_t value = 0;
+    uint32_t slot = 0;
+    uint32_t count = 0;  // 0 = empty
+  };
+  static size_t Hash(uint32_t slot, uint64_t value) {
+    uint64_t h = (value ^ (uint64_t{slot} * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
+    return static_cast<size_t>(h ^ (h >> 32));
+  }
+  void Grow();
+
+  std::vector<Entry> table_;
+  size_t size_ = 0;
+};
+
+}  // namespace sluice::features::internal

@@ -1,0 +1,74 @@
+#include "features/internal/ring_pool.h"
+
+#include <bit>
+#include <cstring>
+
+#include "common/check.h"
+
+namespace sluice::features::internal {
+namespace {
+constexpr uint32_t kMinCapacity = 2;
+}
+
+uint32_t RingPool::Allocate(uint32_t capacity) {
+  const auto cls = static_cast<size_t>(std::countr_zero(capacity));
+  if (cls < free_.size() && !free_[cls].empty()) {
+    uint32_t offset = free_[cls].back();
+    free_[cls].pop_back();
+    return offset;
+  }
+  const size_t records = store_.size() / width_;
+  SLUICE_CHECK_LE(records + capacity, size_t{UINT32_MAX});
+  store_.resize((records + capacity) * width_);
+  return static_cast<uint32_t>(records);
+}
+
+void RingPool::Free(uint32_t offset, uint32_t capacity) {
+  const auto cls = static_cast<size_t>(std::countr_zero(capacity));
+  if (free_.size() <= cls) free_.resize(cls + 1);
+  free_[cls].push_back(offset);
+}
+
+void RingPool::Resize(RingRef& r, uint32_t capacity) {
+  const uint32_t offset = Allocate(capacity);
+  for (uint32_t i = 0; i < r.size; ++i) {
+    std::memcpy(&store_[(static_cast<size_t>(offset) + i) * width_], &store_[Index(r, i)],
+                width_ * sizeof(uint64_t));
+  }
+  if (r.capacity != 0) Free(r.offset, r.capacity);
+  r.offset = offset;
+  r.capacity = capacity;
+  r.head = 0;
+}
+
+uint64_t* RingPool::PushBack(RingRef& r) {
+  if (r.size == r.capacity) Resize(r, r.capacity == 0 ? kMinCapacity : r.capacity * 2);
+  ++r.size;
+  return Back(r);
+}
+
+void RingPool::PopFront(RingRef& r) {
+  r.head = (r.head + 1) & (r.capacity - 1);
+  --r.size;
+  if (r.size == 0) {
+    Release(r);
+  } else if (r.capacity >= 16 && r.size <= r.capacity / 4) {
+    Resize(r, r.capacity / 2);
+  }
+}
+
+void RingPool::PopBack(RingRef& r) {
+  --r.size;
+  if (r.size == 0) {
+    Release(r);
+  } else if (r.capacity >= 16 && r.size <= r.capacity / 4) {
+    Resize(r, r.capacity / 2);
+  }
+}
+
+void RingPool::Release(RingRef& r) {
+  if (r.capacity != 0) Free(r.offset, r.capacity);
+  r = RingRef{};
+}
+
+}  // namespace sluice::features::internal

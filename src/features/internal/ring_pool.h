@@ -1,0 +1,54 @@
+#pragma once
+// Per-key queues of fixed-width records (the events a window holds), stored
+// in one pooled array per window so that a key costs a 16-byte RingRef and
+// no allocation of its own. Capacities are powers of two; storage freed by a
+// shrinking or evicted key is reused through per-size free lists.
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace sluice::features::internal {
+
+struct RingRef {
+  uint32_t offset = 0;    // first record of the block, in records
+  uint32_t capacity = 0;  // records; 0 = no block
+  uint32_t head = 0;      // index of the oldest record within the block
+  uint32_t size = 0;
+};
+
+class RingPool {
+ public:
+  // `width`: 64-bit words per record.
+  explicit RingPool(uint32_t width) : width_(width) {}
+
+  uint32_t width() const { return width_; }
+  const uint64_t* At(const RingRef& r, uint32_t i) const { return &store_[Index(r, i)]; }
+  uint64_t* At(const RingRef& r, uint32_t i) { return &store_[Index(r, i)]; }
+  const uint64_t* Front(const RingRef& r) const { return At(r, 0); }
+  const uint64_t* Back(const RingRef& r) const { return At(r, r.size - 1); }
+  uint64_t* Back(RingRef& r) { return At(r, r.size - 1); }
+
+  // Appends a record and returns it to be filled.
+  uint64_t* PushBack(RingRef& r);
+  void PopFront(RingRef& r);
+  void PopBack(RingRef& r);
+  // Gives the block back; `r` becomes empty.
+  void Release(RingRef& r);
+
+  size_t bytes_reserved() const { return store_.capacity() * sizeof(uint64_t); }
+
+ private:
+  size_t Index(const RingRef& r, uint32_t i) const {
+    return (static_cast<size_t>(r.offset) + ((r.head + i) & (r.capacity - 1))) * width_;
+  }
+  uint32_t Allocate(uint32_t capacity);
+  void Free(uint32_t offset, uint32_t capacity);
+  void Resize(RingRef& r, uint32_t capacity);
+
+  uint32_t width_;
+  std::vector<uint64_t> store_;
+  std::vector<std::vector<uint32_t>> free_;  // by log2(capacity)
+};
+
+}  // namespace sluice::features::internal

@@ -1,0 +1,507 @@
+#include "features/internal/window_group.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "common/check.h"
+#include "features/internal/double_double.h"
+
+namespace sluice::features::internal {
+namespace {
+
+using expr::AggregateKind;
+
+uint64_t DoubleWord(double d) {
+  uint64_t w;
+  std::memcpy(&w, &d, sizeof w);
+  return w;
+}
+double WordDouble(uint64_t w) {
+  double d;
+  std::memcpy(&d, &w, sizeof d);
+  return d;
+}
+
+// sum[0..1] += x, as a double-double.
+void Accumulate(double* sum, DoubleDouble x) {
+  const DoubleDouble r = Add(DoubleDouble{sum[0], sum[1]}, x);
+  sum[0] = r.hi;
+  sum[1] = r.lo;
+}
+
+}  // namespace
+
+double WindowGroup::DecayFactor(int64_t dt) const {
+  return std::exp2(static_cast<double>(dt) / static_cast<double>(half_life_ns_));
+}
+
+WindowGroup::WindowGroup(KeyTable* keys, int value, Type value_type, int filter, int64_t window_ns,
+                         int64_t half_life_ns, StringPool* strings)
+    : keys_(keys),
+      value_(value),
+      value_type_(std::move(value_type)),
+      filter_(filter),
+      window_ns_(window_ns),
+      half_life_ns_(half_life_ns),
+      strings_(strings) {}
+
+WindowGroup::~WindowGroup() = default;
+
+size_t WindowGroup::AddMember(const expr::WindowCall& call) {
+  SLUICE_CHECK_EQ(slots_, size_t{0});
+  const bool windowed = window_ns_ > 0;
+  switch (call.kind) {
+    case AggregateKind::kCount:
+      break;
+    case AggregateKind::kSum:
+    case AggregateKind::kAvg:
+      needs_.sum = true;
+      int_sum_ = value_type_.kind == TypeKind::kInt64;
+      break;
+    case AggregateKind::kVariance:
+    case AggregateKind::kStddev:
+      needs_.welford = true;
+      break;
+    case AggregateKind::kMin:
+      needs_.min = true;
+      break;
+    case AggregateKind::kMax:
+      needs_.max = true;
+      break;
+    case AggregateKind::kFirst:
+    case AggregateKind::kTimeSinceFirst:
+      needs_.first = !windowed;
+      break;
+    case AggregateKind::kLast:
+    case AggregateKind::kPrevious:
+    case AggregateKind::kTimeSinceLast:
+      needs_.last = true;
+      break;
+    case AggregateKind::kCountDistinct:
+      needs_.distinct = true;
+      break;
+    case AggregateKind::kDecayedSum:
+    case AggregateKind::kDecayedAvg:
+      needs_.decay = true;
+      break;
+  }
+  const bool by_queue = call.kind == AggregateKind::kMin || call.kind == AggregateKind::kMax ||
+                        call.kind == AggregateKind::kLast ||
+                        call.kind == AggregateKind::kPrevious ||
+                        call.kind == AggregateKind::kTimeSinceLast;
+  if (windowed && !by_queue) needs_.ring = true;
+  if (!windowed) needs_.count = true;
+  GroupMember m;
+  m.kind = call.kind;
+  m.exclude_current = call.exclude_current;
+  m.result_type = call.result_type;
+  m.overflow_error = call.overflow_error;
+  members_.push_back(std::move(m));
+  return members_.size() - 1;
+}
+
+void WindowGroup::EnsureSlots(size_t n) {
+  if (n <= slots_) return;
+  size_t grown = std::max<size_t>(n, slots_ + slots_ / 2 + 16);
+  if (needs_.ring) ring_.resize(grown);
+  if (needs_.min) min_q_.resize(grown);
+  if (needs_.max) max_q_.resize(grown);
+  if (needs_.count) count_.resize(grown, 0);
+  if (needs_.sum) {
+    if (int_sum_) {
+      isum_.resize(grown, 0);
+    } else {
+      sum_.resize(grown * 2, 0.0);
+    }
+  }
+  if (needs_.welford) welford_.resize(grown * 4, 0.0);
+  if (needs_.first) first_.resize(grown * 2, 0);
+  if (needs_.last) {
+    last_.resize(grown * 2, 0);
+    has_last_.resize(grown, 0);
+  }
+  if (needs_.distinct) distinct_.resize(grown, 0);
+  if (needs_.decay) decay_.resize(grown * 5, 0.0);
+  slots_ = grown;
+}
+
+uint64_t WindowGroup::ValueWord(const Batch& batch, size_t row) {
+  const Column& c = batch.column(value_);
+  switch (value_type_.kind) {
+    case TypeKind::kFloat64: {
+      double d = c.data<double>()[row];
+      if (d == 0.0) d = 0.0;  // -0.0 and 0.0 are one value
+      return DoubleWord(d);
+    }
+    case TypeKind::kBool:
+      return c.data<uint8_t>()[row] != 0 ? 1 : 0;
+    case TypeKind::kEnum:
+      return static_cast<uint64_t>(c.data<int32_t>()[row]);
+    case TypeKind::kString:
+      return strings_->Intern(c.data<std::string_view>()[row]);
+    default:
+      return static_cast<uint64_t>(c.data<int64_t>()[row]);
+  }
+}
+
+void WindowGroup::RetainWord(uint64_t word) {
+  if (IsString()) strings_->Retain(static_cast<uint32_t>(word));
+}
+void WindowGroup::ReleaseWord(uint64_t word) {
+  if (IsString()) strings_->Release(static_cast<uint32_t>(word));
+}
+
+bool WindowGroup::Less(uint64_t a, uint64_t b) const {
+  if (value_type_.kind == TypeKind::kFloat64) return WordDouble(a) < WordDouble(b);
+  return static_cast<int64_t>(a) < static_cast<int64_t>(b);
+}
+
+int64_t WindowGroup::CountOf(uint32_t slot) const {
+  return needs_.ring ? static_cast<int64_t>(ring_[slot].size) : count_[slot];
+}
+
+void WindowGroup::Enter(uint32_t slot, int64_t t, uint64_t word) {
+  if (needs_.ring) {
+    uint64_t* rec = ring_pool_.PushBack(ring_[slot]);
+    rec[0] = static_cast<uint64_t>(t);
+    rec[1] = word;
+    RetainWord(word);
+  }
+  if (needs_.count) ++count_[slot];
+  const int64_t n = (needs_.ring || needs_.count) ? CountOf(slot) : 0;
+  if (needs_.sum) {
+    if (int_sum_) {
+      isum_[slot] += static_cast<int64_t>(word);
+    } else {
+      Accumulate(&sum_[slot * 2], DoubleDouble{WordDouble(word), 0.0});
+    }
+  }
+  const double x = value_type_.kind == TypeKind::kInt64
+                       ? static_cast<double>(static_cast<int64_t>(word))
+                       : WordDouble(word);
+  if (needs_.welford) {
+    double* w = &welford_[slot * 4];
+    Accumulate(w, DoubleDouble{x, 0.0});
+    Accumulate(w + 2, TwoProduct(x, x));
+  }
+  auto push_queue = [&](RingPool& pool, RingRef& q, bool keep_max) {
+    if (window_ns_ < 0) {  // unbounded: only the extreme matters
+      if (q.size == 0) {
+        uint64_t* rec = pool.PushBack(q);
+        rec[0] = static_cast<uint64_t>(t);
+        rec[1] = word;
+      } else if (keep_max ? Less(pool.Front(q)[1], word) : Less(word, pool.Front(q)[1])) {
+        pool.At(q, 0)[1] = word;
+      }
+      return;
+    }
+    // Values that can never be the extreme again leave from the back.
+    while (q.size > 0 && (keep_max ? !Less(word, pool.Back(q)[1]) : !Less(pool.Back(q)[1], word))) {
+      pool.PopBack(q);
+    }
+    uint64_t* rec = pool.PushBack(q);
+    rec[0] = static_cast<uint64_t>(t);
+    rec[1] = word;
+  };
+  if (needs_.min) push_queue(min_pool_, min_q_[slot], false);
+  if (needs_.max) push_queue(max_pool_, max_q_[slot], true);
+  if (needs_.first && n == 1) {
+    first_[slot * 2] = word;
+    first_[slot * 2 + 1] = static_cast<uint64_t>(t);
+    RetainWord(word);
+  }
+  if (needs_.last) {
+    if (has_last_[slot] != 0) ReleaseWord(last_[slot * 2]);
+    last_[slot * 2] = word;
+    last_[slot * 2 + 1] = static_cast<uint64_t>(t);
+    has_last_[slot] = 1;
+    RetainWord(word);
+  }
+  if (needs_.distinct) {
+    if (pairs_.Add(slot, word)) {
+      ++distinct_[slot];
+      if (!needs_.ring) RetainWord(word);  // unbounded: the pair holds the string
+    }
+  }
+  if (needs_.decay) {
+    double* d = &decay_[slot * 5];
+    int64_t t0;
+    std::memcpy(&t0, &d[4], sizeof t0);
+    if (n == 1) {
+      t0 = t;
+      std::memcpy(&d[4], &t0, sizeof t0);
+    } else if (t - t0 > 256 * half_life_ns_) {
+      // Keep the growth factors finite: move the reference time to t.
+      const double f = DecayFactor(t0 - t);
+      const DoubleDouble s = Multiply(DoubleDouble{d[0], d[1]}, f);
+      const DoubleDouble w = Multiply(DoubleDouble{d[2], d[3]}, f);
+      d[0] = s.hi;
+      d[1] = s.lo;
+      d[2] = w.hi;
+      d[3] = w.lo;
+      t0 = t;
+      std::memcpy(&d[4], &t0, sizeof t0);
+    }
+    // Sums are kept at reference time t0: x * 2^((t - t0) / H).
+    const double g = DecayFactor(t - t0);
+    Accumulate(d, TwoProduct(x, g));
+    Accumulate(d + 2, DoubleDouble{g, 0.0});
+  }
+}
+
+void WindowGroup::Leave(uint32_t slot, int64_t t, uint64_t word) {
+  // Called with the record still in the ring; CountOf counts it.
+  const int64_t n = CountOf(slot);
+  const double x = value_type_.kind == TypeKind::kInt64
+                       ? static_cast<double>(static_cast<int64_t>(word))
+                       : WordDouble(word);
+  if (needs_.sum) {
+    if (int_sum_) {
+      isum_[slot] -= static_cast<int64_t>(word);
+    } else {
+      Accumulate(&sum_[slot * 2], DoubleDouble{-WordDouble(word), 0.0});
+    }
+  }
+  if (needs_.welford) {
+    double* w = &welford_[slot * 4];
+    Accumulate(w, DoubleDouble{-x, 0.0});
+    Accumulate(w + 2, Negate(TwoProduct(x, x)));
+  }
+  if (needs_.distinct && pairs_.Remove(slot, word)) --distinct_[slot];
+  if (needs_.decay) {
+    double* d = &decay_[slot * 5];
+    int64_t t0;
+    std::memcpy(&t0, &d[4], sizeof t0);
+    const double g = DecayFactor(t - t0);
+    Accumulate(d, Negate(TwoProduct(x, g)));
+    Accumulate(d + 2, DoubleDouble{-g, 0.0});
+  }
+  ReleaseWord(word);
+  if (n == 1) {  // the window is empty: start again from exact zeros
+    if (needs_.sum) {
+      if (int_sum_) {
+        isum_[slot] = 0;
+      } else {
+        sum_[slot * 2] = sum_[slot * 2 + 1] = 0.0;
+      }
+    }
+    if (needs_.welford) std::fill_n(&welford_[slot * 4], 4, 0.0);
+    if (needs_.decay) std::fill_n(&decay_[slot * 5], 5, 0.0);
+  }
+}
+
+void WindowGroup::Evict(uint32_t slot, int64_t now) {
+  if (window_ns_ < 0) return;
+  const int64_t horizon = now - window_ns_;  // times <= horizon have left
+  if (needs_.ring) {
+    RingRef& r = ring_[slot];
+    while (r.size > 0 && static_cast<int64_t>(ring_pool_.Front(r)[0]) <= horizon) {
+      const uint64_t* rec = ring_pool_.Front(r);
+      Leave(slot, static_cast<int64_t>(rec[0]), rec[1]);
+      ring_pool_.PopFront(r);
+    }
+  }
+  auto evict_queue = [horizon](RingPool& pool, RingRef& q) {
+    while (q.size > 0 && static_cast<int64_t>(pool.Front(q)[0]) <= horizon) pool.PopFront(q);
+  };
+  if (needs_.min) evict_queue(min_pool_, min_q_[slot]);
+  if (needs_.max) evict_queue(max_pool_, max_q_[slot]);
+}
+
+void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, int64_t t,
+                       bool after) {
+  const bool is_before = m.exclude_current || m.kind == AggregateKind::kPrevious ||
+                         m.kind == AggregateKind::kTimeSinceLast;
+  if (is_before == after) return;
+  uint64_t& out = m.words[row];
+  uint8_t& valid = m.valid[row];
+  valid = 1;
+  const int64_t n = (needs_.ring || needs_.count) ? CountOf(slot) : 0;
+  auto seconds = [](int64_t ns) { return DoubleWord(static_cast<double>(ns) / 1e9); };
+  auto in_window = [&](int64_t time) { return window_ns_ < 0 || time > t - window_ns_; };
+  switch (m.kind) {
+    case AggregateKind::kCount:
+      out = static_cast<uint64_t>(n);
+      return;
+    case AggregateKind::kCountDistinct:
+      out = distinct_[slot];
+      return;
+    case AggregateKind::kSum:
+      if (n == 0) break;
+      if (int_sum_) {
+        const Int128 s = isum_[slot];
+        if (s > std::numeric_limits<int64_t>::max() || s < std::numeric_limits<int64_t>::min()) {
+          m.overflow[row] = 1;
+          break;
+        }
+        out = static_cast<uint64_t>(static_cast<int64_t>(s));
+      } else {
+        out = DoubleWord(sum_[slot * 2] + sum_[slot * 2 + 1]);  // hi + lo, rounded once
+      }
+      return;
+    case AggregateKind::kAvg:
+      if (n == 0) break;
+      if (int_sum_) {
+        out = DoubleWord(static_cast<double>(isum_[slot]) / static_cast<double>(n));
+      } else {
+        out = DoubleWord(
+            Divide(DoubleDouble{sum_[slot * 2], sum_[slot * 2 + 1]}, static_cast<double>(n))
+                .value());
+      }
+      return;
+    case AggregateKind::kVariance:
+    case AggregateKind::kStddev: {
+      if (n < 2) break;
+      // M2 = sum(x^2) - sum(x)^2 / n, in double-double.
+      const double* w = &welford_[slot * 4];
+      const DoubleDouble s1{w[0], w[1]};
+      const DoubleDouble m2 =
+          Add(DoubleDouble{w[2], w[3]}, Negate(Divide(Multiply(s1, s1), static_cast<double>(n))));
+      const double var = std::max(0.0, m2.value()) / static_cast<double>(n - 1);
+      out = DoubleWord(m.kind == AggregateKind::kVariance ? var : std::sqrt(var));
+      return;
+    }
+    case AggregateKind::kMin:
+    case AggregateKind::kMax: {
+      const RingRef& q = m.kind == AggregateKind::kMin ? min_q_[slot] : max_q_[slot];
+      if (q.size == 0) break;
+      out = (m.kind == AggregateKind::kMin ? min_pool_ : max_pool_).Front(q)[1];
+      return;
+    }
+    case AggregateKind::kFirst:
+    case AggregateKind::kTimeSinceFirst: {
+      uint64_t word;
+      int64_t time;
+      if (needs_.ring) {
+        if (ring_[slot].size == 0) break;
+        const uint64_t* rec = ring_pool_.Front(ring_[slot]);
+        time = static_cast<int64_t>(rec[0]);
+        word = rec[1];
+      } else {
+        if (count_[slot] == 0) break;
+        word = first_[slot * 2];
+        time = static_cast<int64_t>(first_[slot * 2 + 1]);
+      }
+      if (m.kind == AggregateKind::kTimeSinceFirst) {
+        out = seconds(t - time);
+      } else if (IsString()) {
+        m.strings[row] = batch.arena().Copy(strings_->Get(static_cast<uint32_t>(word)));
+      } else {
+        out = word;
+      }
+      return;
+    }
+    case AggregateKind::kLast:
+    case AggregateKind::kPrevious:
+    case AggregateKind::kTimeSinceLast: {
+      if (has_last_[slot] == 0) break;
+      const int64_t time = static_cast<int64_t>(last_[slot * 2 + 1]);
+      if (!in_window(time)) break;
+      const uint64_t word = last_[slot * 2];
+      if (m.kind == AggregateKind::kTimeSinceLast) {
+        out = seconds(t - time);
+      } else if (IsString()) {
+        m.strings[row] = batch.arena().Copy(strings_->Get(static_cast<uint32_t>(word)));
+      } else {
+        out = word;
+      }
+      return;
+    }
+    case AggregateKind::kDecayedSum:
+    case AggregateKind::kDecayedAvg: {
+      if (n == 0) break;
+      const double* d = &decay_[slot * 5];
+      int64_t t0;
+      std::memcpy(&t0, &d[4], sizeof t0);
+      const double s = d[0] + d[1];
+      if (m.kind == AggregateKind::kDecayedAvg) {
+        const double w = d[2] + d[3];
+        out = DoubleWord(w > 0 ? s / w : 0.0);
+      } else {
+        out = DoubleWord(s * DecayFactor(t0 - t));
+      }
+      return;
+    }
+  }
+  valid = 0;
+  out = 0;
+}
+
+void WindowGroup::Process(Batch& batch, const uint32_t* slots, int time_column) {
+  EnsureSlots(keys_->slot_limit());
+  const size_t rows = batch.size();
+  for (auto& m : members_) {
+    if (m.words.size() < rows) {
+      m.words.resize(batch.capacity());
+      m.valid.resize(batch.capacity());
+      m.overflow.resize(batch.capacity());
+      if (m.result_type.kind == TypeKind::kString) m.strings.resize(batch.capacity());
+    }
+    std::fill(m.overflow.begin(), m.overflow.begin() + static_cast<ptrdiff_t>(rows), 0);
+  }
+  const int64_t* times = batch.column(time_column).data<int64_t>();
+  const Column* filter = filter_ >= 0 ? &batch.column(filter_) : nullptr;
+  const Column* value = value_ >= 0 ? &batch.column(value_) : nullptr;
+  for (size_t row = 0; row < rows; ++row) {
+    const uint32_t slot = slots[row];
+    if (slot == KeyTable::kNoSlot || batch.row_error(row) != 0) {
+      for (auto& m : members_) m.valid[row] = 0;
+      continue;
+    }
+    const int64_t t = times[row];
+    Evict(slot, t);
+    const bool enters =
+        (filter == nullptr || (filter->is_valid(row) && filter->data<uint8_t>()[row] != 0)) &&
+        (value == nullptr || value->is_valid(row));
+    const uint64_t word = enters && value != nullptr ? ValueWord(batch, row) : 0;
+    for (auto& m : members_) Emit(m, batch, row, slot, t, /*after=*/false);
+    if (enters) Enter(slot, t, word);
+    for (auto& m : members_) Emit(m, batch, row, slot, t, /*after=*/true);
+    if (enters && value != nullptr) ReleaseWord(word);  // ValueWord's reference
+  }
+}
+
+void WindowGroup::Reset(uint32_t slot) {
+  if (slot >= slots_) return;
+  if (needs_.ring) {
+    RingRef& r = ring_[slot];
+    while (r.size > 0) {
+      const uint64_t* rec = ring_pool_.Front(r);
+      Leave(slot, static_cast<int64_t>(rec[0]), rec[1]);
+      ring_pool_.PopFront(r);
+    }
+  }
+  if (needs_.min) min_pool_.Release(min_q_[slot]);
+  if (needs_.max) max_pool_.Release(max_q_[slot]);
+  SLUICE_CHECK(!needs_.count);  // unbounded windows never evict their keys
+  if (needs_.last) {
+    if (has_last_[slot] != 0) ReleaseWord(last_[slot * 2]);
+    has_last_[slot] = 0;
+    last_[slot * 2] = last_[slot * 2 + 1] = 0;
+  }
+}
+
+size_t WindowGroup::events_held() const {
+  size_t n = 0;
+  for (const auto& r : ring_) n += r.size;
+  return n;
+}
+
+size_t WindowGroup::window_bytes() const {
+  return ring_pool_.bytes_reserved() + min_pool_.bytes_reserved() + max_pool_.bytes_reserved() +
+         pairs_.bytes_reserved();
+}
+
+size_t WindowGroup::bytes_reserved() const {
+  return ring_pool_.bytes_reserved() + min_pool_.bytes_reserved() + max_pool_.bytes_reserved() +
+         ring_.capacity() * sizeof(RingRef) + min_q_.capacity() * sizeof(RingRef) +
+         max_q_.capacity() * sizeof(RingRef) + count_.capacity() * sizeof(int64_t) +
+         sum_.capacity() * sizeof(double) + isum_.capacity() * sizeof(Int128) +
+         welford_.capacity() * sizeof(double) + first_.capacity() * sizeof(uint64_t) +
+         last_.capacity() * sizeof(uint64_t) + has_last_.capacity() +
+         distinct_.capacity() * sizeof(uint32_t) + pairs_.bytes_reserved() +
+         decay_.capacity() * sizeof(double);
+}
+
+}  // namespace sluice::features::internal

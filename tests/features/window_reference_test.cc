@@ -1,0 +1,412 @@
+// Windowed aggregates against a brute-force reference: for every event, the
+// window is collected by scanning all earlier events, exactly as the
+// semantics say (same key, e.t - W < t <= e.t, canonical order, nulls
+// ignored, `where`, `exclude current`). Random streams with equal times,
+// gaps longer than the windows, nulls and negative values; each stream runs
+// at several batch sizes, which must give bit-identical results.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+
+#include "pipeline/spec.h"
+#include "runtime/engine.h"
+
+namespace sluice {
+namespace {
+
+struct Event {
+  int64_t t;  // ns
+  std::optional<std::string> k;
+  std::optional<std::string> s;
+  std::optional<double> x;
+  int64_t y;
+};
+
+// A result as text: exact for integers and strings, %.17g for floats.
+using Cell = std::optional<std::string>;
+
+constexpr int64_t kSec = 1'000'000'000;
+
+const char* kPipeline = R"(pipeline: windows
+source:
+  schema:
+    ts: {type: timestamp, event_time: true, format: epoch_ms}
+    k: {type: string, nullable: true}
+    s: {type: string, nullable: true}
+    x: {type: float64, nullable: true}
+    y: int64
+features:
+  c: count() over 10s by k
+  cx: count(x) over 10s by k
+  sx: sum(x) over 10s by k
+  sy: sum(y) over 10s by k
+  ax: avg(x) over 10s by k exclude current
+  ay: avg(y) over 10s by k
+  mnx: min(x) over 10s by k
+  mxy: max(y) over 10s by k exclude current
+  vx: variance(x) over 10s by k
+  sdx: stddev(x) over 10s by k exclude current
+  fs: first(s) over 10s by k
+  ls: last(s) over 10s by k
+  ps: previous(s) by k
+  pxw: previous(x) over 10s by k
+  cds: count_distinct(s) over 10s by k
+  cdx: count_distinct(x) by k
+  tsl: time_since_last() over 10s by k
+  tsf: time_since_first() over 10s by k exclude current
+  tslu: time_since_last() by k
+  dsx: decayed_sum(x, 5s) over 10s by k
+  dau: decayed_avg(x, 5s) by k
+  cf: count() over 10s by k where y > 0
+  sf: sum(x) over 10s by k where s = 'a' or s is null exclude current
+  su: sum(x) by k
+  comp: count() over 10s by (k, s)
+  mxu: max(x) by k
+  fu: first(x) by k
+  lu: last(x) by k exclude current
+  c1y: count() over 1y by k
+)";
+
+std::vector<Event> RandomStream(uint32_t seed, size_t n, int keys) {
+  std::mt19937_64 rng(seed);
+  std::vector<Event> ev;
+  int64_t t = 1'700'000'000'000 * 1'000'000;  // ms resolution, as the input format
+  for (size_t i = 0; i < n; ++i) {
+    const int r = static_cast<int>(rng() % 100);
+    if (r < 30) {
+      // same time
+    } else if (r < 90) {
+      t += static_cast<int64_t>(rng() % 3000) * 1'000'000;
+    } else if (r < 97) {
+      t += static_cast<int64_t>(rng() % 15000) * 1'000'000;
+    } else {
+      t += static_cast<int64_t>(20 + rng() % 100) * kSec;  // longer than every window
+    }
+    Event e;
+    e.t = t;
+    if (rng() % 40 != 0) e.k = "k" + std::to_string(rng() % static_cast<uint64_t>(keys));
+    if (rng() % 8 != 0) e.s = std::string(1, static_cast<char>('a' + rng() % 4));
+    if (rng() % 6 != 0) {
+      const int kind = static_cast<int>(rng() % 10);
+      if (kind == 0) {
+        e.x = 1e6 + static_cast<double>(rng() % 7);
+      } else if (kind == 1) {
+        e.x = static_cast<double>(rng() % 5);  // repeats, for count_distinct
+      } else {
+        e.x = static_cast<double>(static_cast<int64_t>(rng() % 200001) - 100000) / 100.0;
+      }
+    }
+    e.y = static_cast<int64_t>(rng() % 2001) - 1000;
+    ev.push_back(e);
+  }
+  return ev;
+}
+
+std::string Num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+// The reference: column name -> one Cell per event.
+std::map<std::string, std::vector<Cell>> Reference(const std::vector<Event>& ev) {
+  std::map<std::string, std::vector<Cell>> out;
+  const int64_t W = 10 * kSec;
+  const int64_t H = 5 * kSec;
+  for (size_t i = 0; i < ev.size(); ++i) {
+    const Event& e = ev[i];
+    auto put = [&](const std::string& name, Cell c) { out[name].push_back(std::move(c)); };
+    if (!e.k) {
+      for (const char* name : {"c",   "cx", "sx", "sy",  "ax",   "ay",  "mnx", "mxy", "vx",   "sdx",
+                               "fs",  "ls", "ps", "pxw", "cds",  "cdx", "tsl", "tsf", "tslu", "dsx",
+                               "dau", "cf", "sf", "su",  "comp", "mxu", "fu",  "lu",  "c1y"}) {
+        put(name, std::nullopt);
+      }
+      continue;
+    }
+    // Events of the key up to and including e, in canonical order.
+    std::vector<size_t> all;
+    for (size_t j = 0; j <= i; ++j) {
+      if (ev[j].k == e.k) all.push_back(j);
+    }
+    auto in_w = [&](size_t j, int64_t w) { return w < 0 || ev[j].t > e.t - w; };
+    auto window = [&](int64_t w, bool exclude, auto pred) {
+      std::vector<size_t> r;
+      for (size_t j : all) {
+        if (exclude && j == i) continue;
+        if (in_w(j, w) && pred(ev[j])) r.push_back(j);
+      }
+      return r;
+    };
+    auto any = [](const Event&) { return true; };
+    auto has_x = [](const Event& a) { return a.x.has_value(); };
+    auto has_s = [](const Event& a) { return a.s.has_value(); };
+    auto count = [](const std::vector<size_t>& v) { return Cell(std::to_string(v.size())); };
+    auto sum_x = [&](const std::vector<size_t>& v) -> Cell {
+      if (v.empty()) return std::nullopt;
+      long double s = 0;
+      for (size_t j : v) s += static_cast<long double>(*ev[j].x);
+      return Num(static_cast<double>(s));
+    };
+    auto var_x = [&](const std::vector<size_t>& v, bool sd) -> Cell {
+      if (v.size() < 2) return std::nullopt;
+      long double m = 0;
+      for (size_t j : v) m += static_cast<long double>(*ev[j].x);
+      m /= static_cast<long double>(v.size());
+      long double q = 0;
+      for (size_t j : v) q += (static_cast<long double>(*ev[j].x) - m) * (*ev[j].x - m);
+      const double var = static_cast<double>(q / static_cast<long double>(v.size() - 1));
+      return Num(sd ? std::sqrt(var) : var);
+    };
+    auto secs = [](int64_t ns) { return Num(static_cast<double>(ns) / 1e9); };
+
+    auto wx = window(W, false, has_x);
+    put("c", count(window(W, false, any)));
+    put("cx", count(wx));
+    put("sx", sum_x(wx));
+    {
+      auto v = window(W, false, any);
+      int64_t s = 0;
+      for (size_t j : v) s += ev[j].y;
+      put("sy", v.empty() ? Cell() : Cell(std::to_string(s)));
+      put("ay",
+          v.empty() ? Cell() : Cell(Num(static_cast<double>(s) / static_cast<double>(v.size()))));
+    }
+    {
+      auto v = window(W, true, has_x);
+      Cell a = sum_x(v);
+      put("ax", v.empty() ? Cell() : Cell(Num(std::stod(*a) / static_cast<double>(v.size()))));
+    }
+    {
+      Cell m;
+      for (size_t j : wx) {
+        if (!m || *ev[j].x < std::stod(*m)) m = Num(*ev[j].x);
+      }
+      put("mnx", m);
+      auto v = window(W, true, any);
+      std::optional<int64_t> my;
+      for (size_t j : v) my = std::max(my.value_or(INT64_MIN), ev[j].y);
+      put("mxy", my ? Cell(std::to_string(*my)) : Cell());
+    }
+    put("vx", var_x(wx, false));
+    put("sdx", var_x(window(W, true, has_x), true));
+    {
+      auto v = window(W, false, has_s);
+      put("fs", v.empty() ? Cell() : Cell(*ev[v.front()].s));
+      put("ls", v.empty() ? Cell() : Cell(*ev[v.back()].s));
+      auto p = window(-1, true, has_s);
+      put("ps", p.empty() ? Cell() : Cell(*ev[p.back()].s));
+      auto px = window(W, true, has_x);
+      put("pxw", px.empty() ? Cell() : Cell(Num(*ev[px.back()].x)));
+      std::set<std::string> d;
+      for (size_t j : v) d.insert(*ev[j].s);
+      put("cds", std::to_string(d.size()));
+      std::set<double> dx;
+      for (size_t j : window(-1, false, has_x)) dx.insert(*ev[j].x);
+      put("cdx", std::to_string(dx.size()));
+    }
+    {
+      auto before = window(W, true, any);
+      put("tsl", before.empty() ? Cell() : Cell(secs(e.t - ev[before.back()].t)));
+      put("tsf", before.empty() ? Cell() : Cell(secs(e.t - ev[before.front()].t)));
+      auto ub = window(-1, true, any);
+      put("tslu", ub.empty() ? Cell() : Cell(secs(e.t - ev[ub.back()].t)));
+    }
+    {
+      long double s = 0;
+      for (size_t j : wx) {
+        s += static_cast<long double>(*ev[j].x) *
+             std::exp2(-static_cast<long double>(e.t - ev[j].t) / H);
+      }
+      put("dsx", wx.empty() ? Cell() : Cell(Num(static_cast<double>(s))));
+      auto u = window(-1, false, has_x);
+      long double num = 0, den = 0;
+      for (size_t j : u) {
+        const long double f = std::exp2(-static_cast<long double>(e.t - ev[j].t) / H);
+        num += static_cast<long double>(*ev[j].x) * f;
+        den += f;
+      }
+      put("dau", u.empty() ? Cell() : Cell(Num(static_cast<double>(num / den))));
+    }
+    put("cf", count(window(W, false, [](const Event& a) { return a.y > 0; })));
+    put("sf", sum_x(window(W, true, [](const Event& a) {
+          return a.x.has_value() && (!a.s || *a.s == "a");
+        })));
+    put("su", sum_x(window(-1, false, has_x)));
+    {
+      size_t n = 0;
+      for (size_t j : all) {
+        if (in_w(j, W) && ev[j].s == e.s) ++n;
+      }
+      put("comp", e.s ? Cell(std::to_string(n)) : Cell());
+      Cell m, f, l;
+      for (size_t j : window(-1, false, has_x)) {
+        if (!m || *ev[j].x > std::stod(*m)) m = Num(*ev[j].x);
+        if (!f) f = Num(*ev[j].x);
+      }
+      for (size_t j : window(-1, true, has_x)) l = Num(*ev[j].x);
+      put("mxu", m);
+      put("fu", f);
+      put("lu", l);
+      put("c1y", count(window(365 * 86400 * kSec, false, any)));
+    }
+  }
+  return out;
+}
+
+std::shared_ptr<const runtime::Engine> Build(std::vector<Diagnostic>* diags) {
+  auto spec = pipeline::LoadPipelineText(kPipeline, "p.yaml", diags);
+  if (!spec.ok()) return nullptr;
+  return runtime::Engine::Compile(std::move(spec).value(), diags);
+}
+
+Cell Read(const Batch& b, int col, size_t row) {
+  const Column& c = b.column(col);
+  if (!c.is_valid(row)) return std::nullopt;
+  switch (c.type().kind) {
+    case TypeKind::kInt64:
+      return std::to_string(c.data<int64_t>()[row]);
+    case TypeKind::kFloat64:
+      return Num(c.data<double>()[row]);
+    case TypeKind::kString:
+      return std::string(c.data<std::string_view>()[row]);
+    default:
+      return "?";
+  }
+}
+
+// Runs the stream through the engine in batches of `capacity`.
+std::map<std::string, std::vector<Cell>> RunEngine(const runtime::Engine& engine,
+                                                   const std::vector<Event>& ev, size_t capacity,
+                                                   features::FeatureStats* stats = nullptr) {
+  std::map<std::string, std::vector<Cell>> out;
+  auto state = engine.NewFeatureState();
+  Batch batch(engine.layout(), capacity);
+  const auto& f = engine.source_fields();
+  std::vector<std::pair<std::string, int>> features;
+  for (const auto& spec : engine.spec().features) {
+    for (int c = 0; c < static_cast<int>(engine.layout().size()); ++c) {
+      if (engine.layout().column(c).name == spec.name) features.emplace_back(spec.name, c);
+    }
+  }
+  for (size_t start = 0; start < ev.size(); start += capacity) {
+    batch.Clear();
+    for (size_t i = start; i < std::min(ev.size(), start + capacity); ++i) {
+      const Event& e = ev[i];
+      const size_t r = batch.AppendRow();
+      batch.column(f[0].column).valid()[r] = 1;
+      batch.column(f[0].column).data<int64_t>()[r] = e.t;
+      auto put_s = [&](int col, const std::optional<std::string>& v) {
+        batch.column(col).valid()[r] = v.has_value();
+        batch.column(col).data<std::string_view>()[r] = v ? batch.arena().Copy(*v) : "";
+      };
+      put_s(f[1].column, e.k);
+      put_s(f[2].column, e.s);
+      batch.column(f[3].column).valid()[r] = e.x.has_value();
+      batch.column(f[3].column).data<double>()[r] = e.x.value_or(0);
+      batch.column(f[4].column).valid()[r] = 1;
+      batch.column(f[4].column).data<int64_t>()[r] = e.y;
+    }
+    engine.Process(batch, state.get());
+    for (size_t r = 0; r < batch.size(); ++r) {
+      EXPECT_EQ(batch.row_error(r), 0u);
+      for (const auto& [name, col] : features) out[name].push_back(Read(batch, col, r));
+    }
+  }
+  if (stats) *stats = state->Stats();
+  return out;
+}
+
+bool Close(const Cell& a, const Cell& b, double tol) {
+  if (a.has_value() != b.has_value()) return false;
+  if (!a) return true;
+  if (*a == *b) return true;
+  char* end = nullptr;
+  const double x = std::strtod(a->c_str(), &end);
+  if (*end != '\0') return false;
+  const double y = std::strtod(b->c_str(), &end);
+  if (*end != '\0') return false;
+  return std::fabs(x - y) <= tol * std::max({std::fabs(x), std::fabs(y), 1e-3});
+}
+
+void Compare(const std::vector<Event>& ev, const std::map<std::string, std::vector<Cell>>& got,
+             const std::map<std::string, std::vector<Cell>>& want) {
+  for (const auto& [name, cells] : want) {
+    ASSERT_TRUE(got.count(name)) << name;
+    const auto& g = got.at(name);
+    ASSERT_EQ(g.size(), cells.size()) << name;
+    int shown = 0;
+    // Decayed sums round each decay factor: 1e-9 relative (the issue's bar);
+    // everything else, variance included, agrees to 1e-12.
+    const double tol = (name == "dsx" || name == "dau") ? 1e-9 : 1e-12;
+    for (size_t i = 0; i < cells.size(); ++i) {
+      if (!Close(g[i], cells[i], tol) && shown++ < 5) {
+        ADD_FAILURE() << name << " event " << i << " (t=" << ev[i].t << ", key "
+                      << ev[i].k.value_or("null") << "): got " << g[i].value_or("null") << ", want "
+                      << cells[i].value_or("null");
+      }
+    }
+  }
+}
+
+TEST(WindowReference, RandomStreamsMatchBruteForceAtEveryBatchSize) {
+  std::vector<Diagnostic> diags;
+  auto engine = Build(&diags);
+  ASSERT_TRUE(engine) << FormatDiagnostics(diags);
+  for (uint32_t seed : {1u, 2u, 3u, 4u}) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const auto ev = RandomStream(seed, 1500, seed == 4 ? 2 : 7);
+    const auto want = Reference(ev);
+    const auto whole = RunEngine(*engine, ev, 1024);
+    Compare(ev, whole, want);
+    for (size_t capacity : {size_t{1}, size_t{7}}) {
+      const auto other = RunEngine(*engine, ev, capacity);
+      EXPECT_EQ(other, whole) << "batch size " << capacity << " changed a result";
+    }
+  }
+}
+
+TEST(WindowReference, EvictedKeysComputeWhatTheyWouldHaveKept) {
+  // Windowed-only features, many events and long gaps: keys are evicted
+  // (and their slots reused) during the run, and nothing changes.
+  const char* yaml = R"(pipeline: evict
+source:
+  schema:
+    ts: {type: timestamp, event_time: true, format: epoch_ms}
+    k: {type: string, nullable: true}
+    s: {type: string, nullable: true}
+    x: {type: float64, nullable: true}
+    y: int64
+features:
+  c: count() over 10s by k
+  sx: sum(x) over 10s by k
+  mnx: min(x) over 10s by k
+  vx: variance(x) over 10s by k
+  ls: last(s) over 10s by k
+  cds: count_distinct(s) over 10s by k
+  tsl: time_since_last() over 10s by k
+)";
+  std::vector<Diagnostic> diags;
+  auto spec = pipeline::LoadPipelineText(yaml, "p.yaml", &diags);
+  ASSERT_TRUE(spec.ok());
+  auto engine = runtime::Engine::Compile(std::move(spec).value(), &diags);
+  ASSERT_TRUE(engine) << FormatDiagnostics(diags);
+  const auto ev = RandomStream(11, 12000, 3000);
+  features::FeatureStats stats;
+  const auto got = RunEngine(*engine, ev, 256, &stats);
+  EXPECT_GT(stats.evicted_keys, 1000u);
+  EXPECT_LT(stats.live_keys, 3000u);
+  auto want = Reference(ev);
+  for (auto it = want.begin(); it != want.end();) {
+    it = got.count(it->first) ? std::next(it) : want.erase(it);
+  }
+  Compare(ev, got, want);
+}
+
+}  // namespace
+}  // namespace sluice
