@@ -4,10 +4,12 @@
 // Exit codes: 0 success; 1 the pipeline has errors; 2 bad command line;
 // 3 the input or output failed as a whole; 4 stopped by --max-errors.
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -15,6 +17,7 @@
 #include "pipeline/spec.h"
 #include "runtime/batch_job.h"
 #include "runtime/engine.h"
+#include "runtime/stream_job.h"
 
 namespace {
 
@@ -53,6 +56,20 @@ int Check(const std::string& path) {
   return kExitOk;
 }
 
+// Prints a failed run's error and maps it to an exit code.
+int ExitFor(const sluice::Status& status) {
+  if (status.ok()) return kExitOk;
+  std::fprintf(stderr, "sluice: %s\n", status.message().c_str());
+  switch (status.code()) {
+    case sluice::StatusCode::kLimitExceeded:
+      return kExitMaxErrors;
+    case sluice::StatusCode::kInvalidArgument:
+      return kExitUsage;
+    default:
+      return kExitIo;
+  }
+}
+
 int Run(const std::string& path, const sluice::runtime::RunOptions& options, bool quiet) {
   auto engine = LoadEngine(path);
   if (!engine) return kExitPipeline;
@@ -70,18 +87,47 @@ int Run(const std::string& path, const sluice::runtime::RunOptions& options, boo
       return kExitIo;
     }
   }
-  if (!status.ok()) {
-    std::fprintf(stderr, "sluice: %s\n", status.message().c_str());
-    switch (status.code()) {
-      case sluice::StatusCode::kLimitExceeded:
-        return kExitMaxErrors;
-      case sluice::StatusCode::kInvalidArgument:
-        return kExitUsage;
-      default:
-        return kExitIo;
+  return ExitFor(status);
+}
+
+std::atomic<bool> g_stop{false};
+
+void OnStopSignal(int) {
+  g_stop.store(true);
+}
+
+// SIGINT and SIGTERM end a stream cleanly: reading stops (a blocked read is
+// interrupted: no SA_RESTART), held events are released, output is flushed
+// and the summary printed. A second signal kills as usual.
+void InstallStopHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESETHAND;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+int Stream(const std::string& path, sluice::runtime::StreamOptions options, bool quiet,
+           const std::string& summary_file, bool stats) {
+  auto engine = LoadEngine(path);
+  if (!engine) return kExitPipeline;
+  InstallStopHandlers();
+  options.stop = &g_stop;
+  sluice::runtime::RunSummary summary;
+  sluice::Status status = sluice::runtime::RunStream(*engine, options, &summary);
+  if (!quiet && summary.started) {
+    std::fputs(sluice::runtime::FormatSummaryText(summary, stats).c_str(), stderr);
+  }
+  if (!summary_file.empty()) {
+    std::ofstream out(summary_file, std::ios::binary);
+    out << sluice::runtime::FormatSummaryJson(summary, status);
+    if (!out) {
+      std::fprintf(stderr, "sluice: cannot write the summary to %s\n", summary_file.c_str());
+      return kExitIo;
     }
   }
-  return kExitOk;
+  return ExitFor(status);
 }
 
 }  // namespace
@@ -116,6 +162,57 @@ int main(int argc, char** argv) {
   run->add_flag("--stats", options.stats,
                 "Also report the windowed-feature state: live keys, events held, memory per key");
 
+  sluice::runtime::StreamOptions stream_options;
+  std::string stream_summary;
+  bool stream_stats = false;
+  std::string lateness_text;
+  auto* stream = app.add_subcommand(
+      "stream",
+      "Run a pipeline over an unbounded stream of records, writing each result as soon "
+      "as the watermark allows");
+  stream->add_option("PIPELINE", pipeline_path, "Pipeline file (YAML)")->required();
+  stream->add_option("-i,--input", stream_options.input,
+                     "- for stdin (default), a file, or tcp://HOST:PORT to listen for one "
+                     "connection");
+  stream->add_option("-o,--output", stream_options.output,
+                     "Output file, or - for stdout (default)");
+  stream
+      ->add_option("--input-format", stream_options.input_format,
+                   "csv or jsonl (default: extension; jsonl for tcp)")
+      ->check(CLI::IsMember({"csv", "jsonl"}));
+  stream
+      ->add_option("--output-format", stream_options.output_format,
+                   "csv or jsonl (default: extension)")
+      ->check(CLI::IsMember({"csv", "jsonl"}));
+  stream->add_flag("-f,--follow", stream_options.follow,
+                   "At the end of the input file, wait for more to be appended");
+  stream->add_option("--lateness", lateness_text,
+                     "How long to wait for out-of-order events, e.g. 5s (default: the "
+                     "pipeline's source.lateness)");
+  stream->add_option("--dead-letter", stream_options.dead_letter,
+                     "Where rejected records go (default: OUTPUT.rejects.jsonl)");
+  stream->add_option("--late-output", stream_options.late_output,
+                     "Where late events go (default: the dead-letter file)");
+  stream->add_option("--max-errors", stream_options.max_errors,
+                     "Stop with exit code 4 once more than N records are rejected");
+  stream->add_option("--summary", stream_summary, "Also write the final summary as JSON here");
+  stream
+      ->add_option("--batch-size", stream_options.batch_size,
+                   "Most records processed at once (default 1024)")
+      ->check(CLI::Range(1, 1 << 20));
+  stream->add_option("--checkpoint", stream_options.checkpoint_dir,
+                     "Folder for crash-safe checkpoints; a restart with the same folder resumes");
+  stream
+      ->add_option("--checkpoint-every", stream_options.checkpoint_records,
+                   "Records between checkpoints (default 100000)")
+      ->check(CLI::PositiveNumber);
+  stream
+      ->add_option("--checkpoint-interval", stream_options.checkpoint_seconds,
+                   "Seconds between checkpoints (default 10)")
+      ->check(CLI::PositiveNumber);
+  stream->add_flag("-q,--quiet", quiet, "No summary on stderr");
+  stream->add_flag("--stats", stream_stats, "Also report the windowed-feature state");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -123,6 +220,18 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
   if (check->parsed()) return Check(pipeline_path);
+  if (stream->parsed()) {
+    if (!lateness_text.empty()) {
+      auto ns = sluice::expr::ParseDuration(lateness_text);
+      if (!ns) {
+        std::fprintf(stderr, "sluice: --lateness must be a duration such as 5s, found '%s'\n",
+                     lateness_text.c_str());
+        return kExitUsage;
+      }
+      stream_options.lateness_ns = *ns;
+    }
+    return Stream(pipeline_path, stream_options, quiet, stream_summary, stream_stats);
+  }
   if (run->parsed()) {
     options.progress = !quiet && isatty(STDERR_FILENO);
     return Run(pipeline_path, options, quiet);

@@ -30,6 +30,11 @@ bool Program::has_steps() const {
   return false;
 }
 
+std::optional<int64_t> ParseDuration(std::string_view text) {
+  if (text == "0") return 0;
+  return internal::DurationNanos(text);
+}
+
 std::string_view AggregateName(AggregateKind kind) {
   return internal::FindAggregate(kind)->name;
 }

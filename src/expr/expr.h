@@ -116,6 +116,10 @@ enum class AggregateKind : uint8_t {
 };
 std::string_view AggregateName(AggregateKind kind);
 
+// A duration as written in pipelines ("500ms", "90s", "15m", "1h", "7d",
+// "2w", "1y" = 365 days; "0" is zero) in nanoseconds, or nullopt.
+std::optional<int64_t> ParseDuration(std::string_view text);
+
 // A windowed aggregate as the compiler resolved it. Its step, run over the
 // rows of a batch in order, reads the value, key, filter and event-time
 // columns of each row and writes `result`.

@@ -146,6 +146,60 @@ void FeatureState::RunStep(int step, Batch& batch) {
   }
 }
 
+namespace {
+constexpr uint32_t kImageMagic = 0x53464c53;  // "SLFS"
+constexpr uint32_t kImageVersion = 1;
+
+std::string Definition(const FeatureSet& set) {
+  std::string d;
+  for (const auto& c : set.calls()) d += c.signature + "\n";
+  return d;
+}
+}  // namespace
+
+std::string FeatureState::Save() const {
+  StateWriter w;
+  w.Put(kImageMagic);
+  w.Put(kImageVersion);
+  w.PutString(Definition(set_));
+  w.Put(now_);
+  w.Put<uint64_t>(evicted_);
+  strings_->Save(w);
+  for (const auto& ks : keysets_) ks.table->Save(w);
+  for (const auto& gs : groups_) gs.group->Save(w);
+  return std::move(w.bytes());
+}
+
+Status FeatureState::Load(std::string_view image) {
+  StateReader r(image);
+  uint32_t magic = 0, version = 0;
+  std::string definition;
+  uint64_t evicted = 0;
+  if (!r.Get(&magic) || magic != kImageMagic || !r.Get(&version)) {
+    return InvalidInput("not a sluice feature-state image");
+  }
+  if (version != kImageVersion) {
+    return InvalidInput("feature-state image version " + std::to_string(version) +
+                        " is not supported (this sluice writes version " +
+                        std::to_string(kImageVersion) + ")");
+  }
+  if (!r.GetString(&definition)) return InvalidInput("feature-state image is truncated");
+  if (definition != Definition(set_)) {
+    return InvalidInput(
+        "the feature state was saved by a pipeline whose windowed features differ from this "
+        "one's");
+  }
+  bool ok = r.Get(&now_) && r.Get(&evicted) && strings_->Load(r);
+  for (auto& ks : keysets_) ok = ok && ks.table->Load(r);
+  for (auto& gs : groups_) {
+    ok = ok && gs.group->Load(r) && gs.group->StringsValid();
+    ok = ok && gs.group->slots() >= gs.group->keys()->slot_limit();
+  }
+  if (!ok || !r.at_end()) return InvalidInput("feature-state image is corrupt or truncated");
+  evicted_ = evicted;
+  return Status::Ok();
+}
+
 FeatureStats FeatureState::Stats() const {
   FeatureStats s;
   for (const auto& ks : keysets_) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "expr/expr.h"
+#include "sluice/status.h"
 #include "types/batch.h"
 
 namespace sluice::features {
@@ -91,6 +92,13 @@ class FeatureState final : public expr::StepRunner {
   void BeginBatch();
   void RunStep(int step, Batch& batch) override;
   FeatureStats Stats() const;
+
+  // A binary image of the whole state, for checkpoints; Load restores it
+  // into a fresh state of the same FeatureSet. Load fails (and the state
+  // must not be used) if the image is corrupt or was made by windows
+  // defined differently.
+  std::string Save() const;
+  Status Load(std::string_view image);
 
  private:
   friend class FeatureSet;

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -11,7 +12,16 @@ constexpr size_t kMaxRawBytes = 64u << 10;
 constexpr size_t kFlushBytes = 64u << 10;
 }  // namespace
 
-DeadLetterFile::DeadLetterFile(std::string path) : path_(std::move(path)) {}
+DeadLetterFile::DeadLetterFile(std::string path, bool append)
+    : path_(std::move(path)), append_(append) {}
+
+Status DeadLetterFile::Sync() {
+  SLUICE_RETURN_IF_ERROR(Flush());
+  if (file_ != nullptr && file_ != stdout && ::fsync(::fileno(file_)) != 0) {
+    status_ = IoError("cannot sync dead-letter file " + path_ + ": " + std::strerror(errno));
+  }
+  return status_;
+}
 
 DeadLetterFile::~DeadLetterFile() {
   (void)Close();
@@ -21,7 +31,7 @@ void DeadLetterFile::Reject(const Rejection& r) {
   ++count_;
   if (!status_.ok()) return;
   if (file_ == nullptr) {
-    file_ = path_ == "-" ? stdout : std::fopen(path_.c_str(), "wb");
+    file_ = path_ == "-" ? stdout : std::fopen(path_.c_str(), append_ ? "ab" : "wb");
     if (file_ == nullptr) {
       status_ = IoError("cannot create dead-letter file " + path_ + ": " + std::strerror(errno));
       return;
@@ -55,6 +65,18 @@ void DeadLetterFile::Reject(const Rejection& r) {
     }
     buffer_.clear();
   }
+}
+
+Status DeadLetterFile::Flush() {
+  if (file_ == nullptr || !status_.ok()) return status_;
+  if (!buffer_.empty() && std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) {
+    status_ = IoError("cannot write dead-letter file " + path_ + ": " + std::strerror(errno));
+  }
+  buffer_.clear();
+  if (status_.ok() && std::fflush(file_) != 0) {
+    status_ = IoError("cannot write dead-letter file " + path_ + ": " + std::strerror(errno));
+  }
+  return status_;
 }
 
 Status DeadLetterFile::Close() {

@@ -47,7 +47,7 @@ Result<std::unique_ptr<RecordSource>> RecordSource::Open(const std::string& path
                                                          std::vector<SourceField> fields,
                                                          SourceOptions options) {
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<internal::ByteSource> bytes,
-                          internal::OpenFileByteSource(path));
+                          internal::OpenFileByteSource(path, options.follow, options.stop));
   std::string name = path == "-" ? "stdin" : path;
   if (format == Format::kCsv) {
     return internal::OpenCsvSource(std::move(bytes), std::move(name), std::move(fields),
@@ -58,8 +58,9 @@ Result<std::unique_ptr<RecordSource>> RecordSource::Open(const std::string& path
 }
 
 Result<std::unique_ptr<RecordSink>> RecordSink::Open(const std::string& path, Format format,
-                                                     std::vector<OutputColumn> columns) {
-  return internal::OpenSink(path, format, std::move(columns));
+                                                     std::vector<OutputColumn> columns,
+                                                     bool append) {
+  return internal::OpenSink(path, format, std::move(columns), append);
 }
 
 namespace internal {

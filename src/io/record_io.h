@@ -11,6 +11,7 @@
 //
 // Thread safety: sources and sinks belong to one thread.
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -46,6 +47,15 @@ struct SourceOptions {
   // Bytes asked of read(2) at a time. Tests use tiny values so that records
   // span chunk boundaries; the default suits files and pipes.
   size_t read_chunk_bytes = 1u << 20;
+  // Streaming (`sluice stream`): Fill returns as soon as it has taken every
+  // complete record already received, instead of waiting for a full batch.
+  bool stream = false;
+  // At the end of a regular file, wait for more bytes to be appended
+  // (`--follow`) instead of ending.
+  bool follow = false;
+  // When set (by a SIGINT/SIGTERM handler), waiting for input ends and the
+  // input is treated as ended.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct Rejection {
@@ -69,7 +79,8 @@ class RecordSource {
  public:
   virtual ~RecordSource() = default;
 
-  // Opens `path` ("-" is stdin). Fails (kIoError / kInvalidInput) if the file
+  // Opens `path`: "-" is stdin, "tcp://HOST:PORT" listens there and reads
+  // the first connection to arrive. Fails (kIoError / kInvalidInput) if the file
   // cannot be opened or, for CSV, its header is missing, has duplicate
   // names or lacks a schema field.
   static Result<std::unique_ptr<RecordSource>> Open(const std::string& path, Format format,
@@ -84,6 +95,18 @@ class RecordSource {
   virtual bool done() const = 0;
   virtual uint64_t records_read() const = 0;  // appended + rejected so far
   virtual uint64_t bytes_read() const = 0;
+
+  // Where reading stands: the byte offset of the first byte not yet taken,
+  // the line there, and the records taken so far (checkpoints).
+  struct Position {
+    uint64_t offset = 0;
+    uint64_t line = 1;
+    uint64_t records = 0;
+  };
+  virtual Position position() const = 0;
+  // Continues reading from `p` (a position() of an earlier run over the same
+  // file; the CSV header has been read again). Regular files only.
+  virtual Status Resume(const Position& p) = 0;
 };
 
 // What an output column holds.
@@ -98,22 +121,33 @@ class RecordSink {
  public:
   virtual ~RecordSink() = default;
   // Opens `path` ("-" is stdout) and, for CSV, writes the header.
+  // With `append`, writes after the file's current end and, for CSV, no
+  // header (resuming from a checkpoint).
   static Result<std::unique_ptr<RecordSink>> Open(const std::string& path, Format format,
-                                                  std::vector<OutputColumn> columns);
+                                                  std::vector<OutputColumn> columns,
+                                                  bool append = false);
   // Writes every row of `batch` whose row_error is 0.
   virtual Status Write(const Batch& batch) = 0;
   // Flushes; after Close() nothing more is written.
   virtual Status Close() = 0;
+  // Hands everything written so far to the operating system (streaming
+  // writes each batch's results as soon as they are known).
+  virtual Status Flush() = 0;
+  // Flush() and fsync(2), so that what was written survives a crash.
+  virtual Status Sync() = 0;
   virtual uint64_t records_written() const = 0;
 };
 
 // Writes rejections as JSON Lines to a file created on the first rejection.
 class DeadLetterFile final : public RejectSink {
  public:
-  explicit DeadLetterFile(std::string path);
+  // With `append`, rejections go after the file's current end.
+  explicit DeadLetterFile(std::string path, bool append = false);
   ~DeadLetterFile() override;
   void Reject(const Rejection& r) override;
   Status Close();
+  Status Flush();
+  Status Sync();  // Flush() and fsync(2)
   uint64_t count() const { return count_; }
   const std::string& path() const { return path_; }
   // The first write error, if any (a rejection that could not be written).
@@ -125,6 +159,7 @@ class DeadLetterFile final : public RejectSink {
   uint64_t count_ = 0;
   Status status_;
   std::string buffer_;
+  bool append_ = false;
 };
 
 }  // namespace sluice::io

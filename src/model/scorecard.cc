@@ -3,9 +3,13 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <fstream>
 #include <numeric>
 #include <set>
+#include <sstream>
 #include <utility>
+
+#include "model/internal/scorecard_json.h"
 
 namespace sluice::model {
 
@@ -136,6 +140,26 @@ std::vector<ScorecardIssue> Scorecard::Validate(const ScorecardDefinition& def) 
 Result<std::shared_ptr<const Scorecard>> Scorecard::Create(ScorecardDefinition def) {
   std::vector<ScorecardIssue> issues = Validate(def);
   if (!issues.empty()) return InvalidInput(issues.front().message);
+  return std::shared_ptr<const Scorecard>(new Scorecard(std::move(def)));
+}
+
+Result<std::shared_ptr<const Scorecard>> Scorecard::LoadJson(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return IoError(path + ": cannot open the model file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return IoError(path + ": cannot read the model file");
+  return ParseJson(text.str(), path);
+}
+
+Result<std::shared_ptr<const Scorecard>> Scorecard::ParseJson(std::string_view json,
+                                                              const std::string& name) {
+  SLUICE_ASSIGN_OR_RETURN(ScorecardDefinition def, internal::ParseScorecardJson(json, name));
+  std::vector<ScorecardIssue> issues = Validate(def);
+  if (!issues.empty()) {
+    const std::string at = internal::ScorecardJsonPath(issues.front());
+    return InvalidInput(name + ": " + (at.empty() ? "" : at + ": ") + issues.front().message);
+  }
   return std::shared_ptr<const Scorecard>(new Scorecard(std::move(def)));
 }
 

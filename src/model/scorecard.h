@@ -30,6 +30,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "model/linear_model.h"
@@ -77,6 +78,24 @@ class Scorecard {
   static std::vector<ScorecardIssue> Validate(const ScorecardDefinition& def);
   // Fails with InvalidInput (the first issue) when `def` is bad.
   static Result<std::shared_ptr<const Scorecard>> Create(ScorecardDefinition def);
+
+  // A JSON file with the layout of a scorecard written in a pipeline:
+  //   {"base_points": 600,
+  //    "characteristics": [
+  //      {"input": "Age", "bins": [{"to": 25, "points": 10},
+  //                                {"from": 25, "points": 30},
+  //                                {"missing": true, "points": 15}]},
+  //      {"input": "Home", "bins": [{"values": ["owner"], "points": 40},
+  //                                 {"else": true, "points": 5}]}]}
+  // A bin is exactly one of from/to (either may be left out), values,
+  // "missing": true or "else": true, with points. Every other key is
+  // required; an unknown or repeated key is an error, and so is everything
+  // Validate reports. Errors name `name` (the path) and the JSON path at
+  // fault: "card.json: characteristics[0].bins[1]: bins [-inf, 30) and
+  // [25, inf) of characteristic 'Age' overlap on [25, 30)".
+  static Result<std::shared_ptr<const Scorecard>> LoadJson(const std::string& path);
+  static Result<std::shared_ptr<const Scorecard>> ParseJson(std::string_view json,
+                                                            const std::string& name);
 
   const ScorecardDefinition& definition() const { return def_; }
   size_t num_characteristics() const { return def_.characteristics.size(); }

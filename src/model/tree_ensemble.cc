@@ -129,6 +129,43 @@ void WalkTrees(const internal::Forest& forest, const StepNode* steps, size_t fir
   }
 }
 
+// gblinear, as XGBoost's GBLinear::Pred: the sum starts at bias + base
+// margin and adds weight * value feature by feature, in float; missing values
+// are absent from XGBoost's sparse rows, so they add nothing.
+void PredictLinearMargin(const internal::Forest& forest, const float* x, size_t rows, size_t stride,
+                         float* margin) {
+  const internal::LinearBooster& linear = *forest.linear;
+  const size_t groups = forest.num_groups;
+  const size_t features = forest.num_features;
+  const float* weights = linear.weights.data();
+  for (size_t r = 0; r < rows; ++r) {
+    const float* row = x + r * stride;
+    float* out = margin + r * groups;
+    for (size_t g = 0; g < groups; ++g) out[g] = linear.bias[g] + forest.base_margin;
+    for (size_t f = 0; f < features; ++f) {
+      const float v = row[f];
+      if (std::isnan(v)) continue;
+      const float* w = weights + f * groups;
+      for (size_t g = 0; g < groups; ++g) out[g] += v * w[g];
+    }
+  }
+}
+
+// gblinear, as XGBoost's GBLinear::PredictContribution.
+void LinearContributions(const internal::Forest& forest, const float* row, float* out) {
+  const internal::LinearBooster& linear = *forest.linear;
+  const size_t groups = forest.num_groups;
+  const size_t features = forest.num_features;
+  const size_t columns = features + 1;
+  for (size_t g = 0; g < groups; ++g) {
+    float* group_out = out + g * columns;
+    for (size_t f = 0; f < features; ++f) {
+      group_out[f] = std::isnan(row[f]) ? 0.0f : row[f] * linear.weights[f * groups + g];
+    }
+    group_out[features] = linear.bias[g] + forest.base_margin;
+  }
+}
+
 }  // namespace
 
 TreeEnsemble::TreeEnsemble() : impl_(std::make_unique<Impl>()) {}
@@ -152,6 +189,9 @@ Result<std::shared_ptr<const TreeEnsemble>> TreeEnsemble::ParseXgboostJson(
   return std::shared_ptr<const TreeEnsemble>(std::move(model));
 }
 
+std::string_view TreeEnsemble::booster() const {
+  return impl_->forest.booster;
+}
 const std::vector<std::string>& TreeEnsemble::feature_names() const {
   return impl_->forest.feature_names;
 }
@@ -179,6 +219,10 @@ float TreeEnsemble::base_margin() const {
 
 void TreeEnsemble::PredictMargin(const float* x, size_t rows, size_t stride, float* margin) const {
   const internal::Forest& forest = impl_->forest;
+  if (forest.linear) {
+    PredictLinearMargin(forest, x, rows, stride, margin);
+    return;
+  }
   const StepNode* steps = impl_->steps.data();
   const uint8_t* tree_categorical = impl_->tree_categorical.data();
   const size_t groups = forest.num_groups;
@@ -273,6 +317,10 @@ void TreeEnsemble::Transform(const float* margin, size_t rows, float* out) const
 void TreeEnsemble::Contributions(const float* row, float* out) const {
   const internal::Forest& forest = impl_->forest;
   const size_t columns = forest.num_features + 1;
+  if (forest.linear) {
+    LinearContributions(forest, row, out);
+    return;
+  }
   // Grows to the largest model seen on this thread, then is reused.
   thread_local std::vector<internal::PathElement> path;
   thread_local std::vector<float> tree_phi;

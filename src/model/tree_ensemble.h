@@ -1,6 +1,8 @@
 #pragma once
-// Tree-ensemble models (XGBoost JSON), compiled into flat node arrays for
-// fast scoring, with exact path-dependent TreeSHAP contributions.
+// XGBoost models (XGBoost JSON): tree ensembles (gbtree, dart), compiled
+// into flat node arrays for fast scoring, with exact path-dependent TreeSHAP
+// contributions; and linear boosters (gblinear), with contributions
+// weight * value.
 //
 // Thread safety: a TreeEnsemble is immutable after loading and may be used
 // by many threads at once.
@@ -34,6 +36,9 @@ class TreeEnsemble {
   static Result<std::shared_ptr<const TreeEnsemble>> ParseXgboostJson(std::string_view json,
                                                                       const std::string& name);
 
+  // "gbtree", "dart" or "gblinear" (a linear booster: no trees; see
+  // PredictMargin and Contributions).
+  std::string_view booster() const;
   // Feature names stored in the model ("" entries when it has none).
   const std::vector<std::string>& feature_names() const;
   size_t num_features() const;
@@ -41,7 +46,7 @@ class TreeEnsemble {
   size_t num_groups() const;
   Objective objective() const;
   std::string_view objective_name() const;
-  size_t num_trees() const;
+  size_t num_trees() const;  // 0 for gblinear
   // Values per row that Transform writes: 1 for multi:softmax (the class
   // index), num_groups() otherwise.
   size_t num_outputs() const;
@@ -52,8 +57,10 @@ class TreeEnsemble {
   // Margins of `rows` rows. Row r's features are x[r * stride + f], float32,
   // NaN meaning missing. Writes margin[r * num_groups() + g]. Computed in
   // float, tree by tree in model order, as XGBoost does; rows are processed in
-  // blocks so each tree stays in cache. Allocates nothing.
-  // REQUIRES: stride >= num_features().
+  // blocks so each tree stays in cache. For gblinear, group g's margin is
+  // bias_g + base_margin() + the sum of weight_fg * x_f in feature order, a
+  // missing x_f adding nothing, again in float as XGBoost does. Allocates
+  // nothing. REQUIRES: stride >= num_features().
   void PredictMargin(const float* x, size_t rows, size_t stride, float* margin) const;
   // Applies the objective's link to margins of `rows` rows (num_groups() each),
   // writing num_outputs() values per row: sigmoid, exp, softmax, the arg-max
@@ -63,7 +70,9 @@ class TreeEnsemble {
   // the last entry of each group being the bias; each group sums to its margin.
   // The bias is base_margin() plus each tree's cover-weighted mean leaf value.
   // Scratch space is thread_local and grows to the deepest model used on the
-  // calling thread; after that, calls allocate nothing.
+  // calling thread; after that, calls allocate nothing. For gblinear, as
+  // XGBoost's pred_contribs: weight_fg * x_f (0 for a missing x_f), and the
+  // bias bias_g + base_margin().
   void Contributions(const float* row, float* out) const;
 
   ~TreeEnsemble();

@@ -362,9 +362,17 @@ void Loader::LoadSource(const YAML::Node& n, PipelineSpec& spec) {
     }
   }
   if (YAML::Node l = n["lateness"]; l) {
-    Error(l,
-          "'source.lateness' applies to windowed features and streaming, which this version "
-          "does not support yet");
+    if (auto text = Scalar(l, "'source.lateness'")) {
+      auto ns = expr::ParseDuration(*text);
+      if (!ns) {
+        Error(l, fmt::format("'source.lateness' must be a duration such as 5s, 2m or 500ms, "
+                             "found '{}'",
+                             *text));
+      } else {
+        spec.lateness_ns = *ns;
+        spec.lateness_text = *text;
+      }
+    }
   }
   YAML::Node schema = n["schema"];
   if (!schema) {
@@ -619,7 +627,7 @@ void Loader::LoadModels(const YAML::Node& n, PipelineSpec& spec) {
       CheckMap(body, what, {"format", "link", "intercept", "coefficients", "reference", "path"});
       LoadLinearModel(body, format, m);
     } else if (format == "scorecard") {
-      CheckMap(body, what, {"format", "base_points", "characteristics"});
+      CheckMap(body, what, {"format", "base_points", "characteristics", "path"});
       LoadScorecard(body, spec, m);
     } else {
       CheckMap(body, what, {"format", "path", "inputs"});
@@ -790,6 +798,63 @@ void Loader::LoadLinearModel(const YAML::Node& body, const std::string& format, 
 }
 
 void Loader::LoadScorecard(const YAML::Node& body, const PipelineSpec& spec, ModelSpec& m) {
+  // Keeps a valid card once every input that may be null has a bin to go to.
+  auto accept = [&](model::ScorecardDefinition def) {
+    bool ok = true;
+    for (size_t c = 0; c < def.characteristics.size(); ++c) {
+      const model::Characteristic& ch = def.characteristics[c];
+      const FieldSpec* field = spec.FindField(ch.input);
+      const bool feature = std::any_of(spec.features.begin(), spec.features.end(),
+                                       [&](const FeatureSpec& f) { return f.name == ch.input; });
+      const bool may_be_null = field ? field->nullable : feature;
+      if (!may_be_null) continue;
+      bool has_bin = false;
+      for (const auto& b : ch.bins) {
+        has_bin |= b.kind == model::ScorecardBin::Kind::kMissing ||
+                   b.kind == model::ScorecardBin::Kind::kElse;
+      }
+      if (!has_bin) {
+        Error(m.characteristic_where[c].input,
+              fmt::format("scorecard '{}': '{}' may be null ({}), so its characteristic needs a "
+                          "{{missing: true, points: ...}} bin",
+                          m.name, ch.input, field ? "a nullable field" : "a feature"));
+        ok = false;
+      }
+    }
+    if (ok) m.scorecard = std::move(def);
+  };
+  if (body["path"]) {
+    // The card is a JSON file (models.md), read here so that it is checked
+    // against the pipeline exactly as an inline card is.
+    LoadModelPath(body, m, true);
+    bool inline_too = false;
+    for (const char* key : {"base_points", "characteristics"}) {
+      if (YAML::Node k = body[key]; k) {
+        Error(k, fmt::format("scorecard '{}' reads its card from 'path'; '{}' belongs in that "
+                             "file",
+                             m.name, key));
+        inline_too = true;
+      }
+    }
+    if (inline_too || m.resolved_path.empty()) return;
+    auto loaded = model::Scorecard::LoadJson(m.resolved_path);
+    if (!loaded.ok()) {
+      Error(m.path_where,
+            fmt::format("scorecard '{}' cannot be loaded: {}", m.name, loaded.status().message()));
+      return;
+    }
+    // A JSON file has no lines to point at: its parts are reported at 'path'.
+    for (const model::Characteristic& ch : (*loaded)->definition().characteristics) {
+      CharacteristicLocation loc{m.path_where, {}};
+      for (const model::ScorecardBin& b : ch.bins) {
+        loc.bins.push_back(
+            {m.path_where, std::vector<SourceLocation>(b.values.size(), m.path_where)});
+      }
+      m.characteristic_where.push_back(std::move(loc));
+    }
+    accept((*loaded)->definition());
+    return;
+  }
   model::ScorecardDefinition def;
   bool ok = true;
   if (YAML::Node b = body["base_points"]; b) {
@@ -927,28 +992,7 @@ void Loader::LoadScorecard(const YAML::Node& body, const PipelineSpec& spec, Mod
     Error(where, fmt::format("scorecard '{}': {}", m.name, issue.message));
   }
   if (!issues.empty()) return;
-  // A null input needs a bin to go to.
-  for (size_t c = 0; c < def.characteristics.size(); ++c) {
-    const model::Characteristic& ch = def.characteristics[c];
-    const FieldSpec* field = spec.FindField(ch.input);
-    const bool feature = std::any_of(spec.features.begin(), spec.features.end(),
-                                     [&](const FeatureSpec& f) { return f.name == ch.input; });
-    const bool may_be_null = field ? field->nullable : feature;
-    if (!may_be_null) continue;
-    bool has_bin = false;
-    for (const auto& b : ch.bins) {
-      has_bin |= b.kind == model::ScorecardBin::Kind::kMissing ||
-                 b.kind == model::ScorecardBin::Kind::kElse;
-    }
-    if (!has_bin) {
-      Error(m.characteristic_where[c].input,
-            fmt::format("scorecard '{}': '{}' may be null ({}), so its characteristic needs a "
-                        "{{missing: true, points: ...}} bin",
-                        m.name, ch.input, field ? "a nullable field" : "a feature"));
-      ok = false;
-    }
-  }
-  if (ok) m.scorecard = std::move(def);
+  accept(std::move(def));
 }
 
 void Loader::LoadReasonItem(const YAML::Node& v, std::vector<NamedRef>* out,

@@ -127,6 +127,10 @@ struct PipelineSpec {
   std::vector<FieldSpec> fields;
   std::vector<std::string> null_values = {""};
   std::string input_format;  // "" = from the command line or the extension
+  // How long `sluice stream` waits for events that arrive out of order
+  // (source.lateness); 0 = events are processed as they arrive.
+  int64_t lateness_ns = 0;
+  std::string lateness_text = "0";
   std::vector<FeatureSpec> features;
   std::vector<ModelSpec> models;
   std::optional<DecisionSpec> decision;

@@ -10,167 +10,16 @@
 #include <filesystem>
 #include <unordered_map>
 
+#include "runtime/internal/run_support.h"
+
 namespace sluice::runtime {
-namespace {
 
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-std::string Thousands(uint64_t v) {
-  std::string s = std::to_string(v);
-  std::string out;
-  int n = static_cast<int>(s.size());
-  for (int i = 0; i < n; ++i) {
-    out += s[static_cast<size_t>(i)];
-    if ((n - i - 1) % 3 == 0 && i != n - 1) out += ',';
-  }
-  return out;
-}
-
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20)
-          out += fmt::format("\\u{:04x}", c);
-        else
-          out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
-// Counts actions and reasons of the rows that are written.
-class DecisionTally {
- public:
-  explicit DecisionTally(const Engine& engine) : rules_(engine.rules()) {
-    if (rules_) action_counts_.assign(rules_->action_type().domain->size(), 0);
-  }
-  void Add(const Batch& batch) {
-    if (!rules_) return;
-    const int32_t* action = batch.column(rules_->action_column()).data<int32_t>();
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (batch.row_error(i) != 0) continue;
-      ++action_counts_[static_cast<size_t>(action[i])];
-      const uint32_t b = batch.reason_begin()[i], c = batch.reason_count()[i];
-      for (uint32_t k = 0; k < c; ++k) {
-        // Keyed by the code's address: the views point into the rule set's
-        // storage, so this is a pointer hash, not a string hash, per reason.
-        const std::string_view code = batch.reasons()[b + k].code;
-        auto& slot = reason_counts_[code.data()];
-        slot.first = code;
-        ++slot.second;
-      }
-    }
-  }
-  void Fill(RunSummary* s) const {
-    if (!rules_) return;
-    s->actions.clear();
-    for (size_t a = 0; a < action_counts_.size(); ++a) {
-      s->actions.emplace_back(
-          std::string(rules_->action_type().domain->Name(static_cast<int32_t>(a))),
-          action_counts_[a]);
-    }
-    std::map<std::string, uint64_t> by_code;
-    for (const auto& [ptr, entry] : reason_counts_)
-      by_code[std::string(entry.first)] += entry.second;
-    s->reasons.assign(by_code.begin(), by_code.end());
-    std::sort(s->reasons.begin(), s->reasons.end(), [](const auto& x, const auto& y) {
-      return x.second != y.second ? x.second > y.second : x.first < y.first;
-    });
-  }
-
- private:
-  const decide::RuleSet* rules_;
-  std::vector<uint64_t> action_counts_;
-  std::unordered_map<const char*, std::pair<std::string_view, uint64_t>> reason_counts_;
-};
-
-// Holds the rejections of the batch being filled so that dead letters come
-// out in record order, interleaved with the record errors raised while
-// evaluating, whatever the batch size. Rejections of records before the
-// batch's first row can go out at once, which bounds what is held.
-class OrderedRejects final : public io::RejectSink {
- public:
-  OrderedRejects(io::DeadLetterFile* file, int64_t max_errors)
-      : file_(file), max_errors_(max_errors) {}
-
-  void Reject(const io::Rejection& r) override {
-    ++on_input_;
-    held_.push_back({r.record, r.line, r.field, r.reason, std::string(r.raw)});
-  }
-  // Also ends a fill early when many rejections are held, so that memory
-  // stays bounded; the partial batch is processed as usual.
-  bool Stop() const override { return max_errors_exceeded() || held_.size() >= kMaxHeld; }
-  bool max_errors_exceeded() const {
-    return max_errors_ >= 0 && total() > static_cast<uint64_t>(max_errors_);
-  }
-
-  // Writes the held rejections and the batch's record errors, in record order.
-  void FinishBatch(const Batch& batch, const expr::ErrorTable& errors) {
-    for (size_t i = 0; i < batch.size(); ++i) {
-      const uint32_t code = batch.row_error(i);
-      if (code == 0) continue;
-      const Batch::RowOrigin& o = batch.origin(i);
-      held_.push_back({o.record, o.line, "", errors.Get(code), std::string(o.raw)});
-      ++in_pipeline_;
-    }
-    Flush();
-  }
-  uint64_t on_input() const { return on_input_; }
-  uint64_t in_pipeline() const { return in_pipeline_; }
-  uint64_t total() const { return on_input_ + in_pipeline_; }
-
- private:
-  static constexpr size_t kMaxHeld = 4096;
-  struct Held {
-    uint64_t record, line;
-    std::string field, reason, raw;
-  };
-  void Flush() {
-    std::stable_sort(held_.begin(), held_.end(),
-                     [](const Held& a, const Held& b) { return a.record < b.record; });
-    for (const Held& h : held_) file_->Reject({h.record, h.line, h.field, h.reason, h.raw});
-    held_.clear();
-  }
-
-  io::DeadLetterFile* file_;
-  int64_t max_errors_;
-  std::vector<Held> held_;
-  uint64_t on_input_ = 0;
-  uint64_t in_pipeline_ = 0;
-};
-
-Status CheckDistinct(const std::string& a, const std::string& b, std::string_view what) {
-  if (a == "-" || b == "-") return Status::Ok();
-  std::error_code ec;
-  if (a == b || std::filesystem::equivalent(a, b, ec)) {
-    return InvalidArgument(fmt::format("{} {} is the same file as {}", what, b, a));
-  }
-  return Status::Ok();
-}
-
-}  // namespace
+using internal::CheckDistinct;
+using internal::CpuSeconds;
+using internal::DecisionTally;
+using internal::JsonString;
+using internal::OrderedRejects;
+using internal::Thousands;
 
 Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* summary) {
   const auto start = std::chrono::steady_clock::now();
@@ -303,6 +152,7 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
           source->records_read()));
     }
     if (status.ok()) {
+      rejects.set_processing_order(true);
       summary->sorted_input = !sorted;
       if (!sorted) {
         std::stable_sort(order.begin(), order.end(),
@@ -362,7 +212,8 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
 }
 
 std::string FormatSummaryText(const RunSummary& s, bool show_stats) {
-  std::string out = fmt::format("sluice run: pipeline {}\n", s.pipeline);
+  std::string out =
+      fmt::format("sluice {}: pipeline {}\n", s.streamed ? "stream" : "run", s.pipeline);
   double rate = s.seconds > 0 ? static_cast<double>(s.records_read) / s.seconds : 0;
   out += fmt::format("  read      {:>12} records\n", Thousands(s.records_read));
   out += fmt::format("  written   {:>12}\n", Thousands(s.records_written));
@@ -372,6 +223,16 @@ std::string FormatSummaryText(const RunSummary& s, bool show_stats) {
                        s.rejected_in_pipeline, s.dead_letter);
   }
   out += "\n";
+  if (s.streamed) {
+    out += fmt::format("  late      {:>12}", Thousands(s.records_late));
+    if (s.records_late > 0) out += fmt::format("  (see {})", s.late_output);
+    out += "\n";
+    if (s.records_held > 0) {
+      out += fmt::format("  waiting   {:>12}  (saved in the checkpoint for the next run)\n",
+                         Thousands(s.records_held));
+    }
+    if (s.resumed) out += "  resumed from a checkpoint; counts include the earlier runs\n";
+  }
   out += fmt::format("  seconds   {:>12.3f}  (cpu {:.3f})\n", s.seconds, s.cpu_seconds);
   out += fmt::format("  records/s {:>12}\n", Thousands(static_cast<uint64_t>(rate)));
   if (!s.actions.empty()) {
@@ -392,7 +253,7 @@ std::string FormatSummaryText(const RunSummary& s, bool show_stats) {
                          Thousands(s.reasons[i].second));
     }
   }
-  if (s.features) {
+  if (s.features && !s.streamed) {
     out += s.sorted_input
                ? fmt::format(
                      "  order     sorted by event time ({} record{} came after a later "
@@ -439,6 +300,10 @@ std::string FormatSummaryJson(const RunSummary& s, const Status& status) {
         (i ? "," : "") + JsonString(s.reasons[i].first) + ":" + std::to_string(s.reasons[i].second);
   }
   out += "}";
+  if (s.streamed) {
+    out += fmt::format(",\"records_late\":{},\"records_waiting\":{},\"resumed\":{}", s.records_late,
+                       s.records_held, s.resumed ? "true" : "false");
+  }
   if (s.features) {
     const features::FeatureStats& f = *s.features;
     out += fmt::format(",\"sorted_input\":{},\"records_out_of_order\":{}",

@@ -45,6 +45,12 @@ struct RunSummary {
   // how many records came earlier in time than a record before them, and
   // the feature state at the end.
   bool sorted_input = false;
+  // `sluice stream`: events older than the watermark, and where they went.
+  bool streamed = false;
+  uint64_t records_late = 0;
+  std::string late_output;
+  uint64_t records_held = 0;  // waiting in the reorder buffer, saved in the checkpoint
+  bool resumed = false;       // continued from a checkpoint
   uint64_t records_out_of_order = 0;
   std::optional<features::FeatureStats> features;
 };

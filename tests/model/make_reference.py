@@ -79,7 +79,7 @@ def write(name, booster, frame, rows, categorical=False):
             vals = list(feats[i]) + list(margin[i]) + list(pred[i]) + list(contribs[i])
             out.write(",".join(fmt(v) for v in vals) + "\n")
     size = os.path.getsize(path)
-    print("%-16s %3d trees  %7d bytes" % (name, booster.num_boosted_rounds(), size))
+    print("%-20s %3d rounds  %7d bytes" % (name, booster.num_boosted_rounds(), size))
     assert size < 1_100_000, name + ".json is too big"
 
 

@@ -1,5 +1,6 @@
-// Hand-made models: exact scoring and TreeSHAP on a tiny tree, and the exact
-// error for each kind of malformed or hostile file.
+// Hand-made models: exact scoring and contributions on a tiny tree and a tiny
+// gblinear booster, and the exact error for each kind of malformed or hostile
+// file.
 
 #include <gtest/gtest.h>
 
@@ -91,6 +92,60 @@ TEST(TinyModel, CategoricalSplitSendsTheSetRight) {
   EXPECT_EQ(margin, (std::vector<float>{-1, 2, -1, 2, -1, -1, -1, 2}));
 }
 
+// gblinear: margin = 0.25 + base margin + 0.5 a - 2 b.
+constexpr std::string_view kTinyLinear = R"({"learner":{"feature_names":["a","b"],
+"gradient_booster":{"model":{"boosted_rounds":1,"weights":[5E-1,-2E0,2.5E-1]},"name":"gblinear"},
+"learner_model_param":{"base_score":"5E-1","num_class":"0","num_feature":"2","num_target":"1"},
+"objective":{"name":"binary:logistic"}},"version":[1,7,4]})";
+
+TEST(TinyLinear, ScoresAndExplainsAsXgboost) {
+  auto loaded = TreeEnsemble::ParseXgboostJson(kTinyLinear, "linear.json");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  const TreeEnsemble& model = **loaded;
+  EXPECT_EQ(model.booster(), "gblinear");
+  EXPECT_EQ(model.num_trees(), 0u);
+  EXPECT_EQ(model.num_groups(), 1u);
+  EXPECT_EQ(model.feature_names(), (std::vector<std::string>{"a", "b"}));
+  // A missing value adds nothing.
+  const std::vector<float> rows = {2, 1, kNaN, 1, 2, kNaN, kNaN, kNaN};
+  std::vector<float> margin(4);
+  model.PredictMargin(rows.data(), 4, 2, margin.data());
+  EXPECT_EQ(margin, (std::vector<float>{-0.75f, -1.75f, 1.25f, 0.25f}));
+  std::vector<float> prob(4);
+  model.Transform(margin.data(), 4, prob.data());
+  EXPECT_FLOAT_EQ(prob[2], 1.0f / (1.0f + std::exp(-1.25f)));
+
+  std::vector<float> phi(3);
+  model.Contributions(rows.data(), phi.data());
+  EXPECT_EQ(phi, (std::vector<float>{1.0f, -2.0f, 0.25f}));
+  model.Contributions(rows.data() + 2, phi.data());
+  EXPECT_EQ(phi, (std::vector<float>{0.0f, -2.0f, 0.25f}));
+}
+
+TEST(TinyLinear, BaseScoreAndGroups) {
+  // Three classes, one feature: weights per feature are one per class, then
+  // the three biases; base_score 2 (identity for multi:softprob).
+  std::string json = Replace(kTinyLinear, "[5E-1,-2E0,2.5E-1]", "[1E0,2E0,3E0,1E-1,2E-1,3E-1]");
+  json = Replace(json, R"("feature_names":["a","b"])", R"("feature_names":["a"])");
+  json =
+      Replace(json, R"("num_class":"0","num_feature":"2")", R"("num_class":"3","num_feature":"1")");
+  json = Replace(json, R"("base_score":"5E-1")", R"("base_score":"2E0")");
+  json = Replace(json, "binary:logistic", "multi:softprob");
+  auto loaded = TreeEnsemble::ParseXgboostJson(json, "multi.json");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  const TreeEnsemble& model = **loaded;
+  ASSERT_EQ(model.num_groups(), 3u);
+  EXPECT_EQ(model.base_margin(), 2.0f);
+  const float row[] = {4};
+  std::vector<float> margin(3);
+  model.PredictMargin(row, 1, 1, margin.data());
+  EXPECT_EQ(margin,
+            (std::vector<float>{0.1f + 2.0f + 4.0f, 0.2f + 2.0f + 8.0f, 0.3f + 2.0f + 12.0f}));
+  std::vector<float> phi(6);
+  model.Contributions(row, phi.data());
+  EXPECT_EQ(phi, (std::vector<float>{4, 0.1f + 2.0f, 8, 0.2f + 2.0f, 12, 0.3f + 2.0f}));
+}
+
 struct BadModel {
   const char* what;
   std::string json;
@@ -138,12 +193,11 @@ std::vector<BadModel> BadModels() {
        "bad.json: tree 0 node 1: cover (sum_hessian) is -4, expected a finite number >= 0"},
       {"missing objective", Replace(m, R"("objective":{"name":"binary:logistic"})", R"("x":1)"),
        "bad.json: learner: missing key \"objective\""},
-      {"gblinear", Replace(m, R"("name":"gbtree")", R"("name":"gblinear")"),
-       "bad.json: learner.gradient_booster.name: booster \"gblinear\" is not supported yet "
-       "(only gbtree and dart)"},
+      {"gblinear without weights", Replace(m, R"("name":"gbtree")", R"("name":"gblinear")"),
+       "bad.json: learner.gradient_booster.model: missing key \"weights\""},
       {"unknown booster", Replace(m, R"("name":"gbtree")", R"("name":"forest")"),
-       "bad.json: learner.gradient_booster.name: unknown booster \"forest\" (expected gbtree "
-       "or dart)"},
+       "bad.json: learner.gradient_booster.name: unknown booster \"forest\" (expected gbtree, "
+       "dart or gblinear)"},
       {"unknown objective", Replace(m, "binary:logistic", "survival:cox"),
        "bad.json: learner.objective.name: objective \"survival:cox\" is not supported "
        "(supported: binary:logistic, reg:logistic, binary:logitraw, reg:squarederror, "
@@ -176,6 +230,41 @@ std::vector<BadModel> BadModels() {
 "categories_sizes":[0])"),
        "bad.json: tree 0 categories_nodes[0]: node 9 is out of range (the tree has 3 nodes)"},
   };
+  const std::string_view l = kTinyLinear;
+  const std::vector<BadModel> linear = {
+      {"gblinear: too few weights", Replace(l, "[5E-1,-2E0,2.5E-1]", "[5E-1,-2E0]"),
+       "bad.json: learner.gradient_booster.model.weights: has 2 entries, expected 3 (num_feature "
+       "2 + 1 bias, times 1 output group)"},
+      {"gblinear: weights for one class of three",
+       Replace(Replace(l, R"("num_class":"0")", R"("num_class":"3")"), "binary:logistic",
+               "multi:softmax"),
+       "bad.json: learner.gradient_booster.model.weights: has 3 entries, expected 9 (num_feature "
+       "2 + 1 bias, times 3 output groups)"},
+      {"gblinear: NaN weight", Replace(l, "[5E-1,-2E0,2.5E-1]", "[5E-1,NaN,2.5E-1]"),
+       "bad.json: learner.gradient_booster.model.weights[1]: the weight of feature 1 for group 0 "
+       "is nan, expected a finite number"},
+      {"gblinear: infinite bias", Replace(l, "[5E-1,-2E0,2.5E-1]", "[5E-1,-2E0,1E300]"),
+       "bad.json: learner.gradient_booster.model.weights[2]: the bias of group 0 is inf, "
+       "expected a finite number"},
+      {"gblinear: a string weight", Replace(l, "[5E-1,-2E0,2.5E-1]", R"([5E-1,"x",2.5E-1])"),
+       "bad.json: learner.gradient_booster.model.weights[1]: expected a number, found a string"},
+      {"gblinear: weights not an array", Replace(l, "[5E-1,-2E0,2.5E-1]", R"({"a":5E-1,"b":-2E0})"),
+       "bad.json: learner.gradient_booster.model.weights: expected an array, found an object"},
+      {"gblinear: no model",
+       Replace(l, R"("model":{"boosted_rounds":1,"weights":[5E-1,-2E0,2.5E-1]},)", ""),
+       "bad.json: learner.gradient_booster: missing key \"model\""},
+      {"gblinear: no num_feature", Replace(l, R"(,"num_feature":"2")", ""),
+       "bad.json: learner.learner_model_param: missing key \"num_feature\""},
+      {"gblinear: no base_score", Replace(l, R"("base_score":"5E-1",)", ""),
+       "bad.json: learner.learner_model_param: missing key \"base_score\""},
+      {"gblinear: unknown objective", Replace(l, "binary:logistic", "survival:aft"),
+       "bad.json: learner.objective.name: objective \"survival:aft\" is not supported "
+       "(supported: binary:logistic, reg:logistic, binary:logitraw, reg:squarederror, "
+       "reg:linear, reg:squaredlogerror, reg:pseudohubererror, reg:absoluteerror, "
+       "count:poisson, reg:gamma, reg:tweedie, multi:softprob, multi:softmax, rank:pairwise, "
+       "rank:ndcg, rank:map)"},
+  };
+  cases.insert(cases.end(), linear.begin(), linear.end());
   // A chain 600 levels deep: refused before it can exhaust the stack.
   std::string left = "[", right = "[", zeros = "[", covers = "[";
   const int n = 1201;
@@ -212,6 +301,10 @@ TEST(BadModelFiles, EachGivesItsExactError) {
 TEST(BadModelFiles, EveryTruncationIsAnError) {
   for (size_t n = 0; n < kTinyModel.size(); n += 7) {
     auto loaded = TreeEnsemble::ParseXgboostJson(kTinyModel.substr(0, n), "cut.json");
+    EXPECT_FALSE(loaded.ok()) << n;
+  }
+  for (size_t n = 0; n < kTinyLinear.size(); ++n) {
+    auto loaded = TreeEnsemble::ParseXgboostJson(kTinyLinear.substr(0, n), "cut.json");
     EXPECT_FALSE(loaded.ok()) << n;
   }
 }

@@ -1,6 +1,7 @@
-// Differential test: sluice's scoring and TreeSHAP against XGBoost's own
-// predict(output_margin=True), predict() and predict(pred_contribs=True) on
-// models trained by make_reference.py (see data/).
+// Differential test: sluice's scoring and contributions (TreeSHAP for trees)
+// against XGBoost's own predict(output_margin=True), predict() and
+// predict(pred_contribs=True) on models trained by make_reference.py and
+// make_gblinear_reference.py (see data/).
 
 #include <gtest/gtest.h>
 
@@ -154,7 +155,7 @@ TEST_P(XgboostReferenceTest, MatchesXgboost) {
     }
   }
   std::printf(
-      "%-15s rows %zu  max error: margin %.2e  prediction %.2e  contribution %.2e  "
+      "%-20s rows %zu  max error: margin %.2e  prediction %.2e  contribution %.2e  "
       "sum-vs-margin %.2e\n",
       param.name, ref.rows, max_margin, max_pred, max_contrib, max_sum);
 }
@@ -168,7 +169,11 @@ INSTANTIATE_TEST_SUITE_P(
                     ReferenceCase{"missing", Objective::kBinaryLogistic, 1},
                     ReferenceCase{"categorical", Objective::kBinaryLogistic, 1},
                     ReferenceCase{"dart", Objective::kBinaryLogistic, 1},
-                    ReferenceCase{"poisson", Objective::kPoisson, 1}),
+                    ReferenceCase{"poisson", Objective::kPoisson, 1},
+                    ReferenceCase{"gblinear_binary", Objective::kBinaryLogistic, 1},
+                    ReferenceCase{"gblinear_regression", Objective::kSquaredError, 1},
+                    ReferenceCase{"gblinear_multiclass", Objective::kSoftprob, 6},
+                    ReferenceCase{"gblinear_poisson", Objective::kPoisson, 1}),
     [](const testing::TestParamInfo<ReferenceCase>& p) { return std::string(p.param.name); });
 
 TEST(XgboostReference, FeatureNamesAndBaseMargin) {
@@ -184,20 +189,53 @@ TEST(XgboostReference, FeatureNamesAndBaseMargin) {
   EXPECT_EQ((*poisson)->objective_name(), "count:poisson");
 }
 
-TEST(XgboostReference, StrideLargerThanFeatures) {
-  auto loaded = TreeEnsemble::LoadXgboostJson(DataPath("binary_shallow.json"));
-  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
-  const Reference ref = ReadReference("binary_shallow");
-  const size_t stride = ref.num_features + 3;
-  std::vector<float> wide(ref.rows * stride, -12345.0f);
+TEST(XgboostReference, GblinearBoosters) {
+  auto binary = TreeEnsemble::LoadXgboostJson(DataPath("gblinear_binary.json"));
+  ASSERT_TRUE(binary.ok()) << binary.status().message();
+  EXPECT_EQ((*binary)->booster(), "gblinear");
+  EXPECT_EQ((*binary)->num_trees(), 0u);
+  EXPECT_EQ((*binary)->feature_names().back(), "Price");
+  // base_score 0.3 in probability space.
+  EXPECT_NEAR((*binary)->base_margin(), std::log(0.3 / 0.7), 1e-6);
+  auto regression = TreeEnsemble::LoadXgboostJson(DataPath("gblinear_regression.json"));
+  ASSERT_TRUE(regression.ok()) << regression.status().message();
+  EXPECT_FLOAT_EQ((*regression)->base_margin(), 1038.9183f);  // the mean amount, as trained
+
+  // The reference rows of gblinear_binary miss a fifth of their values; each
+  // missing value contributes exactly 0 (checked here, not only to 1e-4).
+  const Reference ref = ReadReference("gblinear_binary");
+  size_t missing = 0;
+  std::vector<float> contribs(ref.num_features + 1);
   for (size_t r = 0; r < ref.rows; ++r) {
-    std::copy_n(ref.features.data() + r * ref.num_features, ref.num_features,
-                wide.data() + r * stride);
+    const float* row = ref.features.data() + r * ref.num_features;
+    (*binary)->Contributions(row, contribs.data());
+    for (size_t f = 0; f < ref.num_features; ++f) {
+      if (!std::isnan(row[f])) continue;
+      ++missing;
+      EXPECT_EQ(contribs[f], 0.0f) << "row " << r << " feature " << f;
+      EXPECT_EQ(ref.contribs[r * (ref.num_features + 1) + f], 0.0) << "row " << r;
+    }
   }
-  std::vector<float> a(ref.rows), b(ref.rows);
-  (*loaded)->PredictMargin(ref.features.data(), ref.rows, ref.num_features, a.data());
-  (*loaded)->PredictMargin(wide.data(), ref.rows, stride, b.data());
-  EXPECT_EQ(a, b);
+  EXPECT_GT(missing, ref.rows);  // about 0.2 * 13 per row
+}
+
+TEST(XgboostReference, StrideLargerThanFeatures) {
+  for (const char* name : {"binary_shallow", "gblinear_multiclass"}) {
+    auto loaded = TreeEnsemble::LoadXgboostJson(DataPath(std::string(name) + ".json"));
+    ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+    const Reference ref = ReadReference(name);
+    const size_t stride = ref.num_features + 3;
+    std::vector<float> wide(ref.rows * stride, -12345.0f);
+    for (size_t r = 0; r < ref.rows; ++r) {
+      std::copy_n(ref.features.data() + r * ref.num_features, ref.num_features,
+                  wide.data() + r * stride);
+    }
+    const size_t groups = (*loaded)->num_groups();
+    std::vector<float> a(ref.rows * groups), b(ref.rows * groups);
+    (*loaded)->PredictMargin(ref.features.data(), ref.rows, ref.num_features, a.data());
+    (*loaded)->PredictMargin(wide.data(), ref.rows, stride, b.data());
+    EXPECT_EQ(a, b) << name;
+  }
 }
 
 }  // namespace

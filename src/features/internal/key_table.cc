@@ -182,4 +182,49 @@ size_t KeyTable::bytes_reserved() const {
   return b;
 }
 
+void KeyTable::Save(StateWriter& w) const {
+  w.Put<uint64_t>(hashes_.size());
+  for (size_t s = 0; s < hashes_.size(); ++s) {
+    w.Put(in_use_[s]);
+    if (in_use_[s] != 0) {
+      w.PutString(keys_[s]);
+      w.Put(last_time_[s]);
+    }
+  }
+  w.PutVector(free_slots_);
+}
+
+bool KeyTable::Load(StateReader& r) {
+  uint64_t slots = 0;
+  if (!r.Get(&slots) || slots >= UINT32_MAX) return false;
+  hashes_.assign(slots, 0);
+  keys_.assign(slots, {});
+  last_time_.assign(slots, 0);
+  in_use_.assign(slots, 0);
+  live_ = 0;
+  for (size_t s = 0; s < slots; ++s) {
+    if (!r.Get(&in_use_[s])) return false;
+    if (in_use_[s] == 0) continue;
+    if (!r.GetString(&keys_[s]) || !r.Get(&last_time_[s])) return false;
+    hashes_[s] = HashBytes(keys_[s]);
+    ++live_;
+  }
+  if (!r.GetVector(&free_slots_) || free_slots_.size() + live_ != slots) return false;
+  for (uint32_t s : free_slots_) {
+    if (s >= slots || in_use_[s] != 0) return false;
+  }
+  size_t size = 64;
+  while (size < 2 * (live_ + 1)) size *= 2;
+  index_.assign(size, 0);
+  const size_t mask = index_.size() - 1;
+  for (size_t s = 0; s < slots; ++s) {
+    if (in_use_[s] == 0) continue;
+    if (Find(keys_[s], hashes_[s]) != kNoSlot) return false;  // a key twice
+    size_t i = hashes_[s] & mask;
+    while (index_[i] != 0) i = (i + 1) & mask;
+    index_[i] = static_cast<uint32_t>(s) + 1;
+  }
+  return true;
+}
+
 }  // namespace sluice::features::internal

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/binary_io.h"
 #include "types/batch.h"
 #include "types/type.h"
 
@@ -56,6 +57,9 @@ class KeyTable {
   // Adds a key with its encoded bytes (restoring a checkpoint).
   uint32_t Insert(std::string_view key_bytes, int64_t last_time);
   size_t bytes_reserved() const;
+
+  void Save(StateWriter& w) const;
+  bool Load(StateReader& r);
 
  private:
   // Appends the encoding of row `row`'s key to key_scratch_; false if null.

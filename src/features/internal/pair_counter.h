@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/binary_io.h"
+
 namespace sluice::features::internal {
 
 class PairCounter {
@@ -18,6 +20,25 @@ class PairCounter {
   bool Remove(uint32_t slot, uint64_t value);
   size_t size() const { return size_; }
   size_t bytes_reserved() const { return table_.capacity() * sizeof(Entry); }
+  template <typename F>
+  bool AllValues(F ok) const {
+    for (const Entry& e : table_) {
+      if (e.count != 0 && !ok(e.value)) return false;
+    }
+    return true;
+  }
+  void Save(StateWriter& w) const {
+    w.PutVector(table_);
+    w.Put<uint64_t>(size_);
+  }
+  bool Load(StateReader& r) {
+    uint64_t size = 0;
+    if (!r.GetVector(&table_) || !r.Get(&size)) return false;
+    size_t used = 0;
+    for (const Entry& e : table_) used += e.count != 0;
+    size_ = size;
+    return !table_.empty() && (table_.size() & (table_.size() - 1)) == 0 && used == size;
+  }
 
  private:
   struct Entry {

@@ -71,4 +71,35 @@ void RingPool::Release(RingRef& r) {
   r = RingRef{};
 }
 
+void RingPool::Save(StateWriter& w) const {
+  w.Put(width_);
+  w.PutVector(store_);
+  w.Put<uint64_t>(free_.size());
+  for (const auto& f : free_) w.PutVector(f);
+}
+
+bool RingPool::Load(StateReader& r) {
+  uint32_t width = 0;
+  if (!r.Get(&width) || width != width_ || !r.GetVector(&store_) || store_.size() % width_ != 0) {
+    return false;
+  }
+  uint64_t classes = 0;
+  if (!r.Get(&classes) || classes > 32) return false;
+  free_.assign(classes, {});
+  const size_t records = store_.size() / width_;
+  for (size_t c = 0; c < classes; ++c) {
+    if (!r.GetVector(&free_[c])) return false;
+    for (uint32_t offset : free_[c]) {
+      if (offset + (size_t{1} << c) > records) return false;
+    }
+  }
+  return true;
+}
+
+bool RingPool::Valid(const RingRef& r) const {
+  if (r.capacity == 0) return r.size == 0 && r.head == 0;
+  return std::has_single_bit(r.capacity) && r.head < r.capacity && r.size <= r.capacity &&
+         static_cast<size_t>(r.offset) + r.capacity <= store_.size() / width_;
+}
+
 }  // namespace sluice::features::internal

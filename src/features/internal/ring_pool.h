@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/binary_io.h"
+
 namespace sluice::features::internal {
 
 struct RingRef {
@@ -37,6 +39,11 @@ class RingPool {
   void Release(RingRef& r);
 
   size_t bytes_reserved() const { return store_.capacity() * sizeof(uint64_t); }
+
+  void Save(StateWriter& w) const;
+  bool Load(StateReader& r);
+  // Whether `r` points inside this pool (checked when loading state).
+  bool Valid(const RingRef& r) const;
 
  private:
   size_t Index(const RingRef& r, uint32_t i) const {

@@ -482,6 +482,75 @@ void WindowGroup::Reset(uint32_t slot) {
   }
 }
 
+void WindowGroup::Save(StateWriter& w) const {
+  w.Put<uint64_t>(slots_);
+  w.PutVector(ring_);
+  w.PutVector(min_q_);
+  w.PutVector(max_q_);
+  w.PutVector(count_);
+  w.PutVector(sum_);
+  w.PutVector(isum_);
+  w.PutVector(welford_);
+  w.PutVector(first_);
+  w.PutVector(last_);
+  w.PutVector(has_last_);
+  w.PutVector(distinct_);
+  w.PutVector(decay_);
+  pairs_.Save(w);
+  ring_pool_.Save(w);
+  min_pool_.Save(w);
+  max_pool_.Save(w);
+}
+
+bool WindowGroup::Load(StateReader& r) {
+  uint64_t slots = 0;
+  if (!r.Get(&slots) || !r.GetVector(&ring_) || !r.GetVector(&min_q_) || !r.GetVector(&max_q_) ||
+      !r.GetVector(&count_) || !r.GetVector(&sum_) || !r.GetVector(&isum_) ||
+      !r.GetVector(&welford_) || !r.GetVector(&first_) || !r.GetVector(&last_) ||
+      !r.GetVector(&has_last_) || !r.GetVector(&distinct_) || !r.GetVector(&decay_) ||
+      !pairs_.Load(r) || !ring_pool_.Load(r) || !min_pool_.Load(r) || !max_pool_.Load(r)) {
+    return false;
+  }
+  slots_ = slots;
+  auto sized = [&](size_t n, bool needed, size_t per_slot) {
+    return n == (needed ? slots * per_slot : 0);
+  };
+  if (!sized(ring_.size(), needs_.ring, 1) || !sized(min_q_.size(), needs_.min, 1) ||
+      !sized(max_q_.size(), needs_.max, 1) || !sized(count_.size(), needs_.count, 1) ||
+      !sized(sum_.size(), needs_.sum && !int_sum_, 2) ||
+      !sized(isum_.size(), needs_.sum && int_sum_, 1) ||
+      !sized(welford_.size(), needs_.welford, 4) || !sized(first_.size(), needs_.first, 2) ||
+      !sized(last_.size(), needs_.last, 2) || !sized(has_last_.size(), needs_.last, 1) ||
+      !sized(distinct_.size(), needs_.distinct, 1) || !sized(decay_.size(), needs_.decay, 5)) {
+    return false;
+  }
+  for (const RingRef& q : ring_) {
+    if (!ring_pool_.Valid(q)) return false;
+  }
+  for (const RingRef& q : min_q_) {
+    if (!min_pool_.Valid(q)) return false;
+  }
+  for (const RingRef& q : max_q_) {
+    if (!max_pool_.Valid(q)) return false;
+  }
+  return true;
+}
+
+bool WindowGroup::StringsValid() const {
+  if (!IsString()) return true;
+  auto ok = [this](uint64_t word) { return strings_->Valid(static_cast<uint32_t>(word)); };
+  for (const RingRef& q : ring_) {
+    for (uint32_t i = 0; i < q.size; ++i) {
+      if (!ok(ring_pool_.At(q, i)[1])) return false;
+    }
+  }
+  for (size_t slot = 0; slot < slots_; ++slot) {
+    if (needs_.last && has_last_[slot] != 0 && !ok(last_[slot * 2])) return false;
+    if (needs_.first && count_[slot] > 0 && !ok(first_[slot * 2])) return false;
+  }
+  return pairs_.AllValues(ok);
+}
+
 size_t WindowGroup::events_held() const {
   size_t n = 0;
   for (const auto& r : ring_) n += r.size;

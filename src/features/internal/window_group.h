@@ -64,6 +64,7 @@ class WindowGroup {
   GroupMember& member(size_t i) { return members_[i]; }
   size_t num_members() const { return members_.size(); }
   KeyTable* keys() const { return keys_; }
+  size_t slots() const { return slots_; }
 
   // Runs every row of `batch` through the state, filling the members'
   // results. `slots[row]` is the row's key slot or KeyTable::kNoSlot;
@@ -71,6 +72,12 @@ class WindowGroup {
   void Process(Batch& batch, const uint32_t* slots, int time_column);
   // Forgets everything about `slot` (its key is being evicted).
   void Reset(uint32_t slot);
+
+  void Save(StateWriter& w) const;
+  // Restores what Save wrote; false if the image is inconsistent.
+  bool Load(StateReader& r);
+  // Every string id held refers to a string in the pool (after loading).
+  bool StringsValid() const;
 
   size_t events_held() const;
   size_t bytes_reserved() const;

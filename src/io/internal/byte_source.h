@@ -4,6 +4,7 @@
 // A ChunkReader sits between a ByteSource and a parser: it keeps the bytes
 // not yet consumed in one reused buffer and reads more in large chunks.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -18,10 +19,20 @@ class ByteSource {
   virtual ~ByteSource() = default;
   // Reads up to `n` bytes into `out`; returns 0 at the end of the input.
   virtual Result<size_t> Read(char* out, size_t n) = 0;
+  // Continues reading at byte `offset` (regular files only).
+  virtual Status Seek(uint64_t offset) {
+    (void)offset;
+    return InvalidArgument("this input cannot be resumed at a position (it is not a file)");
+  }
 };
 
 // A file descriptor read with read(2); "-" is stdin (not closed).
-Result<std::unique_ptr<ByteSource>> OpenFileByteSource(const std::string& path);
+// "tcp://HOST:PORT" listens on HOST:PORT and reads the first connection.
+// With `follow`, the end of a regular file is not the end of the input: the
+// source waits for more bytes until `stop` is set. A read interrupted by a
+// signal while `stop` is set ends the input.
+Result<std::unique_ptr<ByteSource>> OpenFileByteSource(const std::string& path, bool follow = false,
+                                                       const std::atomic<bool>* stop = nullptr);
 // Bytes held in memory (tests, and sources that already have the bytes).
 std::unique_ptr<ByteSource> MemoryByteSource(std::string bytes);
 
@@ -42,6 +53,8 @@ class ChunkReader {
   // eof()). Keeps the unconsumed bytes, moving them to the buffer's start
   // and growing the buffer when they fill more than half of it.
   Status ReadMore();
+  // Drops what is buffered and continues at byte `offset` of the input.
+  Status SeekTo(uint64_t offset);
   bool eof() const { return eof_; }
   uint64_t bytes_read() const { return bytes_read_; }
 

@@ -51,12 +51,23 @@ class CsvSource final : public RecordSource {
   Status Fill(Batch& batch, RejectSink& rejects) override;
   bool done() const override { return done_; }
   uint64_t records_read() const override { return records_; }
+  Position position() const override {
+    return {reader_.bytes_read() - reader_.size(), line_, records_};
+  }
+  Status Resume(const Position& p) override {
+    SLUICE_RETURN_IF_ERROR(reader_.SeekTo(p.offset));
+    line_ = p.line;
+    records_ = p.records;
+    done_ = false;
+    return Status::Ok();
+  }
   uint64_t bytes_read() const override { return reader_.bytes_read(); }
 
  private:
   // Scans the next record, reading more bytes as needed. kNeedMore means
   // the record is longer than max_record_bytes.
-  Result<ScanStatus> ScanNext(ScannedRecord* r);
+  // `may_wait`: false to return kNeedMore with idle_ set instead of reading.
+  Result<ScanStatus> ScanNext(ScannedRecord* r, bool may_wait = true);
   bool IsNull(std::string_view text) const;
   std::string_view Unescape(const char* content, const FieldSpan& f, StringArena& arena);
   // Decodes the record into a new row; on failure returns the index of the
@@ -85,13 +96,18 @@ class CsvSource final : public RecordSource {
   uint64_t records_ = 0;
   uint64_t line_ = 1;  // line where the next record starts
   bool done_ = false;
+  bool idle_ = false;  // ScanNext stopped short of reading more input
 };
 
-Result<ScanStatus> CsvSource::ScanNext(ScannedRecord* r) {
+Result<ScanStatus> CsvSource::ScanNext(ScannedRecord* r, bool may_wait) {
   for (;;) {
     ScanStatus s = scanner_.Scan(reader_.data(), reader_.size(), reader_.eof(), r);
     if (s != ScanStatus::kNeedMore) return s;
     if (reader_.size() > options_.max_record_bytes + 1) return ScanStatus::kNeedMore;
+    if (!may_wait) {
+      idle_ = true;
+      return ScanStatus::kNeedMore;
+    }
     SLUICE_RETURN_IF_ERROR(reader_.ReadMore());
   }
 }
@@ -307,9 +323,14 @@ void CsvSource::RejectRecord(RejectSink& rejects, uint64_t line, std::string fie
 
 Status CsvSource::Fill(Batch& batch, RejectSink& rejects) {
   const size_t max = options_.max_record_bytes;
+  const uint64_t records_before = records_;
   while (!done_ && !batch.full() && !rejects.Stop()) {
     ScannedRecord r;
-    SLUICE_ASSIGN_OR_RETURN(ScanStatus s, ScanNext(&r));
+    // Streaming: once something was taken, return rather than wait.
+    idle_ = false;
+    SLUICE_ASSIGN_OR_RETURN(ScanStatus s,
+                            ScanNext(&r, !options_.stream || records_ == records_before));
+    if (idle_) break;
     if (s == ScanStatus::kEnd) {
       done_ = true;
       break;

@@ -43,6 +43,16 @@ class JsonlSource final : public RecordSource {
   Status Fill(Batch& batch, RejectSink& rejects) override;
   bool done() const override { return done_; }
   uint64_t records_read() const override { return records_; }
+  Position position() const override {
+    return {reader_.bytes_read() - reader_.size(), line_, records_};
+  }
+  Status Resume(const Position& p) override {
+    SLUICE_RETURN_IF_ERROR(reader_.SeekTo(p.offset));
+    line_ = p.line;
+    records_ = p.records;
+    done_ = false;
+    return Status::Ok();
+  }
   uint64_t bytes_read() const override { return reader_.bytes_read(); }
 
  private:
@@ -335,12 +345,15 @@ void JsonlSource::RejectRecord(RejectSink& rejects, uint64_t line, std::string_v
 
 Status JsonlSource::Fill(Batch& batch, RejectSink& rejects) {
   const size_t max = options_.max_record_bytes;
+  const uint64_t records_before = records_;
   while (!done_ && !batch.full() && !rejects.Stop()) {
     const char* d = reader_.data();
     size_t n = reader_.size();
     const char* nl = static_cast<const char*>(std::memchr(d, '\n', std::min(n, max + 2)));
     if (nl == nullptr) {
       if (n <= max + 1 && !reader_.eof()) {
+        // Streaming: once something was taken, return rather than wait.
+        if (options_.stream && records_ != records_before) break;
         SLUICE_RETURN_IF_ERROR(reader_.ReadMore());
         continue;
       }

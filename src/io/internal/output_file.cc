@@ -1,15 +1,16 @@
 #include "io/internal/output_file.h"
 
 #include <errno.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 
 namespace sluice::io::internal {
 
-Result<std::unique_ptr<OutputFile>> OutputFile::Open(const std::string& path) {
+Result<std::unique_ptr<OutputFile>> OutputFile::Open(const std::string& path, bool append) {
   if (path == "-") return std::unique_ptr<OutputFile>(new OutputFile(stdout, "stdout", false));
-  std::FILE* f = std::fopen(path.c_str(), "wb");
+  std::FILE* f = std::fopen(path.c_str(), append ? "ab" : "wb");
   if (f == nullptr) return IoError("cannot create " + path + ": " + std::strerror(errno));
   return std::unique_ptr<OutputFile>(new OutputFile(f, path, true));
 }
@@ -58,6 +59,14 @@ Status OutputFile::Flush() {
   size_ = 0;
   if (status_.ok() && file_ != nullptr && std::fflush(file_) != 0) {
     status_ = IoError("cannot write " + path_ + ": " + std::strerror(errno));
+  }
+  return status_;
+}
+
+Status OutputFile::Sync() {
+  SLUICE_RETURN_IF_ERROR(Flush());
+  if (file_ != nullptr && owned_ && ::fsync(::fileno(file_)) != 0) {
+    status_ = IoError("cannot sync " + path_ + ": " + std::strerror(errno));
   }
   return status_;
 }

@@ -17,7 +17,10 @@ class OutputFile {
   static constexpr size_t kBufferBytes = 1u << 20;
 
   // "-" is stdout (flushed, not closed, by Close()).
-  static Result<std::unique_ptr<OutputFile>> Open(const std::string& path);
+  // With `append`, writes after the file's current end.
+  static Result<std::unique_ptr<OutputFile>> Open(const std::string& path, bool append = false);
+  // Flush() and fsync(2): the bytes written so far survive a crash.
+  Status Sync();
   ~OutputFile();
 
   // Returns room for `n` bytes (flushing first when the buffer is too full);

@@ -193,21 +193,23 @@ size_t ReasonsBound(const CsvCell& c, size_t row) {
 
 class CsvSink final : public RecordSink {
  public:
-  CsvSink(std::unique_ptr<OutputFile> out, std::vector<OutputColumn> columns)
+  CsvSink(std::unique_ptr<OutputFile> out, std::vector<OutputColumn> columns, bool header)
       : out_(std::move(out)), columns_(std::move(columns)) {
-    for (size_t i = 0; i < columns_.size(); ++i) {
+    for (size_t i = 0; header && i < columns_.size(); ++i) {
       if (i > 0) out_->Put(',');
       const std::string& name = columns_[i].name;
       char* p = out_->Reserve(CsvFieldBound(name.size()));
       out_->Commit(static_cast<size_t>(PutCsvField(name, p) - p));
     }
-    out_->Put('\n');
+    if (header) out_->Put('\n');
     cells_.reserve(columns_.size());
   }
   ~CsvSink() override { (void)Close(); }
 
   Status Write(const Batch& batch) override;
   Status Close() override { return out_->Close(); }
+  Status Flush() override { return out_->Flush(); }
+  Status Sync() override { return out_->Sync(); }
   uint64_t records_written() const override { return written_; }
 
  private:
@@ -314,6 +316,8 @@ class JsonlSink final : public RecordSink {
 
   Status Write(const Batch& batch) override;
   Status Close() override { return out_->Close(); }
+  Status Flush() override { return out_->Flush(); }
+  Status Sync() override { return out_->Sync(); }
   uint64_t records_written() const override { return written_; }
 
  private:
@@ -400,10 +404,10 @@ Status JsonlSink::Write(const Batch& batch) {
 }  // namespace
 
 Result<std::unique_ptr<RecordSink>> OpenSink(const std::string& path, Format format,
-                                             std::vector<OutputColumn> columns) {
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<OutputFile> out, OutputFile::Open(path));
+                                             std::vector<OutputColumn> columns, bool append) {
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<OutputFile> out, OutputFile::Open(path, append));
   if (format == Format::kCsv) {
-    return std::unique_ptr<RecordSink>(new CsvSink(std::move(out), std::move(columns)));
+    return std::unique_ptr<RecordSink>(new CsvSink(std::move(out), std::move(columns), !append));
   }
   return std::unique_ptr<RecordSink>(new JsonlSink(std::move(out), std::move(columns)));
 }

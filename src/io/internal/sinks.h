@@ -10,7 +10,8 @@
 namespace sluice::io::internal {
 
 Result<std::unique_ptr<RecordSink>> OpenSink(const std::string& path, Format format,
-                                             std::vector<OutputColumn> columns);
+                                             std::vector<OutputColumn> columns,
+                                             bool append = false);
 
 // Shortest round-trip text of `v`, with ".0" added when it would otherwise
 // read as an integer. Writes at most 34 bytes.

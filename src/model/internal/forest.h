@@ -1,10 +1,12 @@
 #pragma once
-// The compiled form of a tree ensemble: every tree flattened into one node
-// array, renumbered breadth first so that a node's two children sit side by
-// side (right = left + 1). Built once by the loader, then read-only.
+// The compiled form of an XGBoost model. For gbtree and dart, every tree
+// flattened into one node array, renumbered breadth first so that a node's two
+// children sit side by side (right = left + 1); for gblinear, no trees and a
+// LinearBooster. Built once by the loader, then read-only.
 
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,13 +50,24 @@ struct FlatTree {
   uint32_t max_depth;  // edges on the longest root-to-leaf path
 };
 
+// A gblinear booster, laid out as XGBoost stores it: group g's margin is
+// base_margin + bias[g] + the sum over features f of x[f] * weights[f *
+// num_groups + g], where a missing x[f] adds nothing.
+struct LinearBooster {
+  std::vector<float> weights;  // num_features x num_groups, feature-major
+  std::vector<float> bias;     // num_groups
+};
+
 struct Forest {
+  // gblinear: set, and there are no trees or nodes.
+  std::optional<LinearBooster> linear;
   std::vector<FlatNode> nodes;
   std::vector<float> covers;  // sum_hessian per node, parallel to `nodes`
   std::vector<uint32_t> category_words;
   std::vector<CategorySet> category_sets;
   std::vector<FlatTree> trees;
   std::vector<std::string> feature_names;
+  std::string booster;  // "gbtree", "dart" or "gblinear"
   std::string objective_name;
   Objective objective = Objective::kSquaredError;
   size_t num_features = 0;

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "model/internal/json_describe.h"
+
 namespace sluice::model::internal {
 namespace {
 
@@ -59,23 +61,7 @@ std::string ReplaceNonFiniteLiterals(std::string_view json) {
 }
 
 const char* TypeName(const element& e) {
-  switch (e.type()) {
-    case element_type::ARRAY:
-      return "an array";
-    case element_type::OBJECT:
-      return "an object";
-    case element_type::INT64:
-    case element_type::UINT64:
-    case element_type::DOUBLE:
-      return "a number";
-    case element_type::STRING:
-      return "a string";
-    case element_type::BOOL:
-      return "true/false";
-    case element_type::NULL_VALUE:
-      return "null";
-  }
-  return "an unknown value";
+  return DescribeJsonType(e);
 }
 
 // Double to float without undefined behaviour for out-of-range values.
@@ -194,6 +180,7 @@ class XgboostReader {
 
   Status ReadObjective(const object& learner, Forest* forest) const;
   Status ReadModelParams(const object& learner, Forest* forest) const;
+  Status ReadLinearBooster(const object& booster, Forest* forest) const;
   Status ReadTree(const object& tree, size_t index, const std::string& where, Forest* forest,
                   uint32_t group, float weight) const;
   Status CompileTree(const RawTree& raw, const std::string& where, Forest* forest, uint32_t group,
@@ -381,6 +368,50 @@ Status XgboostReader::ReadModelParams(const object& learner, Forest* forest) con
     }
   }
   forest->feature_names.resize(forest->num_features);
+  return Status::Ok();
+}
+
+// gblinear: "model": {"weights": [...]} holds num_feature rows of one weight
+// per output group, then the bias of each group.
+Status XgboostReader::ReadLinearBooster(const object& booster, Forest* forest) const {
+  const std::string where = "learner.gradient_booster.model";
+  SLUICE_ASSIGN_OR_RETURN(object model, ObjectField(booster, "model", "learner.gradient_booster"));
+  SLUICE_ASSIGN_OR_RETURN(array weights, ArrayField(model, "weights", where));
+  const size_t groups = forest->num_groups;
+  const size_t expected = (forest->num_features + 1) * groups;
+  size_t count = 0;  // counted, not size(): simdjson saturates that at 2^24 - 1
+  for ([[maybe_unused]] element v : weights) ++count;
+  if (count != expected) {
+    return Error(where + ".weights",
+                 "has " + std::to_string(count) + " entries, expected " + std::to_string(expected) +
+                     " (num_feature " + std::to_string(forest->num_features) + " + 1 bias, times " +
+                     std::to_string(groups) + " output group" + (groups == 1 ? "" : "s") + ")");
+  }
+  LinearBooster linear;
+  linear.weights.reserve(expected - groups);
+  linear.bias.reserve(groups);
+  size_t index = 0;
+  for (element v : weights) {
+    const auto at = [&] { return where + ".weights[" + std::to_string(index) + "]"; };
+    double d = 0;
+    float w = std::numeric_limits<float>::quiet_NaN();
+    if (v.get(d) == simdjson::SUCCESS) {
+      w = ToFloat(d);
+    } else if (!v.is_null()) {  // null: a NaN or infinity written by XGBoost 1.x
+      return Error(at(), std::string("expected a number, found ") + TypeName(v));
+    }
+    const bool is_weight = index < expected - groups;
+    if (!std::isfinite(w)) {
+      const std::string what =
+          is_weight ? "the weight of feature " + std::to_string(index / groups) + " for group " +
+                          std::to_string(index % groups)
+                    : "the bias of group " + std::to_string(index - (expected - groups));
+      return Error(at(), what + " is " + FormatFloat(w) + ", expected a finite number");
+    }
+    (is_weight ? linear.weights : linear.bias).push_back(w);
+    ++index;
+  }
+  forest->linear = std::move(linear);
   return Status::Ok();
 }
 
@@ -628,15 +659,17 @@ Result<Forest> XgboostReader::Read(std::string_view json) {
       }
       weight_drop.push_back(ToFloat(d));
     }
-  } else if (booster_name == "gblinear") {
-    return Error("learner.gradient_booster.name",
-                 "booster \"gblinear\" is not supported yet (only gbtree and dart)");
-  } else if (booster_name != "gbtree") {
-    return Error("learner.gradient_booster.name",
-                 "unknown booster \"" + std::string(booster_name) + "\" (expected gbtree or dart)");
+  } else if (booster_name != "gbtree" && booster_name != "gblinear") {
+    return Error("learner.gradient_booster.name", "unknown booster \"" + std::string(booster_name) +
+                                                      "\" (expected gbtree, dart or gblinear)");
   }
+  forest.booster = std::string(booster_name);
   SLUICE_RETURN_IF_ERROR(ReadObjective(learner, &forest));
   SLUICE_RETURN_IF_ERROR(ReadModelParams(learner, &forest));
+  if (booster_name == "gblinear") {
+    SLUICE_RETURN_IF_ERROR(ReadLinearBooster(booster, &forest));
+    return forest;
+  }
 
   SLUICE_ASSIGN_OR_RETURN(object model, ObjectField(model_parent, "model", model_where));
   model_where += ".model";

@@ -1,6 +1,6 @@
 #pragma once
 // Reads the JSON written by XGBoost's Booster.save_model("x.json") (1.x and
-// 2.x) into a validated Forest.
+// 2.x; gbtree, dart and gblinear boosters) into a validated Forest.
 
 #include <string>
 #include <string_view>

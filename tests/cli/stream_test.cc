@@ -1,0 +1,181 @@
+// `sluice stream` as users run it: the same events streamed in arrival order
+// (out of order within the lateness) give the output of `sluice run` on the
+// file, byte for byte; late events are routed with their reason; SIGTERM
+// and the end of the input finish cleanly; --follow picks up appended data.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "support/subprocess.h"
+
+namespace sluice {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* kPipeline = R"(pipeline: cards
+source:
+  schema:
+    txn_id:   {type: string, id: true}
+    ts:       {type: timestamp, event_time: true, format: epoch_ms}
+    card_id:  string
+    merchant: string
+    amount:   {type: float64, nullable: true}
+    country:  string
+  lateness: 30s
+features:
+  txn_10m: count() over 10m by card_id
+  amount_1h: sum(amount) over 1h by card_id
+  avg_1d: avg(amount) over 1d by card_id exclude current
+  max_1h: max(amount) over 1h by card_id
+  std_1d: stddev(amount) over 1d by card_id
+  merchants_1d: count_distinct(merchant) over 1d by card_id
+  since_last: time_since_last() by card_id
+  prev_country: previous(country) by card_id
+  new_country: country != prev_country
+  pair_1d: count() over 1d by (card_id, merchant)
+  big_1h: count() over 1h by card_id where amount > 500
+  decayed: decayed_sum(amount, 1h) over 1d by card_id
+decision:
+  rules:
+    - {id: velocity, when: txn_10m >= 4, action: review, reason: VELOCITY}
+    - {id: travel, when: new_country and amount > 300, action: review, reason: TRAVEL}
+  default: approve
+reason_codes:
+  VELOCITY: Many payments in ten minutes
+  TRAVEL: Large payment from a new country
+)";
+
+// Card payments in event-time order, then shuffled into an arrival order
+// where each event is delayed by up to `max_delay_ms`.
+std::string CardPayments(uint32_t seed, size_t n, int64_t max_delay_ms) {
+  std::mt19937_64 rng(seed);
+  struct Row {
+    int64_t t, arrival;
+    std::string line;
+  };
+  std::vector<Row> rows;
+  int64_t t = 1'767'225'600'000;  // 2026-01-01
+  const char* countries[] = {"FR", "DE", "US", "GB", "ES"};
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t r = rng() % 100;
+    if (r >= 25) t += static_cast<int64_t>(rng() % 20000);
+    if (r >= 98) t += 3'600'000 * static_cast<int64_t>(1 + rng() % 30);
+    const std::string amount = rng() % 20 == 0 ? ""
+                                               : std::to_string(rng() % 100000 / 100) + "." +
+                                                     std::to_string(10 + rng() % 90);
+    std::string line = "t" + std::to_string(i) + "," + std::to_string(t) + ",c" +
+                       std::to_string(rng() % 60) + ",m" + std::to_string(rng() % 15) + "," +
+                       amount + "," + countries[rng() % (rng() % 10 == 0 ? 5 : 1) % 5];
+    const int64_t delay = max_delay_ms > 0 ? static_cast<int64_t>(rng() % max_delay_ms) : 0;
+    rows.push_back({t, t + delay, std::move(line)});
+  }
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const Row& a, const Row& b) { return a.arrival < b.arrival; });
+  std::string out = "txn_id,ts,card_id,merchant,amount,country\n";
+  for (const auto& r : rows) out += r.line + "\n";
+  return out;
+}
+
+class Stream : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(SLUICE_BINARY_DIR) / "cli_out" /
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    std::ofstream(dir_ / "p.yaml") << kPipeline;
+  }
+  testing::CommandResult Sluice(const std::string& args) {
+    return testing::RunShell("'" + testing::SluiceBinary() + "' " + args, dir_.string());
+  }
+  void Write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name, std::ios::binary) << text;
+  }
+  std::string Read(const std::string& name) { return testing::ReadFile(dir_ / name); }
+  fs::path dir_;
+};
+
+TEST_F(Stream, EqualsBatchRunByteForByte) {
+  for (uint32_t seed : {1u, 2u, 3u, 4u, 5u, 6u}) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    // Delays up to 25 s, lateness 30 s: nothing is late.
+    Write("events.csv", CardPayments(seed, 3000, 25'000));
+    auto batch = Sluice("run p.yaml -i events.csv -o batch.csv -q");
+    ASSERT_EQ(batch.exit_code, 0) << batch.output;
+    for (const char* size : {"1", "7", "1024"}) {
+      auto s = Sluice(std::string("stream p.yaml --input-format csv -o stream.csv -q ") +
+                      "--batch-size " + size + " --summary s.json < events.csv");
+      ASSERT_EQ(s.exit_code, 0) << s.output;
+      EXPECT_TRUE(Read("stream.csv") == Read("batch.csv")) << "batch size " << size;
+      EXPECT_NE(Read("s.json").find("\"records_late\":0"), std::string::npos) << Read("s.json");
+    }
+  }
+}
+
+TEST_F(Stream, LateEventsGoToTheLateOutputWithTheirReason) {
+  Write("events.csv", CardPayments(9, 2000, 120'000));  // delays beyond the 30 s lateness
+  auto s =
+      Sluice("stream p.yaml -i events.csv -o out.csv --late-output late.jsonl --summary s.json -q");
+  ASSERT_EQ(s.exit_code, 0) << s.output;
+  const std::string late = Read("late.jsonl");
+  const size_t n_late = static_cast<size_t>(std::count(late.begin(), late.end(), '\n'));
+  EXPECT_GT(n_late, 10u);
+  EXPECT_NE(late.find("\"field\":\"ts\",\"reason\":\"late: event time 2026-"), std::string::npos)
+      << late.substr(0, 400);
+  EXPECT_NE(late.find("(latest event time minus lateness 30s)"), std::string::npos);
+  const std::string out = Read("out.csv");
+  const size_t written = static_cast<size_t>(std::count(out.begin(), out.end(), '\n')) - 1;
+  EXPECT_EQ(written + n_late, 2000u);
+  EXPECT_NE(Read("s.json").find("\"records_late\":" + std::to_string(n_late)), std::string::npos);
+}
+
+TEST_F(Stream, SigtermFlushesHeldEventsAndPrintsTheSummary) {
+  Write("events.csv", CardPayments(3, 500, 20'000));
+  auto batch = Sluice("run p.yaml -i events.csv -o batch.csv -q");
+  ASSERT_EQ(batch.exit_code, 0);
+  // The input stays open (a FIFO whose writer sleeps); SIGTERM ends the run.
+  Write("run.sh", "mkfifo in.fifo\n'" + testing::SluiceBinary() +
+                      "' stream p.yaml -i in.fifo --input-format csv -o out.csv 2> err.txt &\n"
+                      "pid=$!\n"
+                      "(cat events.csv; sleep 30) > in.fifo &\n"
+                      "writer=$!\n"
+                      "sleep 1\n"
+                      "kill -TERM $pid\n"
+                      "wait $pid\n"
+                      "echo exit=$?\n"
+                      "kill $writer\n");
+  auto s = Sluice("--version >/dev/null; sh run.sh");
+  EXPECT_NE(s.output.find("exit=0"), std::string::npos) << s.output;
+  EXPECT_TRUE(Read("out.csv") == Read("batch.csv")) << "output differs from sluice run";
+  EXPECT_NE(Read("err.txt").find("sluice stream: pipeline cards"), std::string::npos);
+}
+
+TEST_F(Stream, FollowReadsWhatIsAppended) {
+  const std::string all = CardPayments(4, 400, 0);
+  const size_t cut = all.find('\n', all.size() / 2) + 1;
+  Write("events.csv", all.substr(0, cut));
+  Write("whole.csv", all);
+  auto batch = Sluice("run p.yaml -i whole.csv -o batch.csv -q");
+  ASSERT_EQ(batch.exit_code, 0);
+  Write("rest.csv", all.substr(cut));
+  Write("run.sh", "'" + testing::SluiceBinary() +
+                      "' stream p.yaml -i events.csv --follow -o out.csv -q &\n"
+                      "pid=$!\n"
+                      "sleep 0.5\n"
+                      "cat rest.csv >> events.csv\n"
+                      "sleep 0.7\n"
+                      "kill -TERM $pid\n"
+                      "wait $pid\n"
+                      "echo exit=$?\n");
+  auto s = Sluice("--version >/dev/null; sh run.sh");
+  EXPECT_NE(s.output.find("exit=0"), std::string::npos) << s.output;
+  EXPECT_TRUE(Read("out.csv") == Read("batch.csv")) << "output differs from sluice run";
+}
+
+}  // namespace
+}  // namespace sluice
