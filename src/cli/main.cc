@@ -13,11 +13,14 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <tuple>
 
 #include "pipeline/spec.h"
 #include "runtime/batch_job.h"
 #include "runtime/engine.h"
 #include "runtime/stream_job.h"
+#include "runtime/training_set.h"
+#include "types/timestamp.h"
 
 namespace {
 
@@ -130,6 +133,42 @@ int Stream(const std::string& path, sluice::runtime::StreamOptions options, bool
   return ExitFor(status);
 }
 
+int Features(const std::string& path, sluice::runtime::TrainingSetOptions options, bool quiet,
+             const std::string& from, const std::string& to) {
+  for (auto [text, out, flag] : {std::tuple{&from, &options.from_ns, "--from"},
+                                 std::tuple{&to, &options.to_ns, "--to"}}) {
+    if (text->empty()) continue;
+    auto ns = sluice::ParseIso8601(*text);
+    if (!ns) {
+      std::fprintf(stderr, "sluice: %s expects an ISO-8601 time such as 2026-01-01T00:00:00Z, "
+                   "found '%s'\n", flag, text->c_str());
+      return kExitUsage;
+    }
+    *out = *ns;
+  }
+  auto engine = LoadEngine(path);
+  if (!engine) return kExitPipeline;
+  sluice::runtime::RunSummary summary;
+  sluice::runtime::TrainingSetReport report;
+  sluice::Status status = sluice::runtime::BuildTrainingSet(*engine, options, &summary, &report);
+  if (!quiet && summary.started) {
+    std::fputs(sluice::runtime::FormatSummaryText(summary, options.run.stats).c_str(), stderr);
+    std::fprintf(stderr,
+                 "  training  %llu labelled events written; %llu events without a label, %llu "
+                 "outside --from/--to; %llu of %llu labels matched no event\n",
+                 static_cast<unsigned long long>(summary.records_written),
+                 static_cast<unsigned long long>(report.events_unlabelled),
+                 static_cast<unsigned long long>(report.events_out_of_range),
+                 static_cast<unsigned long long>(report.labels_unmatched),
+                 static_cast<unsigned long long>(report.labels));
+  }
+  if (!options.run.summary_file.empty()) {
+    std::ofstream out(options.run.summary_file, std::ios::binary);
+    out << sluice::runtime::FormatSummaryJson(summary, status);
+  }
+  return ExitFor(status);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -213,6 +252,34 @@ int main(int argc, char** argv) {
   stream->add_flag("-q,--quiet", quiet, "No summary on stderr");
   stream->add_flag("--stats", stream_stats, "Also report the windowed-feature state");
 
+  sluice::runtime::TrainingSetOptions training;
+  std::string from_text, to_text;
+  auto* features = app.add_subcommand(
+      "features", "Write a training set: each labelled event with its features as they were "
+                  "when it was processed, and its label");
+  features->add_option("PIPELINE", pipeline_path, "Pipeline file (YAML)")->required();
+  features->add_option("-i,--input", training.run.input, "Events file, or - for stdin")
+      ->required();
+  features->add_option("--labels", training.labels, "Labels: CSV with the event id and labels")
+      ->required();
+  features->add_option("-o,--output", training.run.output, "Training set file (csv or jsonl)")
+      ->required();
+  features->add_option("--label-key", training.label_key,
+                       "Column of the labels file holding event ids (default: the id field)");
+  features->add_option("--from", from_text, "Write only events at or after this time (ISO-8601)");
+  features->add_option("--to", to_text, "Write only events before this time (ISO-8601)");
+  features->add_option("--input-format", training.run.input_format, "csv or jsonl")
+      ->check(CLI::IsMember({"csv", "jsonl"}));
+  features->add_option("--output-format", training.run.output_format, "csv or jsonl")
+      ->check(CLI::IsMember({"csv", "jsonl"}));
+  features->add_option("--dead-letter", training.run.dead_letter,
+                       "Where rejected records go (default: OUTPUT.rejects.jsonl)");
+  features->add_option("--summary", training.run.summary_file, "Also write the summary as JSON");
+  features->add_option("--batch-size", training.run.batch_size, "Records per batch")
+      ->check(CLI::Range(1, 1 << 20));
+  features->add_flag("-q,--quiet", quiet, "No summary on stderr");
+  features->add_flag("--stats", training.run.stats, "Also report the windowed-feature state");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -220,6 +287,10 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
   if (check->parsed()) return Check(pipeline_path);
+  if (features->parsed()) {
+    training.run.progress = !quiet && isatty(STDERR_FILENO);
+    return Features(pipeline_path, training, quiet, from_text, to_text);
+  }
   if (stream->parsed()) {
     if (!lateness_text.empty()) {
       auto ns = sluice::expr::ParseDuration(lateness_text);

@@ -58,7 +58,11 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
   const bool to_file = options.output != "-";
   const std::string partial = to_file ? options.output + ".partial" : options.output;
   SLUICE_ASSIGN_OR_RETURN(
-      auto sink, io::RecordSink::Open(partial, out_format, engine.OutputColumns(out_format)));
+      auto sink, io::RecordSink::Open(partial, out_format,
+                                      options.reshape ? options.reshape->columns
+                                                      : engine.OutputColumns(out_format)));
+  std::optional<Batch> reshaped;
+  if (options.reshape) reshaped.emplace(*options.reshape->layout, std::max<size_t>(options.batch_size, 1));
   summary->started = true;
   io::DeadLetterFile dead_letters(summary->dead_letter);
   OrderedRejects rejects(&dead_letters, options.max_errors);
@@ -81,11 +85,21 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
     }
   };
   // Runs one batch through the pipeline and writes it; false to stop.
+  Engine::StageTimes stage_times;
   auto process = [&](Batch& b) {
-    engine.Process(b, state.get());
+    engine.Process(b, state.get(), &stage_times);
     rejects.FinishBatch(b, engine.errors());
     tally.Add(b);
-    status = sink->Write(b);
+    if (reshaped) {
+      reshaped->Clear();
+      options.reshape->rows(b, &*reshaped);
+      size_t ok_rows = 0;
+      for (size_t row = 0; row < b.size(); ++row) ok_rows += b.row_error(row) == 0;
+      summary->records_skipped += ok_rows - reshaped->size();
+      status = sink->Write(*reshaped);
+    } else {
+      status = sink->Write(b);
+    }
     if (!status.ok()) return false;
     if (!dead_letters.status().ok()) {
       status = dead_letters.status();
@@ -178,6 +192,9 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
     }
   }
   if (state) summary->features = state->Stats();
+  summary->features_cpu_seconds = stage_times.features;
+  summary->models_cpu_seconds = stage_times.models;
+  summary->decisions_cpu_seconds = stage_times.decisions;
   if (options.progress) std::fprintf(stderr, "\r%60s\r", "");
   Status close = sink->Close();
   Status dl_close = dead_letters.Close();
@@ -213,10 +230,14 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
 
 std::string FormatSummaryText(const RunSummary& s, bool show_stats) {
   std::string out =
-      fmt::format("sluice {}: pipeline {}\n", s.streamed ? "stream" : "run", s.pipeline);
+      fmt::format("sluice {}: pipeline {}\n", s.streamed ? "stream" : s.command, s.pipeline);
   double rate = s.seconds > 0 ? static_cast<double>(s.records_read) / s.seconds : 0;
   out += fmt::format("  read      {:>12} records\n", Thousands(s.records_read));
   out += fmt::format("  written   {:>12}\n", Thousands(s.records_written));
+  if (s.records_skipped > 0) {
+    out += fmt::format("  skipped   {:>12}  (processed, not in the output)\n",
+                       Thousands(s.records_skipped));
+  }
   out += fmt::format("  rejected  {:>12}", Thousands(s.records_rejected));
   if (s.records_rejected > 0) {
     out += fmt::format("  ({} on input, {} in the pipeline; see {})", s.rejected_on_input,
@@ -234,13 +255,25 @@ std::string FormatSummaryText(const RunSummary& s, bool show_stats) {
     if (s.resumed) out += "  resumed from a checkpoint; counts include the earlier runs\n";
   }
   out += fmt::format("  seconds   {:>12.3f}  (cpu {:.3f})\n", s.seconds, s.cpu_seconds);
+  if (show_stats) {
+    auto per_cpu = [&](double cpu) {
+      return cpu > 0 ? Thousands(static_cast<uint64_t>(static_cast<double>(s.records_read) / cpu))
+                     : std::string("-");
+    };
+    out += fmt::format("  stages    features {:.3f} s cpu ({} records/s), models {:.3f} s, "
+                       "decisions {:.3f} s\n",
+                       s.features_cpu_seconds, per_cpu(s.features_cpu_seconds), s.models_cpu_seconds,
+                       s.decisions_cpu_seconds);
+  }
   out += fmt::format("  records/s {:>12}\n", Thousands(static_cast<uint64_t>(rate)));
   if (!s.actions.empty()) {
     out += "  actions:\n";
     for (const auto& [name, n] : s.actions) {
-      double pct = s.records_written
-                       ? 100.0 * static_cast<double>(n) / static_cast<double>(s.records_written)
-                       : 0;
+      // Of the decisions taken (`sluice features` decides on more events
+      // than it writes).
+      uint64_t decided = 0;
+      for (const auto& a : s.actions) decided += a.second;
+      double pct = decided ? 100.0 * static_cast<double>(n) / static_cast<double>(decided) : 0;
       out += fmt::format("    {:<16} {:>12}  {:5.1f}%\n", name, Thousands(n), pct);
     }
   }
@@ -285,10 +318,14 @@ std::string FormatSummaryJson(const RunSummary& s, const Status& status) {
                      s.records_read, s.records_written, s.records_rejected);
   out += fmt::format(",\"rejected_on_input\":{},\"rejected_in_pipeline\":{}", s.rejected_on_input,
                      s.rejected_in_pipeline);
+  if (s.records_skipped > 0) out += fmt::format(",\"records_skipped\":{}", s.records_skipped);
   out += ",\"dead_letter\":" +
          (s.dead_letter.empty() ? std::string("null") : JsonString(s.dead_letter));
   out += fmt::format(",\"seconds\":{:.6f},\"cpu_seconds\":{:.6f},\"records_per_second\":{:.1f}",
                      s.seconds, s.cpu_seconds, rate);
+  out += fmt::format(
+      ",\"stage_cpu_seconds\":{{\"features\":{:.6f},\"models\":{:.6f},\"decisions\":{:.6f}}}",
+      s.features_cpu_seconds, s.models_cpu_seconds, s.decisions_cpu_seconds);
   out += ",\"actions\":{";
   for (size_t i = 0; i < s.actions.size(); ++i) {
     out +=

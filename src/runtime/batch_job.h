@@ -4,6 +4,7 @@
 // rejected: records_read == records_written + records_rejected, always.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -25,9 +26,20 @@ struct RunOptions {
   size_t batch_size = 1024;
   bool progress = false;  // progress lines on stderr
   bool stats = false;     // the summary reports the windowed-feature state
+  // Writes something other than the pipeline's output (`sluice features`):
+  // each processed batch is turned into a batch of `layout` by `reshape`,
+  // which appends the rows to write, and that batch is written with
+  // `columns`. Rows not appended count as skipped.
+  struct Reshape {
+    const BatchLayout* layout = nullptr;
+    std::vector<io::OutputColumn> columns;
+    std::function<void(const Batch& processed, Batch* out)> rows;
+  };
+  std::optional<Reshape> reshape;
 };
 
 struct RunSummary {
+  std::string command = "run";  // run, stream, features
   std::string pipeline;
   std::string input, output, dead_letter;
   uint64_t records_read = 0;
@@ -51,6 +63,9 @@ struct RunSummary {
   std::string late_output;
   uint64_t records_held = 0;  // waiting in the reorder buffer, saved in the checkpoint
   bool resumed = false;       // continued from a checkpoint
+  uint64_t records_skipped = 0;  // processed but not written (`sluice features`)
+  // CPU seconds in each stage of the engine (reading and writing excluded).
+  double features_cpu_seconds = 0, models_cpu_seconds = 0, decisions_cpu_seconds = 0;
   uint64_t records_out_of_order = 0;
   std::optional<features::FeatureStats> features;
 };

@@ -1,6 +1,7 @@
 #include "runtime/engine.h"
 
 #include <fmt/format.h>
+#include <time.h>
 
 #include <set>
 
@@ -203,13 +204,30 @@ std::unique_ptr<features::FeatureState> Engine::NewFeatureState() const {
   return windows_->NewState();
 }
 
-void Engine::Process(Batch& batch, features::FeatureState* state) const {
+namespace {
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+}  // namespace
+
+void Engine::Process(Batch& batch, features::FeatureState* state, StageTimes* times) const {
+  const double t0 = times != nullptr ? ThreadCpuSeconds() : 0;
   if (state != nullptr) state->BeginBatch();
   features_.Run(batch, state);
+  const double t1 = times != nullptr ? ThreadCpuSeconds() : 0;
   for (const auto& m : models_) m.Run(batch);
+  const double t2 = times != nullptr ? ThreadCpuSeconds() : 0;
   if (rules_) {
     conditions_.Run(batch);
     rules_->Decide(batch);
+  }
+  if (times != nullptr) {
+    const double t3 = ThreadCpuSeconds();
+    times->features += t1 - t0;
+    times->models += t2 - t1;
+    times->decisions += t3 - t2;
   }
 }
 

@@ -273,8 +273,9 @@ Status RunStream(const Engine& engine, const StreamOptions& options, RunSummary*
       rejects.WriteNow(n.view(), /*on_input=*/true);
     }
   };
+  Engine::StageTimes stage_times;
   auto process = [&](Batch& b) {
-    engine.Process(b, state.get());
+    engine.Process(b, state.get(), &stage_times);
     rejects.FinishBatch(b, engine.errors());
     tally.Add(b);
     status = sink->Write(b);
@@ -404,6 +405,9 @@ Status RunStream(const Engine& engine, const StreamOptions& options, RunSummary*
   summary->resumed = resuming;
   tally.Fill(summary);
   if (state) summary->features = state->Stats();
+  summary->features_cpu_seconds = stage_times.features;
+  summary->models_cpu_seconds = stage_times.models;
+  summary->decisions_cpu_seconds = stage_times.decisions;
   if (summary->records_rejected == 0 && summary->records_late == 0) summary->dead_letter.clear();
   return status;
 }

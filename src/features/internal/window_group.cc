@@ -428,6 +428,42 @@ void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, 
   out = 0;
 }
 
+void WindowGroup::PrefetchSlot(uint32_t slot) const {
+  if (slot == KeyTable::kNoSlot) return;
+  if (needs_.ring) __builtin_prefetch(&ring_[slot]);
+  if (needs_.min) __builtin_prefetch(&min_q_[slot]);
+  if (needs_.max) __builtin_prefetch(&max_q_[slot]);
+  if (needs_.count) __builtin_prefetch(&count_[slot]);
+  if (needs_.sum) {
+    if (int_sum_) {
+      __builtin_prefetch(&isum_[slot]);
+    } else {
+      __builtin_prefetch(&sum_[slot * 2]);
+    }
+  }
+  if (needs_.welford) __builtin_prefetch(&welford_[slot * 4]);
+  if (needs_.first) __builtin_prefetch(&first_[slot * 2]);
+  if (needs_.last) {
+    __builtin_prefetch(&last_[slot * 2]);
+    __builtin_prefetch(&has_last_[slot]);
+  }
+  if (needs_.distinct) __builtin_prefetch(&distinct_[slot]);
+  if (needs_.decay) __builtin_prefetch(&decay_[slot * 5]);
+}
+
+void WindowGroup::PrefetchContents(uint32_t slot) const {
+  if (slot == KeyTable::kNoSlot) return;
+  auto queue = [](const RingPool& pool, const RingRef& q) {
+    if (q.size == 0) return;
+    __builtin_prefetch(pool.Front(q));
+    __builtin_prefetch(pool.Back(q));
+    if (q.size < q.capacity) __builtin_prefetch(pool.At(q, q.size));
+  };
+  if (needs_.ring) queue(ring_pool_, ring_[slot]);
+  if (needs_.min) queue(min_pool_, min_q_[slot]);
+  if (needs_.max) queue(max_pool_, max_q_[slot]);
+}
+
 void WindowGroup::Process(Batch& batch, const uint32_t* slots, int time_column) {
   EnsureSlots(keys_->slot_limit());
   const size_t rows = batch.size();
@@ -443,7 +479,15 @@ void WindowGroup::Process(Batch& batch, const uint32_t* slots, int time_column) 
   const int64_t* times = batch.column(time_column).data<int64_t>();
   const Column* filter = filter_ >= 0 ? &batch.column(filter_) : nullptr;
   const Column* value = value_ >= 0 ? &batch.column(value_) : nullptr;
+  // Per-key state is scattered over memory: fetch the state of the rows a
+  // little ahead (first the per-slot entries, then the window contents they
+  // point to) so that the cache misses overlap instead of queueing.
+  constexpr size_t kAhead = 4;
+  for (size_t row = 0; row < std::min(rows, 2 * kAhead); ++row) PrefetchSlot(slots[row]);
+  for (size_t row = 0; row < std::min(rows, kAhead); ++row) PrefetchContents(slots[row]);
   for (size_t row = 0; row < rows; ++row) {
+    if (row + 2 * kAhead < rows) PrefetchSlot(slots[row + 2 * kAhead]);
+    if (row + kAhead < rows) PrefetchContents(slots[row + kAhead]);
     const uint32_t slot = slots[row];
     if (slot == KeyTable::kNoSlot || batch.row_error(row) != 0) {
       for (auto& m : members_) m.valid[row] = 0;

@@ -99,6 +99,8 @@ class WindowGroup {
   };
 
   void EnsureSlots(size_t n);
+  void PrefetchSlot(uint32_t slot) const;
+  void PrefetchContents(uint32_t slot) const;
   uint64_t ValueWord(const Batch& batch, size_t row);
   void Evict(uint32_t slot, int64_t now);
   void Enter(uint32_t slot, int64_t t, uint64_t word);
