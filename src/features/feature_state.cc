@@ -100,10 +100,7 @@ void FeatureState::RunStep(int step, Batch& batch) {
     const int64_t* times = batch.column(set_.time_column_).data<int64_t>();
     if (ks.serial != serial_) {
       ks.slots.resize(batch.capacity());
-      for (size_t row = 0; row < rows; ++row) {
-        ks.slots[row] = batch.row_error(row) != 0 ? internal::KeyTable::kNoSlot
-                                                  : ks.table->Lookup(batch, row, times[row]);
-      }
+      ks.table->LookupBatch(batch, rows, times, ks.slots.data());
       ks.serial = serial_;
       ks.events_since_sweep += rows;
     }

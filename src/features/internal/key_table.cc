@@ -116,6 +116,50 @@ uint32_t KeyTable::Lookup(const Batch& batch, size_t row, int64_t time) {
   return slot;
 }
 
+void KeyTable::LookupBatch(const Batch& batch, size_t rows, const int64_t* times, uint32_t* slots) {
+  batch_keys_.clear();
+  batch_hashes_.resize(rows);
+  batch_ends_.resize(rows);
+  uint64_t touched = 0;
+  // Pass 1: encode and hash every key; load its home bucket.
+  for (size_t row = 0; row < rows; ++row) {
+    const bool ok = batch.row_error(row) == 0 && Encode(batch, row);
+    if (ok) {
+      batch_hashes_[row] = HashBytes(key_scratch_);
+      batch_keys_ += key_scratch_;
+      touched += index_[batch_hashes_[row] & (index_.size() - 1)];
+    } else {
+      batch_hashes_[row] = 0;
+      slots[row] = kNoSlot;
+    }
+    batch_ends_[row] = static_cast<uint32_t>(batch_keys_.size()) | (ok ? 0u : 0x80000000u);
+  }
+  // Pass 2: load the slot entries the buckets point to.
+  for (size_t row = 0; row < rows; ++row) {
+    const uint32_t e = index_[batch_hashes_[row] & (index_.size() - 1)];
+    if (e != 0)
+      touched += hashes_[e - 1] + keys_[e - 1].size() + static_cast<uint64_t>(last_time_[e - 1]);
+  }
+  touch_sink_ += touched;
+  // Pass 3: the lookups themselves, in row order.
+  uint32_t begin = 0;
+  for (size_t row = 0; row < rows; ++row) {
+    const uint32_t end_word = batch_ends_[row];
+    if ((end_word & 0x80000000u) != 0) continue;
+    const uint32_t end = end_word;
+    const std::string_view key(batch_keys_.data() + begin, end - begin);
+    begin = end;
+    const uint64_t hash = batch_hashes_[row];
+    uint32_t slot = Find(key, hash);
+    if (slot == kNoSlot) {
+      slot = Add(key, hash, times[row]);
+    } else {
+      last_time_[slot] = times[row];
+    }
+    slots[row] = slot;
+  }
+}
+
 uint32_t KeyTable::Insert(std::string_view key_bytes, int64_t last_time) {
   const uint64_t hash = HashBytes(key_bytes);
   uint32_t slot = Find(key_bytes, hash);

@@ -99,13 +99,14 @@ class WindowGroup {
   };
 
   void EnsureSlots(size_t n);
-  void PrefetchSlot(uint32_t slot) const;
-  void PrefetchContents(uint32_t slot) const;
+  // Loads the state of `slot` (see Process); returns a value to sink.
+  // `contents`: the window contents the per-slot entries point to.
+  uint64_t Touch(uint32_t slot, bool contents) const;
   uint64_t ValueWord(const Batch& batch, size_t row);
   void Evict(uint32_t slot, int64_t now);
   void Enter(uint32_t slot, int64_t t, uint64_t word);
   void Leave(uint32_t slot, int64_t t, uint64_t word);
-  void Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, int64_t t, bool after);
+  void Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, int64_t t);
   void ReleaseWord(uint64_t word);
   void RetainWord(uint64_t word);
   int64_t CountOf(uint32_t slot) const;
@@ -122,8 +123,10 @@ class WindowGroup {
   int64_t half_life_ns_;
   StringPool* strings_;
   std::vector<GroupMember> members_;
+  std::vector<GroupMember*> before_, after_;  // set on the first Process()
   Needs needs_;
   bool int_sum_ = false;
+  uint64_t touch_sink_ = 0;  // keeps the loads of Touch() from being optimised away
 
   size_t slots_ = 0;
   RingPool ring_pool_{2};
