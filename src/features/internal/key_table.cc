@@ -78,7 +78,7 @@ uint32_t KeyTable::Find(std::string_view key, uint64_t hash) const {
     const uint32_t e = index_[i];
     if (e == 0) return kNoSlot;
     const uint32_t slot = e - 1;
-    if (hashes_[slot] == hash && keys_[slot] == key) return slot;
+    if (hashes_[slot] == hash && KeyOf(slot) == key) return slot;
   }
 }
 
@@ -90,13 +90,21 @@ uint32_t KeyTable::Add(std::string_view key, uint64_t hash, int64_t time) {
     free_slots_.pop_back();
   } else {
     slot = static_cast<uint32_t>(hashes_.size());
+    if (hashes_.size() == hashes_.capacity()) {
+      // Grow by a quarter (not double): per-key memory is what --stats reports.
+      const size_t n = hashes_.size() + hashes_.size() / 4 + 64;
+      hashes_.reserve(n);
+      keys_.reserve(n);
+      last_time_.reserve(n);
+      in_use_.reserve(n);
+    }
     hashes_.push_back(0);
     keys_.emplace_back();
     last_time_.push_back(0);
     in_use_.push_back(0);
   }
   hashes_[slot] = hash;
-  keys_[slot].assign(key);
+  StoreKey(slot, key);
   last_time_[slot] = time;
   in_use_[slot] = 1;
   ++live_;
@@ -138,7 +146,7 @@ void KeyTable::LookupBatch(const Batch& batch, size_t rows, const int64_t* times
   for (size_t row = 0; row < rows; ++row) {
     const uint32_t e = index_[batch_hashes_[row] & (index_.size() - 1)];
     if (e != 0)
-      touched += hashes_[e - 1] + keys_[e - 1].size() + static_cast<uint64_t>(last_time_[e - 1]);
+      touched += hashes_[e - 1] + keys_[e - 1].size + static_cast<uint64_t>(last_time_[e - 1]);
   }
   touch_sink_ += touched;
   // Pass 3: the lookups themselves, in row order.
@@ -182,6 +190,37 @@ void KeyTable::Grow() {
   }
 }
 
+void KeyTable::StoreKey(uint32_t slot, std::string_view key) {
+  StoredKey& k = keys_[slot];
+  k.size = static_cast<uint32_t>(key.size());
+  if (key.size() <= sizeof k.bytes) {
+    std::memcpy(k.bytes, key.data(), key.size());
+    return;
+  }
+  uint32_t i;
+  if (!free_long_keys_.empty()) {
+    i = free_long_keys_.back();
+    free_long_keys_.pop_back();
+    long_keys_[i].assign(key);
+  } else {
+    i = static_cast<uint32_t>(long_keys_.size());
+    long_keys_.emplace_back(key);
+  }
+  std::memcpy(k.bytes, &i, sizeof i);
+}
+
+void KeyTable::FreeKey(uint32_t slot) {
+  StoredKey& k = keys_[slot];
+  if (k.size > sizeof k.bytes) {
+    uint32_t i;
+    std::memcpy(&i, k.bytes, sizeof i);
+    long_keys_[i].clear();
+    long_keys_[i].shrink_to_fit();
+    free_long_keys_.push_back(i);
+  }
+  k = StoredKey{};
+}
+
 void KeyTable::Expired(int64_t now, std::vector<uint32_t>* out) const {
   if (max_window_ns_ < 0) return;
   // A key is empty for every later event e when last <= e.t - W, and e.t >= now.
@@ -210,17 +249,17 @@ void KeyTable::Remove(uint32_t slot) {
   }
   index_[hole] = 0;
   in_use_[slot] = 0;
-  keys_[slot].clear();
-  keys_[slot].shrink_to_fit();
+  FreeKey(slot);
   free_slots_.push_back(slot);
   --live_;
 }
 
 size_t KeyTable::bytes_reserved() const {
   size_t b = index_.capacity() * sizeof(uint32_t) + hashes_.capacity() * sizeof(uint64_t) +
-             keys_.capacity() * sizeof(std::string) + last_time_.capacity() * sizeof(int64_t) +
+             keys_.capacity() * sizeof(StoredKey) + last_time_.capacity() * sizeof(int64_t) +
              in_use_.capacity() + free_slots_.capacity() * sizeof(uint32_t);
-  for (const auto& k : keys_) {
+  b += long_keys_.capacity() * sizeof(std::string);
+  for (const auto& k : long_keys_) {
     if (k.capacity() > 15) b += k.capacity() + 1;
   }
   return b;
@@ -231,7 +270,7 @@ void KeyTable::Save(StateWriter& w) const {
   for (size_t s = 0; s < hashes_.size(); ++s) {
     w.Put(in_use_[s]);
     if (in_use_[s] != 0) {
-      w.PutString(keys_[s]);
+      w.PutString(KeyOf(static_cast<uint32_t>(s)));
       w.Put(last_time_[s]);
     }
   }
@@ -243,14 +282,18 @@ bool KeyTable::Load(StateReader& r) {
   if (!r.Get(&slots) || slots >= UINT32_MAX) return false;
   hashes_.assign(slots, 0);
   keys_.assign(slots, {});
+  long_keys_.clear();
+  free_long_keys_.clear();
   last_time_.assign(slots, 0);
   in_use_.assign(slots, 0);
   live_ = 0;
   for (size_t s = 0; s < slots; ++s) {
     if (!r.Get(&in_use_[s])) return false;
     if (in_use_[s] == 0) continue;
-    if (!r.GetString(&keys_[s]) || !r.Get(&last_time_[s])) return false;
-    hashes_[s] = HashBytes(keys_[s]);
+    std::string key;
+    if (!r.GetString(&key) || !r.Get(&last_time_[s])) return false;
+    StoreKey(static_cast<uint32_t>(s), key);
+    hashes_[s] = HashBytes(key);
     ++live_;
   }
   if (!r.GetVector(&free_slots_) || free_slots_.size() + live_ != slots) return false;
@@ -263,7 +306,7 @@ bool KeyTable::Load(StateReader& r) {
   const size_t mask = index_.size() - 1;
   for (size_t s = 0; s < slots; ++s) {
     if (in_use_[s] == 0) continue;
-    if (Find(keys_[s], hashes_[s]) != kNoSlot) return false;  // a key twice
+    if (Find(KeyOf(static_cast<uint32_t>(s)), hashes_[s]) != kNoSlot) return false;  // twice
     size_t i = hashes_[s] & mask;
     while (index_[i] != 0) i = (i + 1) & mask;
     index_[i] = static_cast<uint32_t>(s) + 1;

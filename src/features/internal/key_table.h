@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,7 +59,7 @@ class KeyTable {
     return static_cast<uint32_t>((hashes_[slot] >> 32) % key_groups_);
   }
   bool in_use(uint32_t slot) const { return in_use_[slot] != 0; }
-  const std::string& key_bytes(uint32_t slot) const { return keys_[slot]; }
+  std::string_view key_bytes(uint32_t slot) const { return KeyOf(slot); }
   int64_t last_time(uint32_t slot) const { return last_time_[slot]; }
   // Adds a key with its encoded bytes (restoring a checkpoint).
   uint32_t Insert(std::string_view key_bytes, int64_t last_time);
@@ -82,7 +83,24 @@ class KeyTable {
   // Open addressing with linear probing: slot + 1, 0 = empty. At most half full.
   std::vector<uint32_t> index_;
   std::vector<uint64_t> hashes_;  // per slot
-  std::vector<std::string> keys_;
+  // A key's encoded bytes: up to 12 inline (card and account ids), longer
+  // ones in long_keys_ (the inline bytes then hold its index).
+  struct StoredKey {
+    uint32_t size = 0;
+    char bytes[12] = {};
+  };
+  std::string_view KeyOf(uint32_t slot) const {
+    const StoredKey& k = keys_[slot];
+    if (k.size <= sizeof k.bytes) return {k.bytes, k.size};
+    uint32_t i;
+    std::memcpy(&i, k.bytes, sizeof i);
+    return long_keys_[i];
+  }
+  void StoreKey(uint32_t slot, std::string_view key);
+  void FreeKey(uint32_t slot);
+  std::vector<StoredKey> keys_;
+  std::vector<std::string> long_keys_;
+  std::vector<uint32_t> free_long_keys_;
   std::vector<int64_t> last_time_;
   std::vector<uint8_t> in_use_;
   std::vector<uint32_t> free_slots_;

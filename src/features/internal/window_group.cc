@@ -44,7 +44,8 @@ WindowGroup::WindowGroup(KeyTable* keys, int value, Type value_type, int filter,
       filter_(filter),
       window_ns_(window_ns),
       half_life_ns_(half_life_ns),
-      strings_(strings) {}
+      strings_(strings),
+      int_sum_(value_type_.kind == TypeKind::kInt64) {}
 
 WindowGroup::~WindowGroup() = default;
 
@@ -57,10 +58,10 @@ size_t WindowGroup::AddMember(const expr::WindowCall& call) {
     case AggregateKind::kSum:
     case AggregateKind::kAvg:
       needs_.sum = true;
-      int_sum_ = value_type_.kind == TypeKind::kInt64;
       break;
     case AggregateKind::kVariance:
     case AggregateKind::kStddev:
+      needs_.sum = true;  // sum(x), with sum(x^2) in welford_
       needs_.welford = true;
       break;
     case AggregateKind::kMin:
@@ -103,26 +104,32 @@ size_t WindowGroup::AddMember(const expr::WindowCall& call) {
 
 void WindowGroup::EnsureSlots(size_t n) {
   if (n <= slots_) return;
-  size_t grown = std::max<size_t>(n, slots_ + slots_ / 2 + 16);
-  if (needs_.ring) ring_.resize(grown);
-  if (needs_.min) min_q_.resize(grown);
-  if (needs_.max) max_q_.resize(grown);
-  if (needs_.count) count_.resize(grown, 0);
+  const size_t grown = std::max<size_t>(n, slots_ + slots_ / 4 + 64);
+  // Exact reservations: resize() alone may double the capacity, and memory
+  // per key is what --stats reports.
+  auto grow = [grown](auto& v, size_t per_slot) {
+    v.reserve(grown * per_slot);
+    v.resize(grown * per_slot);
+  };
+  if (needs_.ring) grow(ring_, 1);
+  if (needs_.min) grow(min_q_, 1);
+  if (needs_.max) grow(max_q_, 1);
+  if (needs_.count) grow(count_, 1);
   if (needs_.sum) {
     if (int_sum_) {
-      isum_.resize(grown, 0);
+      grow(isum_, 1);
     } else {
-      sum_.resize(grown * 2, 0.0);
+      grow(sum_, 2);
     }
   }
-  if (needs_.welford) welford_.resize(grown * 4, 0.0);
-  if (needs_.first) first_.resize(grown * 2, 0);
+  if (needs_.welford) grow(welford_, 2);
+  if (needs_.first) grow(first_, 2);
   if (needs_.last) {
-    last_.resize(grown * 2, 0);
-    has_last_.resize(grown, 0);
+    grow(last_, 2);
+    grow(has_last_, 1);
   }
-  if (needs_.distinct) distinct_.resize(grown, 0);
-  if (needs_.decay) decay_.resize(grown * 5, 0.0);
+  if (needs_.distinct) grow(distinct_, 1);
+  if (needs_.decay) grow(decay_, 5);
   slots_ = grown;
 }
 
@@ -180,11 +187,7 @@ void WindowGroup::Enter(uint32_t slot, int64_t t, uint64_t word) {
   const double x = value_type_.kind == TypeKind::kInt64
                        ? static_cast<double>(static_cast<int64_t>(word))
                        : WordDouble(word);
-  if (needs_.welford) {
-    double* w = &welford_[slot * 4];
-    Accumulate(w, DoubleDouble{x, 0.0});
-    Accumulate(w + 2, TwoProduct(x, x));
-  }
+  if (needs_.welford) Accumulate(&welford_[slot * 2], TwoProduct(x, x));
   auto push_queue = [&](RingPool& pool, RingRef& q, bool keep_max) {
     if (window_ns_ < 0) {  // unbounded: only the extreme matters
       if (q.size == 0) {
@@ -263,11 +266,7 @@ void WindowGroup::Leave(uint32_t slot, int64_t t, uint64_t word) {
       Accumulate(&sum_[slot * 2], DoubleDouble{-WordDouble(word), 0.0});
     }
   }
-  if (needs_.welford) {
-    double* w = &welford_[slot * 4];
-    Accumulate(w, DoubleDouble{-x, 0.0});
-    Accumulate(w + 2, Negate(TwoProduct(x, x)));
-  }
+  if (needs_.welford) Accumulate(&welford_[slot * 2], Negate(TwoProduct(x, x)));
   if (needs_.distinct && pairs_.Remove(slot, word)) --distinct_[slot];
   if (needs_.decay) {
     double* d = &decay_[slot * 5];
@@ -286,7 +285,7 @@ void WindowGroup::Leave(uint32_t slot, int64_t t, uint64_t word) {
         sum_[slot * 2] = sum_[slot * 2 + 1] = 0.0;
       }
     }
-    if (needs_.welford) std::fill_n(&welford_[slot * 4], 4, 0.0);
+    if (needs_.welford) welford_[slot * 2] = welford_[slot * 2 + 1] = 0.0;
     if (needs_.decay) std::fill_n(&decay_[slot * 5], 5, 0.0);
   }
 }
@@ -350,10 +349,17 @@ void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, 
     case AggregateKind::kStddev: {
       if (n < 2) break;
       // M2 = sum(x^2) - sum(x)^2 / n, in double-double.
-      const double* w = &welford_[slot * 4];
-      const DoubleDouble s1{w[0], w[1]};
+      const double* w = &welford_[slot * 2];
+      DoubleDouble s1;
+      if (int_sum_) {  // exact 128-bit sum as a double-double
+        const Int128 total = isum_[slot];
+        s1.hi = static_cast<double>(total);
+        s1.lo = static_cast<double>(total - static_cast<Int128>(s1.hi));
+      } else {
+        s1 = {sum_[slot * 2], sum_[slot * 2 + 1]};
+      }
       const DoubleDouble m2 =
-          Add(DoubleDouble{w[2], w[3]}, Negate(Divide(Multiply(s1, s1), static_cast<double>(n))));
+          Add(DoubleDouble{w[0], w[1]}, Negate(Divide(Multiply(s1, s1), static_cast<double>(n))));
       const double var = std::max(0.0, m2.value()) / static_cast<double>(n - 1);
       out = DoubleWord(m.kind == AggregateKind::kVariance ? var : std::sqrt(var));
       return;
@@ -444,7 +450,7 @@ uint64_t WindowGroup::Touch(uint32_t slot, bool contents) const {
   if (needs_.sum) {
     acc += int_sum_ ? static_cast<uint64_t>(isum_[slot]) : DoubleWord(sum_[slot * 2]);
   }
-  if (needs_.welford) acc += DoubleWord(welford_[slot * 4]);
+  if (needs_.welford) acc += DoubleWord(welford_[slot * 2]);
   if (needs_.first) acc += first_[slot * 2];
   if (needs_.last) acc += last_[slot * 2] + has_last_[slot];
   if (needs_.distinct) acc += distinct_[slot];
@@ -560,7 +566,7 @@ bool WindowGroup::Load(StateReader& r) {
       !sized(max_q_.size(), needs_.max, 1) || !sized(count_.size(), needs_.count, 1) ||
       !sized(sum_.size(), needs_.sum && !int_sum_, 2) ||
       !sized(isum_.size(), needs_.sum && int_sum_, 1) ||
-      !sized(welford_.size(), needs_.welford, 4) || !sized(first_.size(), needs_.first, 2) ||
+      !sized(welford_.size(), needs_.welford, 2) || !sized(first_.size(), needs_.first, 2) ||
       !sized(last_.size(), needs_.last, 2) || !sized(has_last_.size(), needs_.last, 1) ||
       !sized(distinct_.size(), needs_.distinct, 1) || !sized(decay_.size(), needs_.decay, 5)) {
     return false;

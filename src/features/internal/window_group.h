@@ -138,7 +138,7 @@ class WindowGroup {
   std::vector<int64_t> count_;
   std::vector<double> sum_;  // float sums: double-double (hi, lo) per slot
   std::vector<Int128> isum_;
-  std::vector<double> welford_;  // sum(x) and sum(x^2), double-doubles: 4 per slot
+  std::vector<double> welford_;  // sum(x^2), a double-double per slot (sum(x) is in sum_/isum_)
   std::vector<uint64_t> first_;  // word, time interleaved
   std::vector<uint64_t> last_;   // word, time interleaved
   std::vector<uint8_t> has_last_;
