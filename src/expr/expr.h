@@ -109,6 +109,7 @@ enum class AggregateKind : uint8_t {
   kLast,
   kPrevious,
   kCountDistinct,
+  kApproxCountDistinct,
   kTimeSinceLast,
   kTimeSinceFirst,
   kDecayedSum,

@@ -58,6 +58,7 @@ constexpr AggregateInfo kAggregates[] = {
     {"last", AggregateKind::kLast, 1, 1},
     {"previous", AggregateKind::kPrevious, 1, 1},
     {"count_distinct", AggregateKind::kCountDistinct, 1, 1},
+    {"approx_count_distinct", AggregateKind::kApproxCountDistinct, 1, 1},
     {"time_since_last", AggregateKind::kTimeSinceLast, 0, 0},
     {"time_since_first", AggregateKind::kTimeSinceFirst, 0, 0},
     {"decayed_sum", AggregateKind::kDecayedSum, 2, 2},
@@ -496,8 +497,8 @@ bool Checker::CheckWindow(Node& n) {
     return Fail(n.begin, "'" + n.name + "' is not a windowed aggregate" +
                              DidYouMean(n.name, AggregateNames()) + "; 'over' and 'by' follow " +
                              "one of: count, sum, avg, min, max, variance, stddev, first, last, " +
-                             "previous, count_distinct, time_since_last, time_since_first, " +
-                             "decayed_sum, decayed_avg");
+                             "previous, count_distinct, approx_count_distinct, time_since_last, " +
+                             "time_since_first, " + "decayed_sum, decayed_avg");
   }
   if (!windows_allowed_) return Fail(n.begin, windows_why_not_);
   const int argc = static_cast<int>(n.args.size());
@@ -530,6 +531,15 @@ bool Checker::CheckWindow(Node& n) {
   switch (agg->kind) {
     case AggregateKind::kCount:
     case AggregateKind::kCountDistinct:
+      n.type = Type::Int64();
+      break;
+    case AggregateKind::kApproxCountDistinct:
+      if (n.duration_ns > 0) {
+        return Fail(n.window_offset,
+                    "approx_count_distinct keeps a sketch, which cannot forget events: use it "
+                    "without 'over' (all earlier events of the key); over a window, "
+                    "count_distinct is exact");
+      }
       n.type = Type::Int64();
       break;
     case AggregateKind::kSum:

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "common/check.h"
+#include "features/internal/distinct_sketch.h"
 #include "features/internal/double_double.h"
 
 namespace sluice::features::internal {
@@ -21,6 +22,16 @@ double WordDouble(uint64_t w) {
   double d;
   std::memcpy(&d, &w, sizeof d);
   return d;
+}
+
+// A 64-bit finaliser (SplitMix64's) spreading a value's bits for the sketch.
+uint64_t MixWord(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
 }
 
 // sum[0..1] += x, as a double-double.
@@ -82,6 +93,9 @@ size_t WindowGroup::AddMember(const expr::WindowCall& call) {
     case AggregateKind::kCountDistinct:
       needs_.distinct = true;
       break;
+    case AggregateKind::kApproxCountDistinct:
+      needs_.sketch = true;
+      break;
     case AggregateKind::kDecayedSum:
     case AggregateKind::kDecayedAvg:
       needs_.decay = true;
@@ -129,6 +143,7 @@ void WindowGroup::EnsureSlots(size_t n) {
     grow(has_last_, 1);
   }
   if (needs_.distinct) grow(distinct_, 1);
+  if (needs_.sketch) grow(sketch_, 1);
   if (needs_.decay) grow(decay_, 5);
   slots_ = grown;
 }
@@ -220,6 +235,11 @@ void WindowGroup::Enter(uint32_t slot, int64_t t, uint64_t word) {
     last_[slot * 2 + 1] = static_cast<uint64_t>(t);
     has_last_[slot] = 1;
     RetainWord(word);
+  }
+  if (needs_.sketch) {
+    const uint64_t h =
+        IsString() ? HashBytes(strings_->Get(static_cast<uint32_t>(word))) : MixWord(word);
+    sketch_[slot].Add(h);
   }
   if (needs_.distinct) {
     if (pairs_.Add(slot, word)) {
@@ -321,6 +341,9 @@ void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, 
       return;
     case AggregateKind::kCountDistinct:
       out = distinct_[slot];
+      return;
+    case AggregateKind::kApproxCountDistinct:
+      out = static_cast<uint64_t>(sketch_[slot].Estimate());
       return;
     case AggregateKind::kSum:
       if (n == 0) break;
@@ -543,6 +566,8 @@ void WindowGroup::Save(StateWriter& w) const {
   w.PutVector(has_last_);
   w.PutVector(distinct_);
   w.PutVector(decay_);
+  w.Put<uint64_t>(sketch_.size());
+  for (const auto& sk : sketch_) sk.Save(w);
   pairs_.Save(w);
   ring_pool_.Save(w);
   min_pool_.Save(w);
@@ -555,7 +580,8 @@ bool WindowGroup::Load(StateReader& r) {
       !r.GetVector(&count_) || !r.GetVector(&sum_) || !r.GetVector(&isum_) ||
       !r.GetVector(&welford_) || !r.GetVector(&first_) || !r.GetVector(&last_) ||
       !r.GetVector(&has_last_) || !r.GetVector(&distinct_) || !r.GetVector(&decay_) ||
-      !pairs_.Load(r) || !ring_pool_.Load(r) || !min_pool_.Load(r) || !max_pool_.Load(r)) {
+      !LoadSketches(r) || !pairs_.Load(r) || !ring_pool_.Load(r) || !min_pool_.Load(r) ||
+      !max_pool_.Load(r)) {
     return false;
   }
   slots_ = slots;
@@ -568,7 +594,8 @@ bool WindowGroup::Load(StateReader& r) {
       !sized(isum_.size(), needs_.sum && int_sum_, 1) ||
       !sized(welford_.size(), needs_.welford, 2) || !sized(first_.size(), needs_.first, 2) ||
       !sized(last_.size(), needs_.last, 2) || !sized(has_last_.size(), needs_.last, 1) ||
-      !sized(distinct_.size(), needs_.distinct, 1) || !sized(decay_.size(), needs_.decay, 5)) {
+      !sized(distinct_.size(), needs_.distinct, 1) || !sized(decay_.size(), needs_.decay, 5) ||
+      !sized(sketch_.size(), needs_.sketch, 1)) {
     return false;
   }
   for (const RingRef& q : ring_) {
@@ -581,6 +608,22 @@ bool WindowGroup::Load(StateReader& r) {
     if (!max_pool_.Valid(q)) return false;
   }
   return true;
+}
+
+bool WindowGroup::LoadSketches(StateReader& r) {
+  uint64_t n = 0;
+  if (!r.Get(&n) || n > (uint64_t{1} << 32)) return false;
+  sketch_.assign(n, DistinctSketch{});
+  for (auto& sk : sketch_) {
+    if (!sk.Load(r)) return false;
+  }
+  return true;
+}
+
+size_t WindowGroup::SketchBytes() const {
+  size_t b = sketch_.capacity() * sizeof(DistinctSketch);
+  for (const auto& sk : sketch_) b += sk.bytes();
+  return b;
 }
 
 bool WindowGroup::StringsValid() const {
@@ -617,7 +660,7 @@ size_t WindowGroup::bytes_reserved() const {
          welford_.capacity() * sizeof(double) + first_.capacity() * sizeof(uint64_t) +
          last_.capacity() * sizeof(uint64_t) + has_last_.capacity() +
          distinct_.capacity() * sizeof(uint32_t) + pairs_.bytes_reserved() +
-         decay_.capacity() * sizeof(double);
+         decay_.capacity() * sizeof(double) + SketchBytes();
 }
 
 }  // namespace sluice::features::internal

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "expr/expr.h"
+#include "features/internal/distinct_sketch.h"
 #include "features/internal/key_table.h"
 #include "features/internal/pair_counter.h"
 #include "features/internal/ring_pool.h"
@@ -78,6 +79,8 @@ class WindowGroup {
   bool Load(StateReader& r);
   // Every string id held refers to a string in the pool (after loading).
   bool StringsValid() const;
+  bool LoadSketches(StateReader& r);
+  size_t SketchBytes() const;
 
   size_t events_held() const;
   size_t bytes_reserved() const;
@@ -95,6 +98,7 @@ class WindowGroup {
     bool first = false;  // unbounded windows
     bool last = false;
     bool distinct = false;
+    bool sketch = false;  // approx_count_distinct (unbounded windows only)
     bool decay = false;
   };
 
@@ -143,6 +147,7 @@ class WindowGroup {
   std::vector<uint64_t> last_;   // word, time interleaved
   std::vector<uint8_t> has_last_;
   std::vector<uint32_t> distinct_;
+  std::vector<DistinctSketch> sketch_;
   PairCounter pairs_;
   // Per slot: sum of x * 2^((t - t0)/H) and of 2^((t - t0)/H) (double-doubles)
   // and the reference time t0 (int64 bits).
