@@ -64,8 +64,8 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
   std::optional<Batch> reshaped;
   if (options.reshape) reshaped.emplace(*options.reshape->layout, std::max<size_t>(options.batch_size, 1));
   summary->started = true;
-  io::DeadLetterFile dead_letters(summary->dead_letter);
-  OrderedRejects rejects(&dead_letters, options.max_errors);
+  auto dead_letters = std::make_unique<io::DeadLetterFile>(summary->dead_letter);
+  OrderedRejects rejects(dead_letters.get(), options.max_errors);
   DecisionTally tally(engine);
 
   Batch batch(engine.layout(), std::max<size_t>(options.batch_size, 1));
@@ -101,8 +101,8 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
       status = sink->Write(b);
     }
     if (!status.ok()) return false;
-    if (!dead_letters.status().ok()) {
-      status = dead_letters.status();
+    if (!dead_letters->status().ok()) {
+      status = dead_letters->status();
       return false;
     }
     if (rejects.max_errors_exceeded()) {
@@ -116,6 +116,7 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
     return true;
   };
 
+  bool read_whole = false;
   if (!engine.has_windows()) {
     // Rows are independent: stream the input through.
     while (!source->done()) {
@@ -127,7 +128,51 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
     }
   } else {
     // Windowed features need canonical order: (event time, input order).
-    // The input is read whole (only its fields), then fed in that order.
+    // A regular file is first streamed through on the bet that it is in
+    // order already (backfills usually are), holding nothing; at the first
+    // record earlier than one before it, everything is started again and
+    // the input is read whole (only its fields), then fed in that order.
+    read_whole = true;
+    if (options.input != "-" && std::filesystem::is_regular_file(options.input)) {
+      const int time_column = engine.windows().time_column();
+      int64_t latest = INT64_MIN;
+      bool in_order = true;
+      while (in_order && !source->done()) {
+        batch.Clear();
+        status = source->Fill(batch, rejects);
+        if (!status.ok()) break;
+        const int64_t* times = batch.column(time_column).data<int64_t>();
+        for (size_t row = 0; row < batch.size() && in_order; ++row) {
+          in_order = times[row] >= latest;
+          latest = std::max(latest, times[row]);
+        }
+        if (!in_order) break;
+        if (!process(batch)) break;
+        show_progress("read");
+      }
+      read_whole = status.ok() && !in_order;
+      if (read_whole) {
+        // Start again from nothing: input, output, dead letters, counts, state.
+        sink.reset();
+        const bool had_rejections = dead_letters->count() > 0;
+        dead_letters = std::make_unique<io::DeadLetterFile>(summary->dead_letter);
+        if (had_rejections) std::filesystem::remove(summary->dead_letter);
+        rejects = OrderedRejects(dead_letters.get(), options.max_errors);
+        tally = DecisionTally(engine);
+        state = engine.NewFeatureState();
+        stage_times = Engine::StageTimes{};
+        summary->records_skipped = 0;
+        SLUICE_ASSIGN_OR_RETURN(
+            sink, io::RecordSink::Open(partial, out_format,
+                                       options.reshape ? options.reshape->columns
+                                                       : engine.OutputColumns(out_format)));
+        SLUICE_ASSIGN_OR_RETURN(source, io::RecordSource::Open(options.input, in_format,
+                                                               engine.source_fields(),
+                                                               engine.source_options()));
+      }
+    }
+  }
+  if (read_whole) {
     BatchLayout input_layout;
     for (const auto& f : engine.source_fields()) input_layout.Add({f.name, f.type, std::nullopt});
     const int time_column = engine.windows().time_column();
@@ -197,7 +242,7 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
   summary->decisions_cpu_seconds = stage_times.decisions;
   if (options.progress) std::fprintf(stderr, "\r%60s\r", "");
   Status close = sink->Close();
-  Status dl_close = dead_letters.Close();
+  Status dl_close = dead_letters->Close();
   if (status.ok()) status = close;
   if (status.ok()) status = dl_close;
   if (to_file) {
