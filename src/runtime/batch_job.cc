@@ -28,20 +28,13 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
   summary->input = options.input;
   summary->output = options.output;
 
-  std::string in_flag =
-      options.input_format.empty() ? engine.spec().input_format : options.input_format;
-  SLUICE_ASSIGN_OR_RETURN(io::Format in_format, io::ResolveFormat(options.input, in_flag));
-  std::string out_flag = options.output_format;
-  if (out_flag.empty() && options.output == "-") {
-    out_flag = in_format == io::Format::kCsv ? "csv" : "jsonl";
-  }
-  SLUICE_ASSIGN_OR_RETURN(io::Format out_format, io::ResolveFormat(options.output, out_flag));
-
-  summary->dead_letter = options.dead_letter;
-  if (summary->dead_letter.empty()) {
-    summary->dead_letter =
-        options.output == "-" ? "sluice.rejects.jsonl" : options.output + ".rejects.jsonl";
-  }
+  SLUICE_ASSIGN_OR_RETURN(
+      internal::RunFiles files,
+      internal::ResolveRunFiles(engine, options.input, options.output, options.input_format,
+                                options.output_format, options.dead_letter));
+  const io::Format in_format = files.in_format;
+  const io::Format out_format = files.out_format;
+  summary->dead_letter = files.dead_letter;
 
   SLUICE_ASSIGN_OR_RETURN(auto source,
                           io::RecordSource::Open(options.input, in_format, engine.source_fields(),
@@ -57,12 +50,13 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
   // ends, so that a file at OUTPUT is always a finished run's output.
   const bool to_file = options.output != "-";
   const std::string partial = to_file ? options.output + ".partial" : options.output;
-  SLUICE_ASSIGN_OR_RETURN(
-      auto sink, io::RecordSink::Open(partial, out_format,
-                                      options.reshape ? options.reshape->columns
-                                                      : engine.OutputColumns(out_format)));
+  SLUICE_ASSIGN_OR_RETURN(auto sink,
+                          io::RecordSink::Open(partial, out_format,
+                                               options.reshape ? options.reshape->columns
+                                                               : engine.OutputColumns(out_format)));
   std::optional<Batch> reshaped;
-  if (options.reshape) reshaped.emplace(*options.reshape->layout, std::max<size_t>(options.batch_size, 1));
+  if (options.reshape)
+    reshaped.emplace(*options.reshape->layout, std::max<size_t>(options.batch_size, 1));
   summary->started = true;
   auto dead_letters = std::make_unique<io::DeadLetterFile>(summary->dead_letter);
   OrderedRejects rejects(dead_letters.get(), options.max_errors);
@@ -166,9 +160,9 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
             sink, io::RecordSink::Open(partial, out_format,
                                        options.reshape ? options.reshape->columns
                                                        : engine.OutputColumns(out_format)));
-        SLUICE_ASSIGN_OR_RETURN(source, io::RecordSource::Open(options.input, in_format,
-                                                               engine.source_fields(),
-                                                               engine.source_options()));
+        SLUICE_ASSIGN_OR_RETURN(
+            source, io::RecordSource::Open(options.input, in_format, engine.source_fields(),
+                                           engine.source_options()));
       }
     }
   }
@@ -305,10 +299,11 @@ std::string FormatSummaryText(const RunSummary& s, bool show_stats) {
       return cpu > 0 ? Thousands(static_cast<uint64_t>(static_cast<double>(s.records_read) / cpu))
                      : std::string("-");
     };
-    out += fmt::format("  stages    features {:.3f} s cpu ({} records/s), models {:.3f} s, "
-                       "decisions {:.3f} s\n",
-                       s.features_cpu_seconds, per_cpu(s.features_cpu_seconds), s.models_cpu_seconds,
-                       s.decisions_cpu_seconds);
+    out += fmt::format(
+        "  stages    features {:.3f} s cpu ({} records/s), models {:.3f} s, "
+        "decisions {:.3f} s\n",
+        s.features_cpu_seconds, per_cpu(s.features_cpu_seconds), s.models_cpu_seconds,
+        s.decisions_cpu_seconds);
   }
   out += fmt::format("  records/s {:>12}\n", Thousands(static_cast<uint64_t>(rate)));
   if (!s.actions.empty()) {

@@ -132,22 +132,14 @@ Status RunStream(const Engine& engine, const StreamOptions& options, RunSummary*
   summary->output = options.output;
   summary->streamed = true;
 
-  std::string in_flag =
-      options.input_format.empty() ? engine.spec().input_format : options.input_format;
+  SLUICE_ASSIGN_OR_RETURN(
+      internal::RunFiles files,
+      internal::ResolveRunFiles(engine, options.input, options.output, options.input_format,
+                                options.output_format, options.dead_letter));
+  const io::Format in_format = files.in_format;
+  const io::Format out_format = files.out_format;
+  summary->dead_letter = files.dead_letter;
   const bool tcp = options.input.rfind("tcp://", 0) == 0;
-  if (tcp && in_flag.empty()) in_flag = "jsonl";
-  SLUICE_ASSIGN_OR_RETURN(io::Format in_format,
-                          io::ResolveFormat(tcp ? "-" : options.input, in_flag));
-  std::string out_flag = options.output_format;
-  if (out_flag.empty() && options.output == "-") {
-    out_flag = in_format == io::Format::kCsv ? "csv" : "jsonl";
-  }
-  SLUICE_ASSIGN_OR_RETURN(io::Format out_format, io::ResolveFormat(options.output, out_flag));
-  summary->dead_letter = options.dead_letter;
-  if (summary->dead_letter.empty()) {
-    summary->dead_letter =
-        options.output == "-" ? "sluice.rejects.jsonl" : options.output + ".rejects.jsonl";
-  }
   if (!tcp) SLUICE_RETURN_IF_ERROR(CheckDistinct(options.input, options.output, "the output"));
   SLUICE_RETURN_IF_ERROR(
       CheckDistinct(options.output, summary->dead_letter, "the dead-letter file"));

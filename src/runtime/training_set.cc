@@ -117,9 +117,9 @@ Status BuildTrainingSet(const Engine& engine, const TrainingSetOptions& options,
     return InvalidInput("labels file " + options.labels + " has no label column besides '" + key +
                         "'");
   }
-  SLUICE_ASSIGN_OR_RETURN(auto label_source,
-                          io::RecordSource::Open(options.labels, io::Format::kCsv, label_fields,
-                                                 io::SourceOptions{}));
+  SLUICE_ASSIGN_OR_RETURN(
+      auto label_source,
+      io::RecordSource::Open(options.labels, io::Format::kCsv, label_fields, io::SourceOptions{}));
   struct LabelRejects final : io::RejectSink {
     void Reject(const io::Rejection& r) override {
       if (first.empty()) first = fmt::format("line {}: {}", r.line, r.reason);

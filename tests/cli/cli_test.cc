@@ -16,10 +16,7 @@ namespace fs = std::filesystem;
 class Cli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(SLUICE_BINARY_DIR) / "cli_out" /
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = testing::FreshTestDir();
     const fs::path golden = fs::path(SLUICE_SOURCE_DIR) / "tests" / "golden" / "csv_basic";
     fs::copy_file(golden / "pipeline.yaml", dir_ / "p.yaml");
     fs::copy_file(golden / "input.csv", dir_ / "in.csv");

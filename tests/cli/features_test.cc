@@ -33,10 +33,7 @@ output:
 class Features : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(SLUICE_BINARY_DIR) / "cli_out" /
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = testing::FreshTestDir();
     Write("p.yaml", kPipeline);
     // Out of time order on purpose: e3 comes first in the file.
     Write("events.csv",
@@ -74,8 +71,9 @@ TEST_F(Features, LabelledEventsWithTheirPointInTimeFeatures) {
 
 TEST_F(Features, TimeRangeAndJsonLinesWithTypedLabels) {
   Write("labels.csv", "event,label\ne1,yes\ne2,no\ne3,yes\n");
-  auto r = Sluice("features p.yaml -i events.csv --labels labels.csv --label-key event "
-                  "--from 1970-01-01T00:03:20Z --to 1970-01-01T00:05:00.001Z -o train.jsonl -q");
+  auto r = Sluice(
+      "features p.yaml -i events.csv --labels labels.csv --label-key event "
+      "--from 1970-01-01T00:03:20Z --to 1970-01-01T00:05:00.001Z -o train.jsonl -q");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(Read("train.jsonl"),
             "{\"id\":\"e2\",\"ts\":\"1970-01-01T00:03:20Z\",\"n_1h\":2,\"sum_1h\":1.0,"

@@ -84,10 +84,7 @@ std::string CardPayments(uint32_t seed, size_t n, int64_t max_delay_ms) {
 class Stream : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(SLUICE_BINARY_DIR) / "cli_out" /
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = testing::FreshTestDir();
     std::ofstream(dir_ / "p.yaml") << kPipeline;
   }
   testing::CommandResult Sluice(const std::string& args) {

@@ -1,6 +1,7 @@
 #pragma once
 // Test support: run the sluice binary and read files.
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <array>
@@ -36,6 +37,15 @@ inline CommandResult RunShell(const std::string& command, const std::string& dir
 inline std::string SluiceBinary() {
   const char* b = std::getenv("SLUICE_BIN");
   return b ? b : SLUICE_BINARY_DIR "/src/cli/sluice";
+}
+
+// An empty folder for the running test: BUILD/cli_out/<test name>.
+inline std::filesystem::path FreshTestDir() {
+  const std::filesystem::path dir = std::filesystem::path(SLUICE_BINARY_DIR) / "cli_out" /
+                                    ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
 }
 
 inline std::string ReadFile(const std::filesystem::path& p) {

@@ -328,12 +328,22 @@ void WindowGroup::Evict(uint32_t slot, int64_t now) {
   if (needs_.max) evict_queue(max_pool_, max_q_[slot]);
 }
 
+void WindowGroup::EmitHeld(GroupMember& m, Batch& batch, size_t row, bool elapsed,
+                           int64_t elapsed_ns, uint64_t word) {
+  if (elapsed) {
+    m.words[row] = DoubleWord(static_cast<double>(elapsed_ns) / 1e9);
+  } else if (IsString()) {
+    m.strings[row] = batch.arena().Copy(strings_->Get(static_cast<uint32_t>(word)));
+  } else {
+    m.words[row] = word;
+  }
+}
+
 void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, int64_t t) {
   uint64_t& out = m.words[row];
   uint8_t& valid = m.valid[row];
   valid = 1;
   const int64_t n = (needs_.ring || needs_.count) ? CountOf(slot) : 0;
-  auto seconds = [](int64_t ns) { return DoubleWord(static_cast<double>(ns) / 1e9); };
   auto in_window = [&](int64_t time) { return window_ns_ < 0 || time > t - window_ns_; };
   switch (m.kind) {
     case AggregateKind::kCount:
@@ -408,13 +418,7 @@ void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, 
         word = first_[slot * 2];
         time = static_cast<int64_t>(first_[slot * 2 + 1]);
       }
-      if (m.kind == AggregateKind::kTimeSinceFirst) {
-        out = seconds(t - time);
-      } else if (IsString()) {
-        m.strings[row] = batch.arena().Copy(strings_->Get(static_cast<uint32_t>(word)));
-      } else {
-        out = word;
-      }
+      EmitHeld(m, batch, row, m.kind == AggregateKind::kTimeSinceFirst, t - time, word);
       return;
     }
     case AggregateKind::kLast:
@@ -423,14 +427,7 @@ void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, 
       if (has_last_[slot] == 0) break;
       const int64_t time = static_cast<int64_t>(last_[slot * 2 + 1]);
       if (!in_window(time)) break;
-      const uint64_t word = last_[slot * 2];
-      if (m.kind == AggregateKind::kTimeSinceLast) {
-        out = seconds(t - time);
-      } else if (IsString()) {
-        m.strings[row] = batch.arena().Copy(strings_->Get(static_cast<uint32_t>(word)));
-      } else {
-        out = word;
-      }
+      EmitHeld(m, batch, row, m.kind == AggregateKind::kTimeSinceLast, t - time, last_[slot * 2]);
       return;
     }
     case AggregateKind::kDecayedSum:

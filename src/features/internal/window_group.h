@@ -111,6 +111,9 @@ class WindowGroup {
   void Enter(uint32_t slot, int64_t t, uint64_t word);
   void Leave(uint32_t slot, int64_t t, uint64_t word);
   void Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, int64_t t);
+  // A result read from a held value: seconds elapsed since it, or the value.
+  void EmitHeld(GroupMember& m, Batch& batch, size_t row, bool elapsed, int64_t elapsed_ns,
+                uint64_t word);
   void ReleaseWord(uint64_t word);
   void RetainWord(uint64_t word);
   int64_t CountOf(uint32_t slot) const;

@@ -192,6 +192,35 @@ class OrderedRejects final : public io::RejectSink {
   uint64_t in_pipeline_ = 0;
 };
 
+// The formats of a run's input and output and its dead-letter path, from
+// the flags, the pipeline and the file names. A TCP input defaults to JSON
+// Lines.
+struct RunFiles {
+  io::Format in_format = io::Format::kCsv;
+  io::Format out_format = io::Format::kCsv;
+  std::string dead_letter;
+};
+inline Result<RunFiles> ResolveRunFiles(const Engine& engine, const std::string& input,
+                                        const std::string& output, const std::string& in_flag_arg,
+                                        const std::string& out_flag_arg,
+                                        const std::string& dead_letter) {
+  RunFiles f;
+  std::string in_flag = in_flag_arg.empty() ? engine.spec().input_format : in_flag_arg;
+  const bool tcp = input.rfind("tcp://", 0) == 0;
+  if (tcp && in_flag.empty()) in_flag = "jsonl";
+  SLUICE_ASSIGN_OR_RETURN(f.in_format, io::ResolveFormat(tcp ? "-" : input, in_flag));
+  std::string out_flag = out_flag_arg;
+  if (out_flag.empty() && output == "-") {
+    out_flag = f.in_format == io::Format::kCsv ? "csv" : "jsonl";
+  }
+  SLUICE_ASSIGN_OR_RETURN(f.out_format, io::ResolveFormat(output, out_flag));
+  f.dead_letter = dead_letter;
+  if (f.dead_letter.empty()) {
+    f.dead_letter = output == "-" ? "sluice.rejects.jsonl" : output + ".rejects.jsonl";
+  }
+  return f;
+}
+
 inline Status CheckDistinct(const std::string& a, const std::string& b, std::string_view what) {
   if (a == "-" || b == "-") return Status::Ok();
   std::error_code ec;
