@@ -510,6 +510,18 @@ void WindowGroup::Process(Batch& batch, const uint32_t* slots, int time_column) 
   for (size_t row = 0; row < rows; ++row) touched += Touch(slots[row], /*contents=*/false);
   for (size_t row = 0; row < rows; ++row) touched += Touch(slots[row], /*contents=*/true);
   touch_sink_ += touched;
+  // Which rows enter the window, and their values (strings interned here,
+  // in a loop of their own for the same reason).
+  enters_.resize(batch.capacity());
+  words_.resize(batch.capacity());
+  for (size_t row = 0; row < rows; ++row) {
+    const bool enters =
+        slots[row] != KeyTable::kNoSlot && batch.row_error(row) == 0 &&
+        (filter == nullptr || (filter->is_valid(row) && filter->data<uint8_t>()[row] != 0)) &&
+        (value == nullptr || value->is_valid(row));
+    enters_[row] = enters;
+    words_[row] = enters && value != nullptr ? ValueWord(batch, row) : 0;
+  }
   for (size_t row = 0; row < rows; ++row) {
     const uint32_t slot = slots[row];
     if (slot == KeyTable::kNoSlot || batch.row_error(row) != 0) {
@@ -518,10 +530,8 @@ void WindowGroup::Process(Batch& batch, const uint32_t* slots, int time_column) 
     }
     const int64_t t = times[row];
     Evict(slot, t);
-    const bool enters =
-        (filter == nullptr || (filter->is_valid(row) && filter->data<uint8_t>()[row] != 0)) &&
-        (value == nullptr || value->is_valid(row));
-    const uint64_t word = enters && value != nullptr ? ValueWord(batch, row) : 0;
+    const bool enters = enters_[row] != 0;
+    const uint64_t word = words_[row];
     for (GroupMember* m : before_) Emit(*m, batch, row, slot, t);
     if (enters) Enter(slot, t, word);
     for (GroupMember* m : after_) Emit(*m, batch, row, slot, t);

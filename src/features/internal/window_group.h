@@ -133,7 +133,10 @@ class WindowGroup {
   std::vector<GroupMember*> before_, after_;  // set on the first Process()
   Needs needs_;
   bool int_sum_ = false;
-  uint64_t touch_sink_ = 0;  // keeps the loads of Touch() from being optimised away
+  uint64_t touch_sink_ = 0;
+  std::vector<uint8_t> enters_;  // this batch: the row enters the window
+  std::vector<uint64_t> words_;  // this batch: the row's value  // keeps the loads of Touch() from
+                                 // being optimised away
 
   size_t slots_ = 0;
   RingPool ring_pool_{2};
