@@ -23,7 +23,7 @@ class StateWriter {
   void PutVector(const std::vector<T>& v) {
     static_assert(std::is_trivially_copyable_v<T>);
     Put<uint64_t>(v.size());
-    out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+    if (!v.empty()) out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
   }
   void PutString(std::string_view s) {
     Put<uint64_t>(s.size());
@@ -52,7 +52,7 @@ class StateReader {
     uint64_t n = 0;
     if (!Get(&n) || n > (in_.size() - pos_) / sizeof(T)) return Fail();
     v->resize(n);
-    std::memcpy(v->data(), in_.data() + pos_, n * sizeof(T));
+    if (n != 0) std::memcpy(v->data(), in_.data() + pos_, n * sizeof(T));
     pos_ += n * sizeof(T);
     return true;
   }
