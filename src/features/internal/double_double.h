@@ -52,6 +52,13 @@ inline DoubleDouble Negate(DoubleDouble a) {
   return {-a.hi, -a.lo};
 }
 
+// A 128-bit integer as a double-double (exact below 2^106).
+__extension__ typedef __int128 DdInt128;
+inline DoubleDouble FromInt128(DdInt128 v) {
+  const double hi = static_cast<double>(v);
+  return {hi, static_cast<double>(v - static_cast<DdInt128>(hi))};
+}
+
 inline DoubleDouble Multiply(DoubleDouble a, DoubleDouble b) {
   DoubleDouble p = TwoProduct(a.hi, b.hi);
   return FastTwoSum(p.hi, p.lo + (a.hi * b.lo + a.lo * b.hi));

@@ -47,6 +47,76 @@ double WindowGroup::DecayFactor(int64_t dt) const {
   return std::exp2(static_cast<double>(dt) / static_cast<double>(half_life_ns_));
 }
 
+double WindowGroup::Decayed(double value, int64_t dt) const {
+  // value * 2^(dt / H), with the integral part of the exponent applied by
+  // ldexp so that a large sum times a tiny factor does not underflow first.
+  const double e = static_cast<double>(dt) / static_cast<double>(half_life_ns_);
+  const double whole = std::floor(e);
+  if (whole < -4000) return 0.0;
+  return std::ldexp(value * std::exp2(e - whole), static_cast<int>(std::min(whole, 4000.0)));
+}
+
+double WindowGroup::AsDouble(uint64_t word) const {
+  return value_type_.kind == TypeKind::kInt64 ? static_cast<double>(static_cast<int64_t>(word))
+                                              : WordDouble(word);
+}
+
+DoubleDouble WindowGroup::Deviation(uint32_t slot, uint64_t word) const {
+  uint64_t k;
+  std::memcpy(&k, &welford_[slot * 3 + 2], sizeof k);
+  if (value_type_.kind == TypeKind::kInt64) {
+    return FromInt128(static_cast<Int128>(static_cast<int64_t>(word)) - static_cast<int64_t>(k));
+  }
+  return TwoSum(WordDouble(word), -WordDouble(k));  // exact
+}
+
+DoubleDouble WindowGroup::ShiftedSum(uint32_t slot, int64_t n) const {
+  uint64_t k;
+  std::memcpy(&k, &welford_[slot * 3 + 2], sizeof k);
+  if (int_sum_) {  // exact: sum(y) - n * K in 128 bits
+    return FromInt128(isum_[slot] - static_cast<Int128>(n) * static_cast<int64_t>(k));
+  }
+  return Add(DoubleDouble{sum_[slot * 2], sum_[slot * 2 + 1]},
+             Negate(TwoProduct(static_cast<double>(n), WordDouble(k))));
+}
+
+bool WindowGroup::Cancelled(uint32_t slot, double largest) const {
+  constexpr double kLost = 1048576.0;  // 2^20: 20 of the ~106 bits
+  if (needs_.sum && !int_sum_ && largest > kLost * std::fabs(sum_[slot * 2])) return true;
+  if (needs_.welford) {
+    const double squares = welford_[slot * 3];
+    if (largest * largest > kLost * kLost * std::fabs(squares)) return true;
+    // The shift K has drifted far from the window's values (K may have
+    // left): sum(d^2) and sum(d)^2 / n then cancel.
+    const auto n = static_cast<double>(CountOf(slot));
+    const double offset = ShiftedSum(slot, CountOf(slot)).hi;
+    const double spread = squares - offset * offset / n;
+    if (offset * offset / n > kLost * kLost * std::fabs(spread)) return true;
+  }
+  return false;
+}
+
+void WindowGroup::Resum(uint32_t slot) {
+  const RingRef& r = ring_[slot];
+  if (needs_.sum && !int_sum_) {
+    DoubleDouble total;
+    for (uint32_t i = 0; i < r.size; ++i) total = Add(total, WordDouble(ring_pool_.At(r, i)[1]));
+    sum_[slot * 2] = total.hi;
+    sum_[slot * 2 + 1] = total.lo;
+  }
+  if (needs_.welford) {
+    const uint64_t k = ring_pool_.Front(r)[1];
+    std::memcpy(&welford_[slot * 3 + 2], &k, sizeof k);
+    DoubleDouble squares;
+    for (uint32_t i = 0; i < r.size; ++i) {
+      const DoubleDouble d = Deviation(slot, ring_pool_.At(r, i)[1]);
+      squares = Add(squares, Multiply(d, d));
+    }
+    welford_[slot * 3] = squares.hi;
+    welford_[slot * 3 + 1] = squares.lo;
+  }
+}
+
 WindowGroup::WindowGroup(KeyTable* keys, int value, Type value_type, int filter, int64_t window_ns,
                          int64_t half_life_ns, StringPool* strings)
     : keys_(keys),
@@ -72,7 +142,7 @@ size_t WindowGroup::AddMember(const expr::WindowCall& call) {
       break;
     case AggregateKind::kVariance:
     case AggregateKind::kStddev:
-      needs_.sum = true;  // sum(x), with sum(x^2) in welford_
+      needs_.sum = true;  // sum(x), with the sum of squared deviations in welford_
       needs_.welford = true;
       break;
     case AggregateKind::kMin:
@@ -136,7 +206,7 @@ void WindowGroup::EnsureSlots(size_t n) {
       grow(sum_, 2);
     }
   }
-  if (needs_.welford) grow(welford_, 2);
+  if (needs_.welford) grow(welford_, 3);
   if (needs_.first) grow(first_, 2);
   if (needs_.last) {
     grow(last_, 2);
@@ -202,7 +272,12 @@ void WindowGroup::Enter(uint32_t slot, int64_t t, uint64_t word) {
   const double x = value_type_.kind == TypeKind::kInt64
                        ? static_cast<double>(static_cast<int64_t>(word))
                        : WordDouble(word);
-  if (needs_.welford) Accumulate(&welford_[slot * 2], TwoProduct(x, x));
+  if (needs_.welford) {
+    double* w = &welford_[slot * 3];
+    if (n == 1) std::memcpy(&w[2], &word, sizeof word);  // the shift: the first value
+    const DoubleDouble d = Deviation(slot, word);
+    Accumulate(w, Multiply(d, d));
+  }
   auto push_queue = [&](RingPool& pool, RingRef& q, bool keep_max) {
     if (window_ns_ < 0) {  // unbounded: only the extreme matters
       if (q.size == 0) {
@@ -286,7 +361,10 @@ void WindowGroup::Leave(uint32_t slot, int64_t t, uint64_t word) {
       Accumulate(&sum_[slot * 2], DoubleDouble{-WordDouble(word), 0.0});
     }
   }
-  if (needs_.welford) Accumulate(&welford_[slot * 2], Negate(TwoProduct(x, x)));
+  if (needs_.welford) {
+    const DoubleDouble d = Deviation(slot, word);
+    Accumulate(&welford_[slot * 3], Negate(Multiply(d, d)));
+  }
   if (needs_.distinct && pairs_.Remove(slot, word)) --distinct_[slot];
   if (needs_.decay) {
     double* d = &decay_[slot * 5];
@@ -305,7 +383,7 @@ void WindowGroup::Leave(uint32_t slot, int64_t t, uint64_t word) {
         sum_[slot * 2] = sum_[slot * 2 + 1] = 0.0;
       }
     }
-    if (needs_.welford) welford_[slot * 2] = welford_[slot * 2 + 1] = 0.0;
+    if (needs_.welford) std::fill_n(&welford_[slot * 3], 3, 0.0);
     if (needs_.decay) std::fill_n(&decay_[slot * 5], 5, 0.0);
   }
 }
@@ -315,11 +393,16 @@ void WindowGroup::Evict(uint32_t slot, int64_t now) {
   const int64_t horizon = now - window_ns_;  // times <= horizon have left
   if (needs_.ring) {
     RingRef& r = ring_[slot];
+    double largest = 0;  // magnitude of the largest value that left
     while (r.size > 0 && static_cast<int64_t>(ring_pool_.Front(r)[0]) <= horizon) {
       const uint64_t* rec = ring_pool_.Front(r);
+      if (needs_.sum || needs_.welford) largest = std::max(largest, std::fabs(AsDouble(rec[1])));
       Leave(slot, static_cast<int64_t>(rec[0]), rec[1]);
       ring_pool_.PopFront(r);
     }
+    // A value far larger than what remains has left: the running sums keep
+    // its rounding residue (about 1e-32 of it). Sum the window again.
+    if (largest > 0 && r.size > 0 && Cancelled(slot, largest)) Resum(slot);
   }
   auto evict_queue = [horizon](RingPool& pool, RingRef& q) {
     while (q.size > 0 && static_cast<int64_t>(pool.Front(q)[0]) <= horizon) pool.PopFront(q);
@@ -381,18 +464,12 @@ void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, 
     case AggregateKind::kVariance:
     case AggregateKind::kStddev: {
       if (n < 2) break;
-      // M2 = sum(x^2) - sum(x)^2 / n, in double-double.
-      const double* w = &welford_[slot * 2];
-      DoubleDouble s1;
-      if (int_sum_) {  // exact 128-bit sum as a double-double
-        const Int128 total = isum_[slot];
-        s1.hi = static_cast<double>(total);
-        s1.lo = static_cast<double>(total - static_cast<Int128>(s1.hi));
-      } else {
-        s1 = {sum_[slot * 2], sum_[slot * 2 + 1]};
-      }
+      // With d = x - K (K: a value of the window), M2 = sum(d^2) - sum(d)^2 / n,
+      // in double-double; equal values give exactly 0.
+      const double* w = &welford_[slot * 3];
+      const DoubleDouble sd = ShiftedSum(slot, n);
       const DoubleDouble m2 =
-          Add(DoubleDouble{w[0], w[1]}, Negate(Divide(Multiply(s1, s1), static_cast<double>(n))));
+          Add(DoubleDouble{w[0], w[1]}, Negate(Divide(Multiply(sd, sd), static_cast<double>(n))));
       const double var = std::max(0.0, m2.value()) / static_cast<double>(n - 1);
       out = DoubleWord(m.kind == AggregateKind::kVariance ? var : std::sqrt(var));
       return;
@@ -441,7 +518,7 @@ void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, 
         const double w = d[2] + d[3];
         out = DoubleWord(w > 0 ? s / w : 0.0);
       } else {
-        out = DoubleWord(s * DecayFactor(t0 - t));
+        out = DoubleWord(Decayed(s, t0 - t));
       }
       return;
     }
@@ -470,7 +547,7 @@ uint64_t WindowGroup::Touch(uint32_t slot, bool contents) const {
   if (needs_.sum) {
     acc += int_sum_ ? static_cast<uint64_t>(isum_[slot]) : DoubleWord(sum_[slot * 2]);
   }
-  if (needs_.welford) acc += DoubleWord(welford_[slot * 2]);
+  if (needs_.welford) acc += DoubleWord(welford_[slot * 3]);
   if (needs_.first) acc += first_[slot * 2];
   if (needs_.last) acc += last_[slot * 2] + has_last_[slot];
   if (needs_.distinct) acc += distinct_[slot];
@@ -599,7 +676,7 @@ bool WindowGroup::Load(StateReader& r) {
       !sized(max_q_.size(), needs_.max, 1) || !sized(count_.size(), needs_.count, 1) ||
       !sized(sum_.size(), needs_.sum && !int_sum_, 2) ||
       !sized(isum_.size(), needs_.sum && int_sum_, 1) ||
-      !sized(welford_.size(), needs_.welford, 2) || !sized(first_.size(), needs_.first, 2) ||
+      !sized(welford_.size(), needs_.welford, 3) || !sized(first_.size(), needs_.first, 2) ||
       !sized(last_.size(), needs_.last, 2) || !sized(has_last_.size(), needs_.last, 1) ||
       !sized(distinct_.size(), needs_.distinct, 1) || !sized(decay_.size(), needs_.decay, 5) ||
       !sized(sketch_.size(), needs_.sketch, 1)) {

@@ -28,6 +28,7 @@
 
 #include "expr/expr.h"
 #include "features/internal/distinct_sketch.h"
+#include "features/internal/double_double.h"
 #include "features/internal/key_table.h"
 #include "features/internal/pair_counter.h"
 #include "features/internal/ring_pool.h"
@@ -119,8 +120,18 @@ class WindowGroup {
   int64_t CountOf(uint32_t slot) const;
   bool IsString() const { return value_type_.kind == TypeKind::kString; }
   bool Less(uint64_t a, uint64_t b) const;
-  // 2^(dt / half-life).
+  // 2^(dt / half-life), and value times it without early underflow.
   double DecayFactor(int64_t dt) const;
+  double Decayed(double value, int64_t dt) const;
+  double AsDouble(uint64_t word) const;
+  // x - K for variance, K the slot's shift (exact: a double-double).
+  DoubleDouble Deviation(uint32_t slot, uint64_t word) const;
+  // sum(x - K) over the window's n values.
+  DoubleDouble ShiftedSum(uint32_t slot, int64_t n) const;
+  // Whether a value of magnitude `largest` leaving cost the sums precision.
+  bool Cancelled(uint32_t slot, double largest) const;
+  // Sums the window's values again (and re-picks the variance shift).
+  void Resum(uint32_t slot);
 
   KeyTable* keys_;
   int value_;
@@ -148,7 +159,9 @@ class WindowGroup {
   std::vector<int64_t> count_;
   std::vector<double> sum_;  // float sums: double-double (hi, lo) per slot
   std::vector<Int128> isum_;
-  std::vector<double> welford_;  // sum(x^2), a double-double per slot (sum(x) is in sum_/isum_)
+  // Per slot: the sum of (x - K)^2 (a double-double) and K, the first value
+  // that entered the window (the value's bits); sum(x) is in sum_ / isum_.
+  std::vector<double> welford_;
   std::vector<uint64_t> first_;  // word, time interleaved
   std::vector<uint64_t> last_;   // word, time interleaved
   std::vector<uint8_t> has_last_;
