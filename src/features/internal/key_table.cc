@@ -91,8 +91,8 @@ uint32_t KeyTable::Add(std::string_view key, uint64_t hash, int64_t time) {
   } else {
     slot = static_cast<uint32_t>(hashes_.size());
     if (hashes_.size() == hashes_.capacity()) {
-      // Grow by a quarter (not double): per-key memory is what --stats reports.
-      const size_t n = hashes_.size() + hashes_.size() / 4 + 64;
+      // Grow by an eighth (not double): per-key memory is what --stats reports.
+      const size_t n = hashes_.size() + hashes_.size() / 8 + 64;
       hashes_.reserve(n);
       keys_.reserve(n);
       last_time_.reserve(n);

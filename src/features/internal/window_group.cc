@@ -188,7 +188,7 @@ size_t WindowGroup::AddMember(const expr::WindowCall& call) {
 
 void WindowGroup::EnsureSlots(size_t n) {
   if (n <= slots_) return;
-  const size_t grown = std::max<size_t>(n, slots_ + slots_ / 4 + 64);
+  const size_t grown = std::max<size_t>(n, slots_ + slots_ / 8 + 64);
   // Exact reservations: resize() alone may double the capacity, and memory
   // per key is what --stats reports.
   auto grow = [grown](auto& v, size_t per_slot) {
