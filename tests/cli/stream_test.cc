@@ -4,11 +4,13 @@
 // and the end of the input finish cleanly; --follow picks up appended data.
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 
 #include "support/subprocess.h"
 
@@ -172,6 +174,47 @@ TEST_F(Stream, FollowReadsWhatIsAppended) {
   auto s = Sluice("--version >/dev/null; sh run.sh");
   EXPECT_NE(s.output.find("exit=0"), std::string::npos) << s.output;
   EXPECT_TRUE(Read("out.csv") == Read("batch.csv")) << "output differs from sluice run";
+}
+
+TEST_F(Stream, ReadsATcpConnection) {
+  // CSV from `sluice run`'s view, JSON Lines over the socket: the same events.
+  Write("events.csv", CardPayments(5, 300, 0));
+  auto batch = Sluice("run p.yaml -i events.csv -o batch.jsonl -q");
+  ASSERT_EQ(batch.exit_code, 0) << batch.output;
+  std::string jsonl;
+  {
+    std::istringstream lines(Read("events.csv"));
+    std::string line;
+    std::getline(lines, line);  // header
+    while (std::getline(lines, line)) {
+      std::vector<std::string> f;
+      std::stringstream cells(line);
+      std::string cell;
+      while (std::getline(cells, cell, ',')) f.push_back(cell);
+      if (f.size() < 6) f.resize(6);
+      jsonl += "{\"txn_id\":\"" + f[0] + "\",\"ts\":" + f[1] + ",\"card_id\":\"" + f[2] +
+               "\",\"merchant\":\"" + f[3] + "\",\"amount\":" + (f[4].empty() ? "null" : f[4]) +
+               ",\"country\":\"" + f[5] + "\"}\n";
+    }
+  }
+  Write("events.jsonl", jsonl);
+  const int port = 20000 + static_cast<int>(::getpid() % 20000);
+  const std::string address = "127.0.0.1/" + std::to_string(port);
+  Write("run.sh", "'" + testing::SluiceBinary() +
+                      "' stream p.yaml -i tcp://127.0.0.1:" + std::to_string(port) +
+                      " -o out.jsonl -q &\n"
+                      "pid=$!\n"
+                      "for i in $(seq 100); do\n"
+                      "  (cat events.jsonl > /dev/tcp/" +
+                      address +
+                      ") 2>/dev/null && break\n"
+                      "  sleep 0.1\n"
+                      "done\n"
+                      "wait $pid\n"
+                      "echo exit=$?\n");
+  auto s = Sluice("--version > /dev/null; bash run.sh");
+  EXPECT_NE(s.output.find("exit=0"), std::string::npos) << s.output;
+  EXPECT_TRUE(Read("out.jsonl") == Read("batch.jsonl")) << "output differs from sluice run";
 }
 
 }  // namespace
