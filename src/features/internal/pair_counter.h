@@ -19,6 +19,10 @@ class PairCounter {
   // REQUIRES: the pair was added more times than removed.
   bool Remove(uint32_t slot, uint64_t value);
   size_t size() const { return size_; }
+  // Loads the pair's home entry (see WindowGroup::Process); a value to sink.
+  uint64_t Touch(uint32_t slot, uint64_t value) const {
+    return table_[Hash(slot, value) & (table_.size() - 1)].count;
+  }
   size_t bytes_reserved() const { return table_.capacity() * sizeof(Entry); }
   template <typename F>
   bool AllValues(F ok) const {

@@ -47,6 +47,12 @@ class StringPool {
     if (++live_ * 2 > index_.size()) Rebuild(index_.size() * 2);
     return id;
   }
+  // Loads the index entry and the string `s` would be found at (a value to
+  // sink): a first pass over a batch makes the Intern() calls hit the cache.
+  uint64_t Touch(std::string_view s) const {
+    const uint32_t id = index_[HashBytes(s) & (index_.size() - 1)];
+    return id == kEmpty ? 0 : hashes_[id] + strings_[id].size();
+  }
   void Retain(uint32_t id) { ++refs_[id]; }
   void Release(uint32_t id) {
     if (--refs_[id] != 0) return;

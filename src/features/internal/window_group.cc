@@ -591,6 +591,15 @@ void WindowGroup::Process(Batch& batch, const uint32_t* slots, int time_column) 
   // in a loop of their own for the same reason).
   enters_.resize(batch.capacity());
   words_.resize(batch.capacity());
+  if (IsString() && value != nullptr) {
+    // Interning probes a table as scattered as the state: load first.
+    uint64_t probed = 0;
+    const std::string_view* text = value->data<std::string_view>();
+    for (size_t row = 0; row < rows; ++row) {
+      if (value->is_valid(row)) probed += strings_->Touch(text[row]);
+    }
+    touch_sink_ += probed;
+  }
   for (size_t row = 0; row < rows; ++row) {
     const bool enters =
         slots[row] != KeyTable::kNoSlot && batch.row_error(row) == 0 &&
@@ -598,6 +607,15 @@ void WindowGroup::Process(Batch& batch, const uint32_t* slots, int time_column) 
         (value == nullptr || value->is_valid(row));
     enters_[row] = enters;
     words_[row] = enters && value != nullptr ? ValueWord(batch, row) : 0;
+  }
+  if (needs_.distinct) {
+    // The (key, value) counts are one more scattered table: load the home
+    // entry of each pair that will be added.
+    uint64_t probed = 0;
+    for (size_t row = 0; row < rows; ++row) {
+      if (enters_[row] != 0) probed += pairs_.Touch(slots[row], words_[row]);
+    }
+    touch_sink_ += probed;
   }
   for (size_t row = 0; row < rows; ++row) {
     const uint32_t slot = slots[row];
