@@ -24,14 +24,10 @@ using internal::Thousands;
 Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* summary) {
   const auto start = std::chrono::steady_clock::now();
   const double cpu_start = CpuSeconds();
-  summary->pipeline = engine.spec().name;
-  summary->input = options.input;
-  summary->output = options.output;
-
   SLUICE_ASSIGN_OR_RETURN(
       internal::RunFiles files,
-      internal::ResolveRunFiles(engine, options.input, options.output, options.input_format,
-                                options.output_format, options.dead_letter));
+      internal::StartRun(engine, options.input, options.output, options.input_format,
+                         options.output_format, options.dead_letter, summary));
   const io::Format in_format = files.in_format;
   const io::Format out_format = files.out_format;
   summary->dead_letter = files.dead_letter;
@@ -268,8 +264,7 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
 }
 
 std::string FormatSummaryText(const RunSummary& s, bool show_stats) {
-  std::string out =
-      fmt::format("sluice {}: pipeline {}\n", s.streamed ? "stream" : s.command, s.pipeline);
+  std::string out = fmt::format("sluice {}: pipeline {}\n", s.command, s.pipeline);
   double rate = s.seconds > 0 ? static_cast<double>(s.records_read) / s.seconds : 0;
   out += fmt::format("  read      {:>12} records\n", Thousands(s.records_read));
   out += fmt::format("  written   {:>12}\n", Thousands(s.records_written));
@@ -283,7 +278,8 @@ std::string FormatSummaryText(const RunSummary& s, bool show_stats) {
                        s.rejected_in_pipeline, s.dead_letter);
   }
   out += "\n";
-  if (s.streamed) {
+  const bool streamed = s.command == "stream";
+  if (streamed) {
     out += fmt::format("  late      {:>12}", Thousands(s.records_late));
     if (s.records_late > 0) out += fmt::format("  (see {})", s.late_output);
     out += "\n";
@@ -326,7 +322,7 @@ std::string FormatSummaryText(const RunSummary& s, bool show_stats) {
                          Thousands(s.reasons[i].second));
     }
   }
-  if (s.features && !s.streamed) {
+  if (s.features && !streamed) {
     out += s.sorted_input
                ? fmt::format(
                      "  order     sorted by event time ({} record{} came after a later "
@@ -377,7 +373,7 @@ std::string FormatSummaryJson(const RunSummary& s, const Status& status) {
         (i ? "," : "") + JsonString(s.reasons[i].first) + ":" + std::to_string(s.reasons[i].second);
   }
   out += "}";
-  if (s.streamed) {
+  if (s.command == "stream") {
     out += fmt::format(",\"records_late\":{},\"records_waiting\":{},\"resumed\":{}", s.records_late,
                        s.records_held, s.resumed ? "true" : "false");
   }

@@ -58,11 +58,10 @@ struct RunSummary {
   // the feature state at the end.
   bool sorted_input = false;
   // `sluice stream`: events older than the watermark, and where they went.
-  bool streamed = false;
   uint64_t records_late = 0;
   std::string late_output;
-  uint64_t records_held = 0;  // waiting in the reorder buffer, saved in the checkpoint
-  bool resumed = false;       // continued from a checkpoint
+  uint64_t records_held = 0;     // waiting in the reorder buffer, saved in the checkpoint
+  bool resumed = false;          // continued from a checkpoint
   uint64_t records_skipped = 0;  // processed but not written (`sluice features`)
   // CPU seconds in each stage of the engine (reading and writing excluded).
   double features_cpu_seconds = 0, models_cpu_seconds = 0, decisions_cpu_seconds = 0;

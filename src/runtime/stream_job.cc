@@ -127,15 +127,11 @@ Status LoadRow(const HeldRecord& h, Batch& b) {
 Status RunStream(const Engine& engine, const StreamOptions& options, RunSummary* summary) {
   const auto start = std::chrono::steady_clock::now();
   const double cpu_start = CpuSeconds();
-  summary->pipeline = engine.spec().name;
-  summary->input = options.input;
-  summary->output = options.output;
-  summary->streamed = true;
-
+  summary->command = "stream";
   SLUICE_ASSIGN_OR_RETURN(
       internal::RunFiles files,
-      internal::ResolveRunFiles(engine, options.input, options.output, options.input_format,
-                                options.output_format, options.dead_letter));
+      internal::StartRun(engine, options.input, options.output, options.input_format,
+                         options.output_format, options.dead_letter, summary));
   const io::Format in_format = files.in_format;
   const io::Format out_format = files.out_format;
   summary->dead_letter = files.dead_letter;

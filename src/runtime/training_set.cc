@@ -51,13 +51,27 @@ bool ParsesAsFloat(std::string_view s) {
   return ec == std::errc() && p == s.data() + s.size() && std::isfinite(v);
 }
 
-// The id of row `row` as text (ids are strings or int64 in schemas).
-std::string IdText(const Column& c, size_t row) {
-  if (c.type().kind == TypeKind::kString) return std::string(c.data<std::string_view>()[row]);
-  if (c.type().kind == TypeKind::kInt64) return std::to_string(c.data<int64_t>()[row]);
-  if (c.type().kind == TypeKind::kTimestamp) return FormatIso8601(c.data<int64_t>()[row]);
-  return std::to_string(c.data<int32_t>()[row]);
+// The id of row `row` as text (ids are strings or int64 in schemas): a view
+// of the string, or the number written into `scratch`.
+std::string_view IdText(const Column& c, size_t row, std::string* scratch) {
+  if (c.type().kind == TypeKind::kString) return c.data<std::string_view>()[row];
+  if (c.type().kind == TypeKind::kTimestamp) {
+    *scratch = FormatIso8601(c.data<int64_t>()[row]);
+    return *scratch;
+  }
+  char buf[24];
+  const int64_t v =
+      c.type().kind == TypeKind::kInt64 ? c.data<int64_t>()[row] : c.data<int32_t>()[row];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  scratch->assign(buf, end);
+  return *scratch;
 }
+
+// Looks labels up by a string_view of the id, without making a string.
+struct IdHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
 
 void CopyCell(const Batch& src, int from, size_t row, Batch* out, int to, size_t out_row) {
   const Column& a = src.column(from);
@@ -126,7 +140,7 @@ Status BuildTrainingSet(const Engine& engine, const TrainingSetOptions& options,
     }
     std::string first;
   } label_rejects;
-  std::unordered_map<std::string, uint32_t> row_of_id;
+  std::unordered_map<std::string, uint32_t, IdHash, std::equal_to<>> row_of_id;
   std::vector<std::vector<std::optional<std::string>>> values(header.size());
   Batch lb(label_layout, 4096);
   while (!label_source->done()) {
@@ -208,11 +222,12 @@ Status BuildTrainingSet(const Engine& engine, const TrainingSetOptions& options,
   RunOptions::Reshape reshape;
   reshape.layout = &layout;
   reshape.columns = columns;
+  std::string id_scratch;
   reshape.rows = [&](const Batch& b, Batch* out) {
     const Column& id = b.column(id_field->column);
     for (size_t row = 0; row < b.size(); ++row) {
       if (b.row_error(row) != 0) continue;
-      auto it = row_of_id.find(IdText(id, row));
+      auto it = row_of_id.find(IdText(id, row, &id_scratch));
       if (it != row_of_id.end()) matched[it->second] = 1;
       if (time_field != nullptr) {
         const int64_t t = b.column(time_field->column).data<int64_t>()[row];

@@ -176,6 +176,21 @@ TEST_F(Stream, FollowReadsWhatIsAppended) {
   EXPECT_TRUE(Read("out.csv") == Read("batch.csv")) << "output differs from sluice run";
 }
 
+TEST_F(Stream, BadArgumentsAreClearErrors) {
+  auto r = Sluice("stream p.yaml --lateness 5sec -i - --input-format csv -q < /dev/null");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("--lateness must be a duration such as 5s, found '5sec'"),
+            std::string::npos)
+      << r.output;
+  r = Sluice("stream p.yaml -i tcp://127.0.0.1 -o out.jsonl -q");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("expected tcp://HOST:PORT, found tcp://127.0.0.1"), std::string::npos)
+      << r.output;
+  r = Sluice("stream p.yaml -i missing.csv -o out.csv -q");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.output.find("cannot open missing.csv"), std::string::npos) << r.output;
+}
+
 TEST_F(Stream, ReadsATcpConnection) {
   // CSV from `sluice run`'s view, JSON Lines over the socket: the same events.
   Write("events.csv", CardPayments(5, 300, 0));

@@ -221,6 +221,20 @@ inline Result<RunFiles> ResolveRunFiles(const Engine& engine, const std::string&
   return f;
 }
 
+// Names the run in `summary` and resolves its files (see ResolveRunFiles).
+inline Result<RunFiles> StartRun(const Engine& engine, const std::string& input,
+                                 const std::string& output, const std::string& in_flag,
+                                 const std::string& out_flag, const std::string& dead_letter,
+                                 RunSummary* summary) {
+  summary->pipeline = engine.spec().name;
+  summary->input = input;
+  summary->output = output;
+  SLUICE_ASSIGN_OR_RETURN(RunFiles files,
+                          ResolveRunFiles(engine, input, output, in_flag, out_flag, dead_letter));
+  summary->dead_letter = files.dead_letter;
+  return files;
+}
+
 inline Status CheckDistinct(const std::string& a, const std::string& b, std::string_view what) {
   if (a == "-" || b == "-") return Status::Ok();
   std::error_code ec;
