@@ -52,7 +52,10 @@ int Check(const std::string& path) {
   auto engine = LoadEngine(path);
   if (!engine) return kExitPipeline;
   const auto& spec = engine->spec();
-  const size_t rules = engine->rules() ? engine->rules()->num_rules() : 0;
+  size_t rules = 0;
+  if (engine->decision()) {
+    for (const auto& p : engine->decision()->policies()) rules += p.num_rules();
+  }
   std::printf("%s: pipeline %s%s%s is valid: %zu fields, %zu features, %zu rule%s\n", path.c_str(),
               spec.name.c_str(), spec.version.empty() ? "" : " version ", spec.version.c_str(),
               spec.fields.size(), spec.features.size(), rules, rules == 1 ? "" : "s");

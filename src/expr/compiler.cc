@@ -1,6 +1,7 @@
 #include "common/check.h"
 #include "expr/internal/checker.h"
 #include "expr/internal/codegen.h"
+#include "expr/internal/condition_shape.h"
 #include "expr/internal/kernels.h"
 #include "expr/internal/lexer.h"
 #include "expr/internal/parser.h"
@@ -85,7 +86,9 @@ std::optional<CompiledExpr> Compiler::Compile(std::string_view text, const Scope
   internal::CodeGen codegen(text, context, impl_->layout, impl_->errors, &impl_->pool, &impl_->code,
                             impl_->windows);
   int column = codegen.EmitRoot(*root, std::string(result_name));
-  return CompiledExpr{column, root->type};
+  CompiledExpr out{column, root->type, {}};
+  if (root->type.kind == TypeKind::kBool) out.shape = internal::ReadConditionShape(*root);
+  return out;
 }
 
 Program Compiler::Finish() {

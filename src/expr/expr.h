@@ -89,9 +89,41 @@ class ErrorTable {
   std::vector<std::string> messages_;
 };
 
+// One test of a column against constants, as read from a condition
+// ("amount > 100", "country in ('US', 'CA')", "email is not null"). Numbers
+// keep the literal's type; enums compare by value name (a string).
+struct ColumnTest {
+  enum class Kind : uint8_t {
+    kLess,
+    kLessEqual,
+    kGreater,
+    kGreaterEqual,
+    kEqual,
+    kNotEqual,
+    kIn,
+    kNotIn,
+    kIsNull,
+    kIsNotNull,
+  };
+  int column = -1;
+  Type type;  // the column's type
+  Kind kind = Kind::kEqual;
+  std::vector<Value> values;  // one for comparisons, several for in
+};
+
+// What static checks can know of a boolean expression: a constant, or a
+// conjunction of column tests. Parts the reading does not understand are
+// left out of `tests`, and `complete` is false then.
+struct ConditionShape {
+  std::optional<bool> constant;
+  bool complete = true;
+  std::vector<ColumnTest> tests;
+};
+
 struct CompiledExpr {
   int column = -1;  // result column
   Type type;
+  ConditionShape shape;  // for bool expressions
 };
 
 // Windowed aggregates: `sum(amount) over 24h by card_id`. The expression

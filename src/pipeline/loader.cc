@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "common/names.h"
+#include "pipeline/internal/loader.h"
 #include "pipeline/internal/yaml_locator.h"
 #include "pipeline/spec.h"
 
@@ -31,10 +32,7 @@ const ReasonCodeSpec* PipelineSpec::FindReason(std::string_view code) const {
   return nullptr;
 }
 
-namespace {
-
-using internal::LineIndex;
-using internal::ScalarLocator;
+namespace internal {
 
 std::string Fnv1a64Hex(const std::string& bytes) {
   uint64_t h = 1469598103934665603ULL;
@@ -78,58 +76,7 @@ const char* NodeKind(const YAML::Node& n) {
   }
 }
 
-class Loader {
- public:
-  Loader(const std::string& text, std::string file, std::vector<Diagnostic>* diags)
-      : file_(std::move(file)),
-        content_(std::make_shared<const std::string>(text)),
-        lines_(std::make_shared<const LineIndex>(*content_)),
-        diags_(diags) {}
 
-  Result<PipelineSpec> Load();
-
- private:
-  SourceLocation Where(const YAML::Node& n) const {
-    YAML::Mark m = n.Mark();
-    if (m.is_null()) return {file_, 0, 0};
-    return {file_, m.line + 1, m.column + 1};
-  }
-  void Error(const SourceLocation& where, std::string message) {
-    diags_->push_back({where, std::move(message)});
-  }
-  void Error(const YAML::Node& n, std::string message) { Error(Where(n), std::move(message)); }
-
-  // Checks that `map` is a mapping with only `allowed` keys and no key twice.
-  bool CheckMap(const YAML::Node& map, std::string_view what,
-                const std::vector<std::string>& allowed);
-  std::optional<std::string> Scalar(const YAML::Node& n, std::string_view what);
-  std::optional<bool> Bool(const YAML::Node& n, std::string_view what);
-  std::optional<NamedRef> Name(const YAML::Node& n, std::string_view what);
-  ExprText Expression(const YAML::Node& n);
-
-  void LoadSource(const YAML::Node& n, PipelineSpec& spec);
-  void LoadField(const YAML::Node& key, const YAML::Node& value, PipelineSpec& spec);
-  void LoadFeatures(const YAML::Node& n, PipelineSpec& spec);
-  void LoadDecision(const YAML::Node& n, PipelineSpec& spec);
-  void LoadModels(const YAML::Node& n, PipelineSpec& spec);
-  void LoadModelPath(const YAML::Node& body, ModelSpec& m, bool required);
-  void LoadXgboostInputs(const YAML::Node& body, ModelSpec& m);
-  void LoadLinearModel(const YAML::Node& body, const std::string& format, ModelSpec& m);
-  void LoadScorecard(const YAML::Node& body, const PipelineSpec& spec, ModelSpec& m);
-  std::optional<double> Number(const YAML::Node& n, std::string_view what);
-  void LoadRule(const YAML::Node& n, DecisionSpec& d);
-  void LoadReasonList(const YAML::Node& parent, std::string_view what, std::vector<NamedRef>* out,
-                      std::vector<TopReasonsSpec>* top);
-  void LoadReasonItem(const YAML::Node& v, std::vector<NamedRef>* out,
-                      std::vector<TopReasonsSpec>* top);
-  void LoadReasonCodes(const YAML::Node& n, PipelineSpec& spec);
-  void LoadOutput(const YAML::Node& n, PipelineSpec& spec);
-
-  std::string file_;
-  std::shared_ptr<const std::string> content_;
-  std::shared_ptr<const LineIndex> lines_;
-  std::vector<Diagnostic>* diags_;
-};
 
 bool Loader::CheckMap(const YAML::Node& map, std::string_view what,
                       const std::vector<std::string>& allowed) {
@@ -199,6 +146,8 @@ ExprText Loader::Expression(const YAML::Node& n) {
   return e;
 }
 
+namespace {
+
 // Deeply nested flow collections ("[[[[...") would make the YAML parser
 // recurse without bound; no pipeline needs more than a few levels.
 std::optional<size_t> ExcessiveNesting(const std::string& text, int limit) {
@@ -257,6 +206,8 @@ std::optional<size_t> FirstInvalidUtf8(const std::string& s) {
 constexpr size_t kMaxPipelineBytes = 16u << 20;
 constexpr int kMaxNesting = 64;
 
+}  // namespace
+
 Result<PipelineSpec> Loader::Load() {
   PipelineSpec spec;
   spec.file = file_;
@@ -298,7 +249,8 @@ Result<PipelineSpec> Loader::Load() {
   }
   static const std::vector<std::string> kTop = {"pipeline", "version",      "description",
                                                 "source",   "features",     "models",
-                                                "decision", "reason_codes", "output"};
+                                                "policies", "decision", "challenger",
+                                                "reason_codes", "output"};
   CheckMap(root, "the pipeline", kTop);
 
   if (YAML::Node n = root["pipeline"]; n) {
@@ -328,7 +280,11 @@ Result<PipelineSpec> Loader::Load() {
   if (YAML::Node n = root["reason_codes"]; n) LoadReasonCodes(n, spec);
   if (YAML::Node n = root["features"]; n) LoadFeatures(n, spec);
   if (YAML::Node n = root["models"]; n) LoadModels(n, spec);
-  if (YAML::Node n = root["decision"]; n) LoadDecision(n, spec);
+  if (YAML::Node n = root["policies"]; n) LoadPolicies(n, spec);
+  if (YAML::Node n = root["decision"]; n) {
+    spec.decision = LoadPolicy(n, "'decision'", "champion", {});
+  }
+  if (YAML::Node n = root["challenger"]; n) LoadChallenger(n, spec);
   if (YAML::Node n = root["output"]; n) LoadOutput(n, spec);
   return spec;
 }
@@ -995,143 +951,6 @@ void Loader::LoadScorecard(const YAML::Node& body, const PipelineSpec& spec, Mod
   accept(std::move(def));
 }
 
-void Loader::LoadReasonItem(const YAML::Node& v, std::vector<NamedRef>* out,
-                            std::vector<TopReasonsSpec>* top) {
-  if (v.IsScalar() && v.Scalar().rfind("top(", 0) == 0) {
-    // top(MODEL, K)
-    const std::string& s = v.Scalar();
-    const size_t comma = s.find(',');
-    const size_t close = s.find(')');
-    if (comma == std::string::npos || close == std::string::npos || close < comma ||
-        close + 1 != s.size()) {
-      Error(v, fmt::format("expected top(model, count), found '{}'{}", s,
-                           close == std::string::npos
-                               ? "; inside [...] write it in quotes: \"top(model, 4)\""
-                               : ""));
-      return;
-    }
-    auto trim = [](std::string_view t) {
-      while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
-      while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
-      return std::string(t);
-    };
-    TopReasonsSpec t;
-    t.model = trim(std::string_view(s).substr(4, comma - 4));
-    const std::string count = trim(std::string_view(s).substr(comma + 1, close - comma - 1));
-    t.where = Where(v);
-    if (!IsIdentifier(t.model)) {
-      Error(v, fmt::format("expected a model name in top(model, count), found '{}'", t.model));
-      return;
-    }
-    int k = 0;
-    auto [p, ec] = std::from_chars(count.data(), count.data() + count.size(), k);
-    if (ec != std::errc() || p != count.data() + count.size() || k < 1 || k > 16) {
-      Error(v, fmt::format("the count in top(model, count) must be a whole number from 1 to 16, "
-                           "found '{}'",
-                           count));
-      return;
-    }
-    t.count = k;
-    top->push_back(std::move(t));
-    return;
-  }
-  if (auto r = Name(v, "a reason code")) out->push_back(*r);
-}
-
-void Loader::LoadReasonList(const YAML::Node& parent, std::string_view what,
-                            std::vector<NamedRef>* out, std::vector<TopReasonsSpec>* top) {
-  YAML::Node one = parent["reason"];
-  YAML::Node many = parent["reasons"];
-  if (one && many) {
-    Error(many, fmt::format("{} has both 'reason' and 'reasons'; use one", what));
-    return;
-  }
-  if (one) {
-    LoadReasonItem(one, out, top);
-  } else if (many) {
-    if (many.IsScalar()) {
-      LoadReasonItem(many, out, top);
-    } else if (many.IsSequence()) {
-      for (const auto& v : many) LoadReasonItem(v, out, top);
-    } else {
-      Error(many,
-            fmt::format("'reasons' must be a list of reason codes, found {}", NodeKind(many)));
-    }
-  }
-}
-
-void Loader::LoadRule(const YAML::Node& n, DecisionSpec& d) {
-  if (!CheckMap(n, "a rule", {"id", "when", "action", "reason", "reasons", "description"})) {
-    if (!n.IsMap()) return;
-  }
-  RuleSpec r;
-  r.where = Where(n);
-  if (YAML::Node id = n["id"]; id) {
-    if (auto name = Name(id, "a rule id")) r.id = name->name;
-  } else {
-    Error(n, "a rule needs an 'id'");
-  }
-  if (YAML::Node w = n["when"]; w) {
-    if (!w.IsScalar() || w.Scalar().empty()) {
-      Error(w, fmt::format("'when' of rule '{}' must be a condition, found {}", r.id,
-                           w.IsScalar() ? "an empty text" : NodeKind(w)));
-    } else {
-      r.when = Expression(w);
-    }
-  } else {
-    Error(n, fmt::format("rule '{}' needs a condition ('when')", r.id));
-  }
-  if (YAML::Node a = n["action"]; a) {
-    if (auto name = Name(a, "an action")) r.action = *name;
-  } else {
-    Error(n, fmt::format("rule '{}' needs an 'action'", r.id));
-  }
-  LoadReasonList(n, fmt::format("rule '{}'", r.id), &r.reasons, &r.top_reasons);
-  d.rules.push_back(std::move(r));
-}
-
-void Loader::LoadDecision(const YAML::Node& n, PipelineSpec& spec) {
-  if (!CheckMap(n, "'decision'", {"rules", "default", "actions"})) {
-    if (!n.IsMap()) return;
-  }
-  DecisionSpec d;
-  d.where = Where(n);
-  if (YAML::Node a = n["actions"]; a) {
-    if (!a.IsSequence()) {
-      Error(a, fmt::format("'decision.actions' must be a list of action names, found {}",
-                           NodeKind(a)));
-    } else {
-      for (const auto& v : a) {
-        if (auto name = Name(v, "an action")) d.actions.push_back(*name);
-      }
-    }
-  }
-  if (YAML::Node rules = n["rules"]; rules) {
-    if (!rules.IsSequence()) {
-      Error(rules,
-            fmt::format("'decision.rules' must be a list of rules, found {}", NodeKind(rules)));
-    } else {
-      for (const auto& r : rules) LoadRule(r, d);
-    }
-  }
-  if (YAML::Node def = n["default"]; def) {
-    if (def.IsMap()) {
-      CheckMap(def, "'decision.default'", {"action", "reason", "reasons"});
-      if (YAML::Node a = def["action"]; a) {
-        if (auto name = Name(a, "the default action")) d.default_action = *name;
-      } else {
-        Error(def, "'decision.default' needs an 'action'");
-      }
-      LoadReasonList(def, "the default", &d.default_reasons, &d.default_top_reasons);
-    } else if (auto name = Name(def, "the default action")) {
-      d.default_action = *name;
-    }
-  } else {
-    Error(n, "'decision' has no 'default' action (taken when no rule matches)");
-  }
-  spec.decision = std::move(d);
-}
-
 void Loader::LoadReasonCodes(const YAML::Node& n, PipelineSpec& spec) {
   if (!CheckMap(n, "'reason_codes'", {})) {
     if (!n.IsMap()) return;
@@ -1148,9 +967,30 @@ void Loader::LoadReasonCodes(const YAML::Node& n, PipelineSpec& spec) {
                                   r.code));
       continue;
     }
-    auto text = Scalar(kv.second, fmt::format("the text of reason code '{}'", r.code));
+    YAML::Node text_node = kv.second;
+    if (kv.second.IsMap()) {
+      CheckMap(kv.second, fmt::format("reason code '{}'", r.code), {"text", "features"});
+      text_node.reset(kv.second["text"]);
+      if (!text_node) {
+        Error(kv.second, fmt::format("reason code '{}' needs a 'text'", r.code));
+        continue;
+      }
+      if (YAML::Node f = kv.second["features"]; f) {
+        if (!f.IsSequence()) {
+          Error(f, fmt::format("'features' of reason code '{}' must be a list of model input "
+                               "names, found {}",
+                               r.code, NodeKind(f)));
+        } else {
+          for (const auto& v : f) {
+            if (auto name = Name(v, "a model input")) r.features.push_back(*name);
+          }
+        }
+      }
+    }
+    auto text = Scalar(text_node, fmt::format("the text of reason code '{}'", r.code));
     if (!text) continue;
     r.text = *text;
+    r.text_source = Expression(text_node);
     spec.reason_codes.push_back(std::move(r));
   }
 }
@@ -1192,11 +1032,11 @@ void Loader::LoadOutput(const YAML::Node& n, PipelineSpec& spec) {
   }
 }
 
-}  // namespace
+}  // namespace internal
 
 Result<PipelineSpec> LoadPipelineText(const std::string& text, const std::string& file_name,
                                       std::vector<Diagnostic>* diags) {
-  Loader loader(text, file_name, diags);
+  internal::Loader loader(text, file_name, diags);
   try {
     return loader.Load();
   } catch (const YAML::Exception& e) {

@@ -58,13 +58,28 @@ struct TopReasonsSpec {
   SourceLocation where;
 };
 
+// `set: {limit: "amount * 2"}`: a value for one of the policy's outputs.
+struct OutputValueSpec {
+  std::string output;
+  ExprText value;
+  SourceLocation where;  // of the output's name
+};
+
+// The reasons a rule, row, threshold or default gives.
+struct ReasonsSpec {
+  std::vector<NamedRef> codes;
+  std::vector<TopReasonsSpec> tops;  // after the fixed codes
+};
+
 struct RuleSpec {
   std::string id;
   ExprText when;
-  NamedRef action;
-  std::vector<NamedRef> reasons;
-  std::vector<TopReasonsSpec> top_reasons;  // after the fixed reasons
-  SourceLocation where;                     // of the rule
+  NamedRef action;  // name "" when the rule gives no action (scored rule sets)
+  ReasonsSpec reasons;
+  std::vector<OutputValueSpec> set;
+  double points = 0;  // scored rule sets
+  bool points_given = false;
+  SourceLocation where;  // of the rule
 };
 
 // Where each part of a scorecard characteristic is written, for messages.
@@ -103,19 +118,94 @@ struct ModelSpec {
   SourceLocation where;  // of the name
 };
 
-struct DecisionSpec {
-  std::vector<RuleSpec> rules;
-  std::optional<NamedRef> default_action;
-  std::vector<NamedRef> default_reasons;
-  std::vector<TopReasonsSpec> default_top_reasons;
-  std::vector<NamedRef> actions;  // declared actions; empty = any
+// A typed output of a policy, besides its action: a limit, a queue.
+struct PolicyOutputSpec {
+  std::string name;
+  Type type;  // bool, int64, float64, string, timestamp or enum (with its values)
   SourceLocation where;
 };
 
+// One cell of a decision-table row as written ("< 600", "[1..5)", "-").
+struct CellSpec {
+  ExprText text;
+};
+
+struct TableRowSpec {
+  std::string id;                // "" = the row's number
+  std::vector<CellSpec> when;    // one per table input
+  std::vector<CellSpec> then;    // one per table output column
+  ReasonsSpec reasons;
+  SourceLocation where;
+};
+
+enum class HitPolicy { kUnique, kFirst, kPriority, kAny, kCollect };
+enum class CollectAggregate { kNone, kSum, kMin, kMax, kCount };
+
+struct TableSpec {
+  HitPolicy hit = HitPolicy::kUnique;
+  CollectAggregate aggregate = CollectAggregate::kNone;
+  SourceLocation hit_where;
+  std::vector<ExprText> inputs;
+  std::vector<NamedRef> columns;  // the output columns the rows give: "action" or outputs
+  std::vector<TableRowSpec> rows;
+  SourceLocation where;
+};
+
+// A threshold of a scored rule set: totals of at least `at_least` points take it.
+struct ThresholdSpec {
+  double at_least = 0;
+  NamedRef action;
+  ReasonsSpec reasons;
+  std::vector<OutputValueSpec> set;
+  SourceLocation where;
+};
+
+struct DefaultSpec {
+  std::optional<NamedRef> action;
+  ReasonsSpec reasons;
+  std::vector<OutputValueSpec> set;
+  SourceLocation where;
+};
+
+// A policy: ordered rules (the first match decides), a decision table, or a
+// scored rule set (every matching rule adds points; thresholds map the total
+// to an action). Each has an optional action and typed outputs.
+struct PolicySpec {
+  enum class Kind { kRules, kTable, kScored };
+  std::string name;
+  Kind kind = Kind::kRules;
+  std::vector<NamedRef> actions;  // declared actions; empty = those named
+  std::vector<PolicyOutputSpec> outputs;
+  std::vector<RuleSpec> rules;  // kRules and kScored
+  TableSpec table;
+  std::vector<ThresholdSpec> thresholds;  // kScored, highest first
+  std::optional<DefaultSpec> default_value;
+  int max_reasons = 4;
+  SourceLocation where;
+};
+
+// A challenger policy: in `split` mode it acts for `percent` of the traffic,
+// chosen by a stable hash of `key`; in `shadow` mode it is evaluated and
+// recorded while the champion acts.
+struct ChallengerSpec {
+  PolicySpec policy;
+  enum class Mode { kSplit, kShadow };
+  Mode mode = Mode::kShadow;
+  double percent = 0;       // split: the challenger's share, 0..100
+  std::vector<ExprText> key;  // split: the expressions hashed
+  std::string salt;           // split: changes the assignment without changing the key
+  SourceLocation where;
+};
+
+// A reason code: its text (which may quote values: "{amount:.2f}") and the
+// model inputs it stands for when reasons come from contributions (by
+// default, the input named like the code).
 struct ReasonCodeSpec {
   std::string code;
   std::string text;
+  std::vector<NamedRef> features;
   SourceLocation where;
+  ExprText text_source;  // the text with its file positions, for messages about placeholders
 };
 
 struct PipelineSpec {
@@ -133,7 +223,9 @@ struct PipelineSpec {
   std::string lateness_text = "0";
   std::vector<FeatureSpec> features;
   std::vector<ModelSpec> models;
-  std::optional<DecisionSpec> decision;
+  std::vector<PolicySpec> policies;   // feed the decision, in order
+  std::optional<PolicySpec> decision;  // the champion: its action is the decision
+  std::optional<ChallengerSpec> challenger;
   std::vector<ReasonCodeSpec> reason_codes;
   std::vector<NamedRef> output_fields;  // empty = id, event time and all features
   bool output_fields_given = false;

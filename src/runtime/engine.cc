@@ -10,8 +10,8 @@
 namespace sluice::runtime {
 
 namespace {
-constexpr std::string_view kDecisionOutputs[] = {"action", "rule", "reasons", "reason_codes",
-                                                 "reason_texts"};
+constexpr std::string_view kDecisionOutputs[] = {"action", "rule", "policy", "reasons",
+                                                 "reason_codes", "reason_texts"};
 }
 
 std::shared_ptr<const Engine> Engine::Compile(pipeline::PipelineSpec spec,
@@ -107,7 +107,7 @@ std::shared_ptr<const Engine> Engine::Compile(pipeline::PipelineSpec spec,
     }
   }
 
-  if (spec.decision) {
+  if (spec.decision || !spec.policies.empty() || spec.challenger) {
     const Engine* engine = e.get();
     decide::ModelLookup find_model =
         [engine](std::string_view name) -> const decide::ContributionSource* {
@@ -116,10 +116,10 @@ std::shared_ptr<const Engine> Engine::Compile(pipeline::PipelineSpec spec,
       }
       return nullptr;
     };
-    e->rules_ = decide::RuleSet::Compile(spec, compiler, scope, e->layout_, find_model, diags);
-    e->conditions_ = compiler.Finish();
-  } else if (!spec.reason_codes.empty()) {
-    // Reason codes without a decision are allowed: later stages may use them.
+    std::vector<std::string> all_models;
+    for (const auto& m : spec.models) all_models.push_back(m.name);
+    e->decision_ = decide::DecisionStage::Compile(spec, compiler, scope, e->layout_, e->errors_,
+                                                  find_model, all_models, diags);
   }
 
   // Output columns.
@@ -151,8 +151,11 @@ std::shared_ptr<const Engine> Engine::Compile(pipeline::PipelineSpec spec,
       }
     }
   }
-  if (spec.decision && spec.output_decision) {
-    for (auto reserved : kDecisionOutputs) {
+  const bool decides = e->decision_ && e->decision_->has_decision();
+  if (decides && spec.output_decision) {
+    std::vector<std::string> reserved_names(std::begin(kDecisionOutputs), std::end(kDecisionOutputs));
+    for (const auto& o : e->decision_->outputs()) reserved_names.push_back(o.name);
+    for (const auto& reserved : reserved_names) {
       for (const auto& f : spec.features) {
         if (f.name == reserved) {
           diags->push_back({f.where, fmt::format("feature '{}' has the name of a decision output; "
@@ -186,9 +189,13 @@ std::vector<io::OutputColumn> Engine::OutputColumns(io::Format format) const {
   using Kind = io::OutputColumn::Kind;
   std::vector<io::OutputColumn> out;
   for (const auto& [name, col] : value_outputs_) out.push_back({name, Kind::kValue, col});
-  if (rules_ && spec_.output_decision) {
-    out.push_back({"action", Kind::kValue, rules_->action_column()});
-    out.push_back({"rule", Kind::kValue, rules_->rule_column()});
+  if (decision_ && decision_->has_decision() && spec_.output_decision) {
+    out.push_back({"action", Kind::kValue, decision_->action_column()});
+    out.push_back({"rule", Kind::kValue, decision_->rule_column()});
+    if (decision_->policy_column() >= 0) {
+      out.push_back({"policy", Kind::kValue, decision_->policy_column()});
+    }
+    for (const auto& o : decision_->outputs()) out.push_back({o.name, Kind::kValue, o.column});
     if (format == io::Format::kCsv) {
       out.push_back({"reason_codes", Kind::kReasonCodes, -1});
       out.push_back({"reason_texts", Kind::kReasonTexts, -1});
@@ -219,10 +226,7 @@ void Engine::Process(Batch& batch, features::FeatureState* state, StageTimes* ti
   const double t1 = times != nullptr ? ThreadCpuSeconds() : 0;
   for (const auto& m : models_) m.Run(batch);
   const double t2 = times != nullptr ? ThreadCpuSeconds() : 0;
-  if (rules_) {
-    conditions_.Run(batch);
-    rules_->Decide(batch);
-  }
+  if (decision_) decision_->Run(batch);
   if (times != nullptr) {
     const double t3 = ThreadCpuSeconds();
     times->features += t1 - t0;

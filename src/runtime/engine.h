@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "decide/rule_set.h"
+#include "decide/decision_stage.h"
 #include "expr/expr.h"
 #include "features/feature_state.h"
 #include "io/record_io.h"
@@ -41,7 +41,8 @@ class Engine {
   // The output columns for a format (CSV spreads reasons over two columns).
   std::vector<io::OutputColumn> OutputColumns(io::Format format) const;
   const expr::ErrorTable& errors() const { return errors_; }
-  const decide::RuleSet* rules() const { return rules_ ? &*rules_ : nullptr; }
+  // The policies and the decision, or nullptr when the pipeline has none.
+  const decide::DecisionStage* decision() const { return decision_ ? &*decision_ : nullptr; }
   const std::vector<ModelStage>& models() const { return models_; }
 
   // The state windowed features need, or nullptr if the pipeline has none.
@@ -68,8 +69,7 @@ class Engine {
   std::unique_ptr<features::FeatureSet> windows_;
   expr::Program features_;
   std::vector<ModelStage> models_;
-  expr::Program conditions_;
-  std::optional<decide::RuleSet> rules_;
+  std::optional<decide::DecisionStage> decision_;
   std::vector<std::pair<std::string, int>> value_outputs_;  // name, column
 };
 

@@ -22,7 +22,7 @@
 #include <optional>
 #include <vector>
 
-#include "decide/rule_set.h"
+#include "decide/policy.h"
 #include "expr/expr.h"
 #include "model/linear_model.h"
 #include "model/scorecard.h"

@@ -72,9 +72,12 @@ Batch::Batch(const BatchLayout& layout, size_t capacity)
     : capacity_(capacity),
       origins_(capacity),
       row_errors_(capacity, 0),
-      reason_begin_(capacity, 0),
-      reason_count_(capacity, 0) {
+      lists_(static_cast<size_t>(layout.num_reason_lists())) {
   SLUICE_CHECK(capacity > 0);
+  for (ReasonList& l : lists_) {
+    l.begin.assign(capacity, 0);
+    l.count.assign(capacity, 0);
+  }
   columns_.reserve(layout.size());
   for (size_t i = 0; i < layout.size(); ++i) {
     const ColumnSpec& spec = layout.column(static_cast<int>(i));
@@ -92,10 +95,12 @@ bool Batch::any_row_error() const {
 
 void Batch::Clear() {
   std::fill_n(row_errors_.begin(), size_, 0u);
-  std::fill_n(reason_count_.begin(), size_, 0u);
+  for (ReasonList& l : lists_) {
+    std::fill_n(l.count.begin(), size_, 0u);
+    l.reasons.clear();
+  }
   size_ = 0;
   arena_.Reset();
-  reasons_.clear();
 }
 
 void Batch::AppendCopy(const Batch& src, size_t row, size_t num_columns) {

@@ -73,8 +73,14 @@ class BatchLayout {
   const ColumnSpec& column(int i) const { return columns_[static_cast<size_t>(i)]; }
   size_t size() const { return columns_.size(); }
 
+  // Reason lists: list 0 holds the decision's reasons; each policy that
+  // gives reasons adds one.
+  int AddReasonList() { return num_reason_lists_++; }
+  int num_reason_lists() const { return num_reason_lists_; }
+
  private:
   std::vector<ColumnSpec> columns_;
+  int num_reason_lists_ = 1;
 };
 
 class Column {
@@ -103,10 +109,20 @@ class Column {
   std::unique_ptr<uint8_t[]> valid_;
 };
 
-// One reason given for a decision.
+// One reason given for a decision. `text_template` >= 0 while the text
+// still has to be filled in from values of the row (decide/reason_catalog.h).
 struct Reason {
   std::string_view code;
   std::string_view text;
+  int32_t text_template = -1;
+};
+
+// The reasons of every row of a batch: row i has reasons[begin[i]] up to
+// reasons[begin[i] + count[i]].
+struct ReasonList {
+  std::vector<Reason> reasons;
+  std::vector<uint32_t> begin;
+  std::vector<uint32_t> count;
 };
 
 class Batch {
@@ -142,12 +158,16 @@ class Batch {
   bool any_row_error() const;
 
   // Reasons per row: a span of reasons() (filled by the decision stage).
-  std::vector<Reason>& reasons() { return reasons_; }
-  const std::vector<Reason>& reasons() const { return reasons_; }
-  uint32_t* reason_begin() { return reason_begin_.data(); }
-  uint32_t* reason_count() { return reason_count_.data(); }
-  const uint32_t* reason_begin() const { return reason_begin_.data(); }
-  const uint32_t* reason_count() const { return reason_count_.data(); }
+  // These accessors are list 0, the decision's.
+  std::vector<Reason>& reasons() { return lists_[0].reasons; }
+  const std::vector<Reason>& reasons() const { return lists_[0].reasons; }
+  uint32_t* reason_begin() { return lists_[0].begin.data(); }
+  uint32_t* reason_count() { return lists_[0].count.data(); }
+  const uint32_t* reason_begin() const { return lists_[0].begin.data(); }
+  const uint32_t* reason_count() const { return lists_[0].count.data(); }
+  ReasonList& reason_list(int i) { return lists_[static_cast<size_t>(i)]; }
+  const ReasonList& reason_list(int i) const { return lists_[static_cast<size_t>(i)]; }
+  size_t num_reason_lists() const { return lists_.size(); }
 
   // Makes room for one more row and returns its index. REQUIRES: !full().
   size_t AppendRow() { return size_++; }
@@ -168,9 +188,7 @@ class Batch {
   std::vector<Column> columns_;
   std::vector<RowOrigin> origins_;
   std::vector<uint32_t> row_errors_;
-  std::vector<Reason> reasons_;
-  std::vector<uint32_t> reason_begin_;
-  std::vector<uint32_t> reason_count_;
+  std::vector<ReasonList> lists_;
 };
 
 }  // namespace sluice

@@ -71,7 +71,7 @@ TEST(RuleSet, FirstMatchWinsAndNullDoesNotMatch) {
         batch.column(tag_col).data<std::string_view>()[r] = batch.arena().Copy(rows[i].tag);
       }
       engine->Process(batch, nullptr);
-      const auto* rules = engine->rules();
+      const auto* rules = engine->decision();
       for (size_t r = 0; r < batch.size(); ++r) {
         const Row& want = rows[start + r];
         const int32_t a = batch.column(rules->action_column()).data<int32_t>()[r];
@@ -110,8 +110,8 @@ TEST(RuleSet, ActionsFollowDeclarationOrder) {
   yaml.replace(yaml.find("decision:\n"), 10, "decision:\n  actions: [approve, review, decline]\n");
   auto engine = Build(yaml, &diags);
   ASSERT_TRUE(engine) << FormatDiagnostics(diags);
-  EXPECT_EQ(TypeName(engine->rules()->action_type()), "enum(approve, review, decline)");
-  EXPECT_EQ(TypeName(engine->rules()->rule_type()), "enum(big, medium, tagged, default)");
+  EXPECT_EQ(TypeName(engine->decision()->action_type()), "enum(approve, review, decline)");
+  EXPECT_EQ(TypeName(engine->decision()->rule_type()), "enum(big, medium, tagged, default)");
 }
 
 }  // namespace

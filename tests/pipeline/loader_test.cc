@@ -57,9 +57,9 @@ output:
   EXPECT_EQ(p.features[1].description, "twice");
   ASSERT_TRUE(p.decision.has_value());
   ASSERT_EQ(p.decision->rules.size(), 1u);
-  EXPECT_EQ(p.decision->rules[0].reasons.size(), 2u);
-  EXPECT_EQ(p.decision->default_action->name, "ok");
-  EXPECT_EQ(p.decision->default_reasons[0].name, "FINE");
+  EXPECT_EQ(p.decision->rules[0].reasons.codes.size(), 2u);
+  EXPECT_EQ(p.decision->default_value->action->name, "ok");
+  EXPECT_EQ(p.decision->default_value->reasons.codes[0].name, "FINE");
   EXPECT_EQ(p.reason_codes.size(), 3u);
   EXPECT_EQ(p.output_fields.size(), 2u);
   EXPECT_FALSE(p.output_decision);

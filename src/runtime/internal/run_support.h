@@ -68,7 +68,9 @@ inline std::string JsonString(std::string_view s) {
 // Counts actions and reasons of the rows that are written.
 class DecisionTally {
  public:
-  explicit DecisionTally(const Engine& engine) : rules_(engine.rules()) {
+  explicit DecisionTally(const Engine& engine)
+      : rules_(engine.decision() && engine.decision()->has_decision() ? engine.decision()
+                                                                       : nullptr) {
     if (rules_) action_counts_.assign(rules_->action_type().domain->size(), 0);
   }
   void Add(const Batch& batch) {
@@ -76,6 +78,7 @@ class DecisionTally {
     const int32_t* action = batch.column(rules_->action_column()).data<int32_t>();
     for (size_t i = 0; i < batch.size(); ++i) {
       if (batch.row_error(i) != 0) continue;
+      if (!batch.column(rules_->action_column()).valid()[i]) continue;
       ++action_counts_[static_cast<size_t>(action[i])];
       const uint32_t b = batch.reason_begin()[i], c = batch.reason_count()[i];
       for (uint32_t k = 0; k < c; ++k) {
@@ -113,7 +116,7 @@ class DecisionTally {
   }
 
  private:
-  const decide::RuleSet* rules_;
+  const decide::DecisionStage* rules_;
   std::vector<uint64_t> action_counts_;
   std::unordered_map<const char*, std::pair<std::string_view, uint64_t>> reason_counts_;
   std::map<std::string, uint64_t> base_actions_;
