@@ -15,10 +15,12 @@
 #include <iostream>
 #include <tuple>
 
+#include "backtest/backtest.h"
 #include "pipeline/spec.h"
 #include "runtime/batch_job.h"
 #include "runtime/engine.h"
 #include "runtime/stream_job.h"
+#include "runtime/replay.h"
 #include "runtime/training_set.h"
 #include "types/timestamp.h"
 
@@ -172,6 +174,45 @@ int Features(const std::string& path, sluice::runtime::TrainingSetOptions option
   return ExitFor(status);
 }
 
+int Backtest(const std::string& path, sluice::backtest::BacktestOptions options, bool quiet) {
+  auto engine = LoadEngine(path);
+  if (!engine) return kExitPipeline;
+  sluice::runtime::RunSummary summary;
+  sluice::backtest::BacktestResult result;
+  sluice::Status status = sluice::backtest::RunBacktest(*engine, options, &summary, &result);
+  if (!quiet && summary.started) {
+    std::fputs(sluice::runtime::FormatSummaryText(summary, false).c_str(), stderr);
+  }
+  if (status.ok() && !quiet) {
+    std::fprintf(stderr,
+                 "  backtest  %llu decisions with a label (%llu bad), %llu without; %llu labels\n"
+                 "  report    %s\n  metrics   %s\n",
+                 static_cast<unsigned long long>(result.labelled),
+                 static_cast<unsigned long long>(result.bad),
+                 static_cast<unsigned long long>(result.unlabelled),
+                 static_cast<unsigned long long>(result.labels), result.report_path.c_str(),
+                 result.metrics_path.c_str());
+  }
+  return ExitFor(status);
+}
+
+int Replay(const std::string& path, const std::string& audit) {
+  auto engine = LoadEngine(path);
+  if (!engine) return kExitPipeline;
+  sluice::runtime::ReplayReport report;
+  sluice::Status status = sluice::runtime::ReplayAudit(*engine, audit, &report);
+  if (!status.ok()) return ExitFor(status);
+  for (const auto& d : report.differences) {
+    std::fprintf(stderr, "record %s differs\n  recorded: %s\n  replayed: %s\n", d.id.c_str(),
+                 d.recorded.c_str(), d.replayed.c_str());
+  }
+  std::fprintf(stderr, "replay: %llu audit records, %llu decisions reproduced exactly, %llu differ\n",
+               static_cast<unsigned long long>(report.records),
+               static_cast<unsigned long long>(report.reproduced),
+               static_cast<unsigned long long>(report.differed));
+  return report.differed == 0 ? kExitOk : kExitPipeline;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -198,6 +239,8 @@ int main(int argc, char** argv) {
   run->add_option("--max-errors", options.max_errors,
                   "Stop with exit code 4 once more than N records are rejected");
   run->add_option("--summary", options.summary_file, "Also write the run summary as JSON here");
+  run->add_option("--audit", options.audit,
+                  "Write one JSON audit record per decision here (see docs/audit.md)");
   run->add_option("--batch-size", options.batch_size, "Records per batch (default 1024)")
       ->check(CLI::Range(1, 1 << 20));
   run->add_flag("-q,--quiet", quiet, "No summary and no progress on stderr");
@@ -238,6 +281,8 @@ int main(int argc, char** argv) {
   stream->add_option("--max-errors", stream_options.max_errors,
                      "Stop with exit code 4 once more than N records are rejected");
   stream->add_option("--summary", stream_summary, "Also write the final summary as JSON here");
+  stream->add_option("--audit", stream_options.audit,
+                     "Write one JSON audit record per decision here (see docs/audit.md)");
   stream
       ->add_option("--batch-size", stream_options.batch_size,
                    "Most records processed at once (default 1024)")
@@ -283,6 +328,39 @@ int main(int argc, char** argv) {
   features->add_flag("-q,--quiet", quiet, "No summary on stderr");
   features->add_flag("--stats", training.run.stats, "Also report the windowed-feature state");
 
+  sluice::backtest::BacktestOptions backtest_options;
+  auto* backtest = app.add_subcommand(
+      "backtest", "Run the champion and the challenger over labelled history: metrics and an "
+                  "HTML report");
+  backtest->add_option("PIPELINE", pipeline_path, "Pipeline file (YAML)")->required();
+  backtest->add_option("-i,--input", backtest_options.run.input, "History: the events")
+      ->required();
+  backtest->add_option("--labels", backtest_options.labels, "Outcomes: CSV with the event id")
+      ->required();
+  backtest->add_option("--report", backtest_options.report_dir,
+                       "Folder for decisions.csv, metrics.json and report.html")
+      ->required();
+  backtest->add_option("--label-key", backtest_options.label_key,
+                       "Column of the labels file holding event ids (default: the id field)");
+  backtest->add_option("--label-column", backtest_options.label_column,
+                       "Column of the labels file holding the outcome (default: the only other)");
+  backtest->add_option("--bad-value", backtest_options.bad_values,
+                       "An outcome value that means bad (repeatable; default 1/true/yes/bad)");
+  backtest->add_option("--accept", backtest_options.accept,
+                       "An action that accepts, for swap-in/swap-out (repeatable; default: the "
+                       "champion's default action)");
+  backtest->add_option("--input-format", backtest_options.run.input_format, "csv or jsonl")
+      ->check(CLI::IsMember({"csv", "jsonl"}));
+  backtest->add_option("--batch-size", backtest_options.run.batch_size, "Records per batch")
+      ->check(CLI::Range(1, 1 << 20));
+  backtest->add_flag("-q,--quiet", quiet, "No summary on stderr");
+
+  std::string audit_path;
+  auto* replay = app.add_subcommand(
+      "replay", "Reproduce decisions from their audit records with the same pipeline version");
+  replay->add_option("PIPELINE", pipeline_path, "Pipeline file (YAML)")->required();
+  replay->add_option("--audit", audit_path, "Audit file written by --audit")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -290,6 +368,8 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
   if (check->parsed()) return Check(pipeline_path);
+  if (replay->parsed()) return Replay(pipeline_path, audit_path);
+  if (backtest->parsed()) return Backtest(pipeline_path, backtest_options, quiet);
   if (features->parsed()) {
     training.run.progress = !quiet && isatty(STDERR_FILENO);
     return Features(pipeline_path, training, quiet, from_text, to_text);

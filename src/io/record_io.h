@@ -117,6 +117,13 @@ struct OutputColumn {
   int column = -1;  // batch column for kValue
 };
 
+// Appends row `row` of `c` as JSON Lines outputs write it: null, true, 12,
+// 1.5 (shortest text that reads back as the same double), "text", enums by
+// name, timestamps as ISO 8601 strings.
+void AppendJsonValue(const Column& c, size_t row, std::string* out);
+// Appends `s` as a JSON string, quotes included.
+void AppendJsonString(std::string_view s, std::string* out);
+
 class RecordSink {
  public:
   virtual ~RecordSink() = default;

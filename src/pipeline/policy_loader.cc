@@ -161,7 +161,9 @@ std::optional<Type> Loader::LoadOutputType(const YAML::Node& n, std::string_view
   static const std::vector<std::string> kTypes = {"bool",   "int64",     "float64",
                                                   "string", "timestamp", "enum"};
   YAML::Node type_node = n;
-  YAML::Node values;
+  // A default-constructed YAML::Node is a defined null: start undefined so
+  // that a bare type ("limit: float64") has no 'values'.
+  YAML::Node values(YAML::NodeType::Undefined);
   if (n.IsMap()) {
     CheckMap(n, what, {"type", "values", "description"});
     type_node.reset(n["type"]);

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <unordered_map>
 
+#include "runtime/audit_log.h"
 #include "runtime/internal/run_support.h"
 
 namespace sluice::runtime {
@@ -53,6 +54,13 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
   std::optional<Batch> reshaped;
   if (options.reshape)
     reshaped.emplace(*options.reshape->layout, std::max<size_t>(options.batch_size, 1));
+  std::unique_ptr<AuditLog> audit;
+  if (!options.audit.empty()) {
+    SLUICE_RETURN_IF_ERROR(CheckDistinct(options.input, options.audit, "the audit file"));
+    SLUICE_RETURN_IF_ERROR(CheckDistinct(options.output, options.audit, "the audit file"));
+    SLUICE_ASSIGN_OR_RETURN(audit, AuditLog::Open(options.audit, engine, /*append=*/false));
+    summary->audit = options.audit;
+  }
   summary->started = true;
   auto dead_letters = std::make_unique<io::DeadLetterFile>(summary->dead_letter);
   OrderedRejects rejects(dead_letters.get(), options.max_errors);
@@ -80,6 +88,11 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
     engine.Process(b, state.get(), &stage_times);
     rejects.FinishBatch(b, engine.errors());
     tally.Add(b);
+    if (options.observe) options.observe(b);
+    if (audit) {
+      status = audit->Write(b);
+      if (!status.ok()) return false;
+    }
     if (reshaped) {
       reshaped->Clear();
       options.reshape->rows(b, &*reshaped);
@@ -235,6 +248,10 @@ Status RunBatch(const Engine& engine, const RunOptions& options, RunSummary* sum
   Status dl_close = dead_letters->Close();
   if (status.ok()) status = close;
   if (status.ok()) status = dl_close;
+  if (audit) {
+    Status audit_close = audit->Close();
+    if (status.ok()) status = audit_close;
+  }
   if (to_file) {
     // Stopped by --max-errors, the output still holds every record written.
     if (status.ok() || status.code() == StatusCode::kLimitExceeded) {

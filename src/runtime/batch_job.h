@@ -22,6 +22,7 @@ struct RunOptions {
   std::string output_format;  // "" = from the extension, else the input's
   std::string dead_letter;    // "" = OUTPUT.rejects.jsonl (or sluice.rejects.jsonl for stdout)
   std::string summary_file;   // "" = none
+  std::string audit;          // "" = none; else one JSON line per decision (runtime/audit_log.h)
   int64_t max_errors = -1;    // stop when more records than this are rejected; -1 = no limit
   size_t batch_size = 1024;
   bool progress = false;  // progress lines on stderr
@@ -36,12 +37,14 @@ struct RunOptions {
     std::function<void(const Batch& processed, Batch* out)> rows;
   };
   std::optional<Reshape> reshape;
+  // Called with every processed batch, before it is written (backtests).
+  std::function<void(const Batch&)> observe;
 };
 
 struct RunSummary {
   std::string command = "run";  // run, stream, features
   std::string pipeline;
-  std::string input, output, dead_letter;
+  std::string input, output, dead_letter, audit;
   uint64_t records_read = 0;
   uint64_t records_written = 0;
   uint64_t records_rejected = 0;

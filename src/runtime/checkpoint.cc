@@ -15,7 +15,7 @@ namespace sluice::runtime {
 namespace {
 
 constexpr uint32_t kMagic = 0x4b434c53;  // "SLCK"
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;
 
 uint64_t Fnv1a(std::string_view bytes) {
   uint64_t h = 0xcbf29ce484222325ULL;
@@ -67,6 +67,7 @@ Status WriteCheckpoint(const std::string& dir, const Checkpoint& c) {
   w.Put(c.output_bytes);
   w.Put(c.dead_letter_bytes);
   w.Put(c.late_bytes);
+  w.Put(c.audit_bytes);
   w.Put(c.records_written);
   w.Put(c.rejected_on_input);
   w.Put(c.rejected_in_pipeline);
@@ -153,6 +154,7 @@ Status ReadCheckpoint(const std::string& dir, Checkpoint* c, bool* found) {
   bool ok = r.GetString(&c->pipeline_hash) && r.GetString(&c->input) &&
             r.Get(&c->position.offset) && r.Get(&c->position.line) && r.Get(&c->position.records) &&
             r.Get(&c->output_bytes) && r.Get(&c->dead_letter_bytes) && r.Get(&c->late_bytes) &&
+            r.Get(&c->audit_bytes) &&
             r.Get(&c->records_written) && r.Get(&c->rejected_on_input) &&
             r.Get(&c->rejected_in_pipeline) && r.Get(&c->records_late) &&
             GetCounts(r, &c->actions) && GetCounts(r, &c->reasons) && r.Get(&c->max_time) &&

@@ -43,6 +43,7 @@ struct Checkpoint {
   int64_t output_bytes = 0;
   int64_t dead_letter_bytes = -1;
   int64_t late_bytes = -1;
+  int64_t audit_bytes = -1;
   // Counters of the run so far.
   uint64_t records_written = 0;
   uint64_t rejected_on_input = 0;

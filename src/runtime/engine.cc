@@ -79,6 +79,7 @@ std::shared_ptr<const Engine> Engine::Compile(pipeline::PipelineSpec spec,
     feature_columns.emplace_back(f.name, compiled->column);
   }
   e->features_ = compiler.Finish();
+  e->feature_columns_ = feature_columns;
   compiler.set_window_registry(nullptr,
                                "windowed aggregates can be used only in features; define a "
                                "feature with it and use the feature's name here");

@@ -44,6 +44,10 @@ class Engine {
   // The policies and the decision, or nullptr when the pipeline has none.
   const decide::DecisionStage* decision() const { return decision_ ? &*decision_ : nullptr; }
   const std::vector<ModelStage>& models() const { return models_; }
+  // The features, in order, with their result columns.
+  const std::vector<std::pair<std::string, int>>& feature_columns() const {
+    return feature_columns_;
+  }
 
   // The state windowed features need, or nullptr if the pipeline has none.
   std::unique_ptr<features::FeatureState> NewFeatureState() const;
@@ -71,6 +75,7 @@ class Engine {
   std::vector<ModelStage> models_;
   std::optional<decide::DecisionStage> decision_;
   std::vector<std::pair<std::string, int>> value_outputs_;  // name, column
+  std::vector<std::pair<std::string, int>> feature_columns_;
 };
 
 }  // namespace sluice::runtime

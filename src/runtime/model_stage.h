@@ -51,6 +51,19 @@ class ModelStage final : public decide::ContributionSource {
   const model::TreeEnsemble* trees() const { return trees_.get(); }
   const model::LinearModel* linear() const { return linear_.get(); }
   const model::Scorecard* scorecard() const { return scorecard_.get(); }
+  // The single-output score column, or -1 for multi-class models.
+  int score_column() const { return score_column_; }
+  // Every output column (score, margin, class, probabilities, points); their
+  // layout names are the names expressions use ("risk.score").
+  std::vector<int> output_columns() const {
+    std::vector<int> out;
+    for (int c : {score_column_, margin_column_, class_column_}) {
+      if (c >= 0) out.push_back(c);
+    }
+    out.insert(out.end(), prob_columns_.begin(), prob_columns_.end());
+    out.insert(out.end(), points_columns_.begin(), points_columns_.end());
+    return out;
+  }
 
  private:
   struct Input {

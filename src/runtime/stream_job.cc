@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "runtime/audit_log.h"
 #include "runtime/checkpoint.h"
 #include "runtime/internal/run_support.h"
 #include "runtime/reorder_buffer.h"
@@ -171,7 +172,18 @@ Status RunStream(const Engine& engine, const StreamOptions& options, RunSummary*
       if (!options.late_output.empty()) {
         SLUICE_RETURN_IF_ERROR(TruncateTo(options.late_output, resume.late_bytes, "late output"));
       }
+      if (!options.audit.empty()) {
+        SLUICE_RETURN_IF_ERROR(TruncateTo(options.audit, resume.audit_bytes, "audit file"));
+      }
     }
+  }
+  std::unique_ptr<AuditLog> audit;
+  if (!options.audit.empty()) {
+    if (options.audit == "-") return InvalidArgument("--audit needs a file, not stdout");
+    if (!tcp) SLUICE_RETURN_IF_ERROR(CheckDistinct(options.input, options.audit, "the audit file"));
+    SLUICE_RETURN_IF_ERROR(CheckDistinct(options.output, options.audit, "the audit file"));
+    SLUICE_ASSIGN_OR_RETURN(audit, AuditLog::Open(options.audit, engine, /*append=*/resuming));
+    summary->audit = options.audit;
   }
 
   io::SourceOptions source_options = engine.source_options();
@@ -266,6 +278,10 @@ Status RunStream(const Engine& engine, const StreamOptions& options, RunSummary*
     engine.Process(b, state.get(), &stage_times);
     rejects.FinishBatch(b, engine.errors());
     tally.Add(b);
+    if (audit) {
+      status = audit->Write(b);
+      if (!status.ok()) return false;
+    }
     status = sink->Write(b);
     if (!status.ok()) return false;
     if (rejects.max_errors_exceeded()) {
@@ -281,6 +297,7 @@ Status RunStream(const Engine& engine, const StreamOptions& options, RunSummary*
     SLUICE_RETURN_IF_ERROR(sink->Sync());
     SLUICE_RETURN_IF_ERROR(dead_letters.Sync());
     if (late_file) SLUICE_RETURN_IF_ERROR(late_file->Sync());
+    if (audit) SLUICE_RETURN_IF_ERROR(audit->Sync());
     Checkpoint c;
     c.pipeline_hash = engine.spec().content_hash;
     c.input = options.input;
@@ -288,6 +305,7 @@ Status RunStream(const Engine& engine, const StreamOptions& options, RunSummary*
     c.output_bytes = FileBytes(options.output);
     c.dead_letter_bytes = FileBytes(summary->dead_letter);
     c.late_bytes = late_file ? FileBytes(options.late_output) : -1;
+    c.audit_bytes = audit ? FileBytes(options.audit) : -1;
     c.records_written = written_before + sink->records_written();
     c.rejected_on_input = rejects.on_input();
     c.rejected_in_pipeline = rejects.in_pipeline();
@@ -359,6 +377,7 @@ Status RunStream(const Engine& engine, const StreamOptions& options, RunSummary*
     status = sink->Flush();
     if (status.ok()) status = dead_letters.Flush();
     if (status.ok() && late_file) status = late_file->Flush();
+    if (status.ok() && audit) status = audit->Flush();
     if (!status.ok()) break;
     if (checkpointing) {
       const auto now = std::chrono::steady_clock::now();
@@ -376,6 +395,8 @@ Status RunStream(const Engine& engine, const StreamOptions& options, RunSummary*
   Status close = sink->Close();
   Status dl_close = dead_letters.Close();
   Status late_close = late_file ? late_file->Close() : Status::Ok();
+  Status audit_close = audit ? audit->Close() : Status::Ok();
+  if (status.ok()) status = audit_close;
   if (status.ok()) status = close;
   if (status.ok()) status = dl_close;
   if (status.ok()) status = late_close;

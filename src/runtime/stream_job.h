@@ -23,6 +23,7 @@ struct StreamOptions {
   std::string input = "-";  // "-", a file, or tcp://HOST:PORT
   std::string output = "-";
   std::string input_format;
+  std::string audit;  // "" = none; else one JSON line per decision
   std::string output_format;
   std::string dead_letter;   // "" = OUTPUT.rejects.jsonl (sluice.rejects.jsonl for stdout)
   std::string late_output;   // "" = the dead-letter file

@@ -403,6 +403,53 @@ Status JsonlSink::Write(const Batch& batch) {
 
 }  // namespace
 
+}  // namespace sluice::io::internal
+
+namespace sluice::io {
+
+void AppendJsonString(std::string_view s, std::string* out) {
+  out->push_back('"');
+  internal::AppendJsonEscaped(s, *out);
+  out->push_back('"');
+}
+
+void AppendJsonValue(const Column& c, size_t row, std::string* out) {
+  if (!c.is_valid(row)) {
+    out->append("null");
+    return;
+  }
+  char buf[48];
+  switch (c.type().kind) {
+    case TypeKind::kNull:
+      out->append("null");
+      break;
+    case TypeKind::kBool:
+      out->append(c.data<uint8_t>()[row] ? "true" : "false");
+      break;
+    case TypeKind::kInt64:
+      out->append(buf, internal::FormatInt64(c.data<int64_t>()[row], buf));
+      break;
+    case TypeKind::kFloat64:
+      out->append(buf, internal::FormatFloat64(c.data<double>()[row], buf));
+      break;
+    case TypeKind::kTimestamp:
+      out->push_back('"');
+      out->append(buf, FormatIso8601(c.data<int64_t>()[row], buf));
+      out->push_back('"');
+      break;
+    case TypeKind::kString:
+      AppendJsonString(c.data<std::string_view>()[row], out);
+      break;
+    case TypeKind::kEnum:
+      AppendJsonString(c.type().domain->Name(c.data<int32_t>()[row]), out);
+      break;
+  }
+}
+
+}  // namespace sluice::io
+
+namespace sluice::io::internal {
+
 Result<std::unique_ptr<RecordSink>> OpenSink(const std::string& path, Format format,
                                              std::vector<OutputColumn> columns, bool append) {
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<OutputFile> out, OutputFile::Open(path, append));
