@@ -1,6 +1,7 @@
 // `sluice stream --checkpoint`: killed with SIGKILL at random moments and
-// restarted each time with the same folder, the stream's final output and
-// dead letters are byte for byte those of an uninterrupted run; a SIGTERM
+// restarted each time with the same folder, the stream's final output, dead
+// letters and audit trail are those of an uninterrupted run (byte for byte,
+// but for the audit records' processing times); a SIGTERM
 // keeps waiting events for the next run; a bad checkpoint is refused with a
 // clear message.
 
@@ -9,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <regex>
 
 #include "support/subprocess.h"
 
@@ -98,8 +100,8 @@ class Checkpoints : public ::testing::Test {
 TEST_F(Checkpoints, KillNineAtRandomMomentsChangesNothing) {
   std::ofstream(dir_ / "events.csv") << Events(17, 60000);
   auto ref = Shell(Bin() +
-                   " stream p.yaml -i events.csv -o ref.csv --dead-letter ref.rejects -q;"
-                   " echo exit=$?");
+                   " stream p.yaml -i events.csv -o ref.csv --dead-letter ref.rejects "
+                   "--audit ref.audit -q; echo exit=$?");
   ASSERT_NE(ref.output.find("exit=0"), std::string::npos) << ref.output;
   ASSERT_NE(Read("ref.rejects"), "<missing>");
 
@@ -113,7 +115,7 @@ TEST_F(Checkpoints, KillNineAtRandomMomentsChangesNothing) {
     const int delay_ms = 5 + static_cast<int>(rng() % 60) + runs * 2;
     auto r = Shell(Bin() +
                    " stream p.yaml -i events.csv -o out.csv --dead-letter out.rejects "
-                   "--checkpoint ck --checkpoint-every 1000 -q & pid=$!\n"
+                   "--audit out.audit --checkpoint ck --checkpoint-every 1000 -q & pid=$!\n"
                    "sleep " +
                    std::to_string(delay_ms / 1000.0) +
                    "\nkill -9 $pid 2>/dev/null\nwait $pid\necho exit=$?\n");
@@ -135,6 +137,12 @@ TEST_F(Checkpoints, KillNineAtRandomMomentsChangesNothing) {
   EXPECT_TRUE(Read("out.csv") == Read("ref.csv")) << "output differs after " << kills << " kills";
   EXPECT_TRUE(Read("out.rejects") == Read("ref.rejects"))
       << "dead letters differ after " << kills << " kills";
+  // Each decision is in the audit trail once, as in the uninterrupted run.
+  const std::regex processed_at("\"processed_at\":\"[^\"]*\"");
+  const std::string want = std::regex_replace(Read("ref.audit"), processed_at, "");
+  EXPECT_GT(want.size(), 1000u);
+  EXPECT_TRUE(std::regex_replace(Read("out.audit"), processed_at, "") == want)
+      << "audit trail differs after " << kills << " kills";
 }
 
 TEST_F(Checkpoints, SigtermKeepsWaitingEventsForTheNextRun) {
