@@ -198,6 +198,23 @@ CodeGen::Operand CodeGen::Emit(const Node& n, int guard, int dest) {
     }
     case NodeKind::kIn: {
       Operand x = Emit(*n.args[0], guard, -1);
+      // A text against text literals: one set lookup per row.
+      bool literals = x.type.kind == TypeKind::kString && n.args.size() > 2;
+      std::vector<std::string> values;
+      for (size_t i = 1; i < n.args.size() && literals; ++i) {
+        const Node& item = *n.args[i];
+        literals = item.kind == NodeKind::kLiteral && !item.literal.is_null &&
+                   item.literal.type.kind == TypeKind::kString;
+        if (literals) values.push_back(item.literal.s);
+      }
+      if (literals) {
+        int out = n.negated ? Temp(n.type) : Out(n.type, dest);
+        Add(StringInSet(x.column, std::move(values), out));
+        if (!n.negated) return {out, n.type};
+        int negated = Out(n.type, dest);
+        Add(Not(out, negated));
+        return {negated, n.type};
+      }
       int acc = -1;
       for (size_t i = 1; i < n.args.size(); ++i) {
         Operand item = Emit(*n.args[i], guard, -1);

@@ -121,6 +121,9 @@ InstructionPtr StringMap(StringOp op, int a, int out);
 InstructionPtr Length(int a, int out);
 enum class MatchOp : uint8_t { kContains, kStartsWith, kEndsWith };
 InstructionPtr StringMatch(MatchOp op, int a, int b, int out);
+// out = a is one of `values` (null when a is null): `x in ('US', 'CA')` in
+// one pass instead of one comparison pass per value.
+InstructionPtr StringInSet(int a, std::vector<std::string> values, int out);
 InstructionPtr Substr(int s, int start, int length /* -1: to the end */, int out);
 InstructionPtr Concat(std::vector<int> parts, int out);
 

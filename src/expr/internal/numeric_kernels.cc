@@ -113,10 +113,17 @@ InstructionPtr Float1(int a, int out, F f) {
   });
 }
 
+// 10^k for k = 0..22: exactly representable, as std::pow gives them.
+constexpr double kPowersOfTen[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
 double RoundDigits(double x, int64_t digits) {
   if (digits > 308) return x;
   if (digits < -308) return 0.0 * x;
-  const double scale = std::pow(10.0, static_cast<double>(digits < 0 ? -digits : digits));
+  const int64_t k = digits < 0 ? -digits : digits;
+  const double scale =
+      k <= 22 ? kPowersOfTen[k] : std::pow(10.0, static_cast<double>(k));
   if (digits >= 0) {
     const double scaled = x * scale;
     if (!std::isfinite(scaled)) return x;

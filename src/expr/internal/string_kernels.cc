@@ -1,3 +1,4 @@
+#include <algorithm>
 // String functions, conversions to and from strings, and time functions.
 // Results that are parts of an input are views of it; new strings go to the
 // batch arena.
@@ -165,6 +166,52 @@ InstructionPtr StringMatch(MatchOp op, int a, int b, int out) {
         return 1;
       },
       a, b);
+}
+
+namespace {
+
+class StringInSetKernel final : public Instruction {
+ public:
+  StringInSetKernel(int a, std::vector<std::string> values, int out)
+      : a_(a), out_(out), values_(std::move(values)) {
+    std::sort(values_.begin(), values_.end());
+    values_.erase(std::unique(values_.begin(), values_.end()), values_.end());
+    for (const auto& v : values_) {
+      if (v.size() < 64) lengths_ |= 1ULL << v.size();
+      else lengths_ |= 1ULL << 63;
+    }
+  }
+  void Run(Batch& batch) const override {
+    const size_t n = batch.size();
+    const string_view* a = batch.column(a_).data<string_view>();
+    const uint8_t* av = batch.column(a_).valid();
+    uint8_t* o = batch.column(out_).data<uint8_t>();
+    uint8_t* ov = batch.column(out_).valid();
+    for (size_t i = 0; i < n; ++i) {
+      ov[i] = av[i];
+      const string_view s = a[i];
+      // Most texts are rejected by their length alone.
+      if (!((lengths_ >> std::min<size_t>(s.size(), 63)) & 1)) {
+        o[i] = 0;
+        continue;
+      }
+      o[i] = std::binary_search(values_.begin(), values_.end(), s,
+                                [](const auto& x, const auto& y) {
+                                  return string_view(x) < string_view(y);
+                                });
+    }
+  }
+
+ private:
+  int a_, out_;
+  std::vector<std::string> values_;  // sorted, distinct
+  uint64_t lengths_ = 0;             // bit k: some value has length k (63: 63 or more)
+};
+
+}  // namespace
+
+InstructionPtr StringInSet(int a, std::vector<std::string> values, int out) {
+  return std::make_unique<StringInSetKernel>(a, std::move(values), out);
 }
 
 InstructionPtr Substr(int s, int start, int length, int out) {
