@@ -38,31 +38,43 @@ double Ratio(uint64_t num, uint64_t den) {
   return static_cast<double>(static_cast<long double>(num) / static_cast<long double>(den));
 }
 
-// Indices of at most `max_points` of `n` points in increasing order, evenly
-// spread, with the first and the last. When `keep` (< n) is not among them it
-// replaces the nearest pick that is not an end point, if there is one.
-std::vector<size_t> SpreadIndices(size_t n, size_t max_points, std::optional<size_t> keep) {
+// Indices of at most `max_points` of the points `at` (cumulative counts,
+// non-decreasing in both), in increasing order: the first, the last, `keep`
+// (< at.size()) if given, and in between every point where the share of
+// goods or the share of bads has moved by at least 2 / (max_points - 3)
+// since the last point kept. Spacing by movement rather than by index keeps
+// the curve's shape where it changes (a rare class crowds into few of many
+// distinct scores), and bounds the count: each such point adds at least that
+// much to the sum of the two shares, which goes from 0 to 2.
+std::vector<size_t> PickByMovement(const std::vector<Counts>& at, uint64_t goods, uint64_t bads,
+                                   size_t max_points, std::optional<size_t> keep) {
+  const size_t n = at.size();
   std::vector<size_t> picks;
   if (n <= max_points) {
     picks.resize(n);
     for (size_t i = 0; i < n; ++i) picks[i] = i;
     return picks;
   }
-  // n > max_points >= 2, so consecutive picks differ by at least 1.
-  picks.resize(max_points);
-  for (size_t k = 0; k < max_points; ++k) picks[k] = k * (n - 1) / (max_points - 1);
-  if (!keep) return picks;
-  SLUICE_CHECK_LT(*keep, n);
-  auto next = std::lower_bound(picks.begin(), picks.end(), *keep);
-  if (*next == *keep) return picks;  // picks.back() == n - 1 >= keep, so `next` is valid
-  const size_t after = static_cast<size_t>(next - picks.begin());  // >= 1
-  const size_t before = after - 1;
-  const bool before_movable = before > 0;
-  const bool after_movable = after < max_points - 1;
-  if (before_movable && (!after_movable || *keep - picks[before] <= picks[after] - *keep)) {
-    picks[before] = *keep;
-  } else if (after_movable) {
-    picks[after] = *keep;
+  if (keep) SLUICE_CHECK_LT(*keep, n);
+  const double step = max_points > 3 ? 2.0 / static_cast<double>(max_points - 3) : 2.0;
+  auto share = [](uint64_t part, uint64_t whole) {
+    return static_cast<double>(part) / static_cast<double>(whole);
+  };
+  picks.push_back(0);
+  for (size_t i = 1; i + 1 < n; ++i) {
+    const Counts& last = at[picks.back()];
+    const bool moved = share(at[i].good - last.good, goods) >= step ||
+                       share(at[i].bad - last.bad, bads) >= step;
+    if (moved || (keep && i == *keep)) picks.push_back(i);
+  }
+  picks.push_back(n - 1);
+  // The bound above leaves room for the first, the last and `keep`; rounding
+  // of `step` cannot add more than a point or two, dropped here if needed.
+  while (picks.size() > max_points) {
+    // Never the ends; `keep` only when nothing else is left to drop.
+    size_t drop = picks.size() - 2;
+    if (keep && picks[drop] == *keep && drop > 1) --drop;
+    picks.erase(picks.begin() + static_cast<long>(drop));
   }
   return picks;
 }
@@ -166,20 +178,21 @@ ScoreMetrics ComputeScoreMetrics(std::vector<ScoredLabel>& scores, size_t max_po
 
   const std::vector<Counts> corners = RocCorners(groups);
   m.roc.reserve(std::min(corners.size(), max_points));
-  for (size_t i : SpreadIndices(corners.size(), max_points, std::nullopt)) {
+  for (size_t i : PickByMovement(corners, goods, bads, max_points, std::nullopt)) {
     m.roc.push_back({Ratio(corners[i].good, goods), Ratio(corners[i].bad, bads)});
   }
 
-  const std::vector<size_t> ks_picks = SpreadIndices(groups.size(), max_points, ks_group);
+  std::vector<Counts> le(groups.size());
+  Counts sum{0, 0};
+  for (size_t i = 0; i < groups.size(); ++i) {
+    sum.good += groups[i].good;
+    sum.bad += groups[i].bad;
+    le[i] = sum;
+  }
+  const std::vector<size_t> ks_picks = PickByMovement(le, goods, bads, max_points, ks_group);
   m.ks_curve.reserve(ks_picks.size());
-  Counts le{0, 0};
-  size_t next_group = 0;
   for (size_t pick : ks_picks) {
-    for (; next_group <= pick; ++next_group) {
-      le.good += groups[next_group].good;
-      le.bad += groups[next_group].bad;
-    }
-    m.ks_curve.push_back({groups[pick].score, Ratio(le.good, goods), Ratio(le.bad, bads)});
+    m.ks_curve.push_back({groups[pick].score, Ratio(le[pick].good, goods), Ratio(le[pick].bad, bads)});
   }
   return m;
 }

@@ -60,12 +60,14 @@ struct ScoreMetrics {
   std::optional<double> ks_score;  // the smallest score where ks is reached
   // From (0, 0) to (1, 1) by decreasing threshold, both rates non-decreasing.
   // Points on a straight segment between their neighbours are dropped (the
-  // polyline is unchanged); if more than `max_points` corners remain, an
-  // evenly spread subset of them is kept, the end points always among them.
+  // polyline is unchanged); if more than `max_points` corners remain, a
+  // subset is kept that has a point wherever either rate has moved by about
+  // 2 / max_points since the previous one, the end points always among them.
   // Empty unless both classes are present.
   std::vector<RocPoint> roc;
   // One point per distinct score, by increasing score, ending at (max, 1, 1);
-  // if there are more than `max_points`, an evenly spread subset that keeps
+  // if there are more than `max_points`, a subset spaced by how far the two
+  // shares move (as for `roc`) that keeps
   // the first, the last and the point where ks is reached. Empty unless both
   // classes are present.
   std::vector<KsPoint> ks_curve;
