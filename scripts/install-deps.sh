@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev
   python3 python3-numpy python3-pandas time
   python3-xgboost python3-sklearn libxgboost-dev
+  libcpp-httplib-dev prometheus-cpp-dev wrk
   chromium
 )
 # node and npm fetch the report's charting libraries and run its browser test.

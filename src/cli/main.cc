@@ -22,6 +22,7 @@
 #include "runtime/stream_job.h"
 #include "runtime/replay.h"
 #include "runtime/training_set.h"
+#include "server/serve.h"
 #include "types/timestamp.h"
 
 namespace {
@@ -196,6 +197,12 @@ int Backtest(const std::string& path, sluice::backtest::BacktestOptions options,
   return ExitFor(status);
 }
 
+int Serve(const std::string& path, const sluice::server::ServeOptions& options) {
+  auto engine = LoadEngine(path);
+  if (!engine) return kExitPipeline;
+  return ExitFor(sluice::server::Serve(std::move(engine), options));
+}
+
 int Replay(const std::string& path, const std::string& audit) {
   auto engine = LoadEngine(path);
   if (!engine) return kExitPipeline;
@@ -355,6 +362,44 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1 << 20));
   backtest->add_flag("-q,--quiet", quiet, "No summary on stderr");
 
+  sluice::server::ServeOptions serve_options;
+  auto* serve = app.add_subcommand(
+      "serve",
+      "Serve decisions over HTTP/JSON: POST /v1/decide, GET /v1/pipeline, /metrics "
+      "(see docs/serve.md)");
+  serve->add_option("PIPELINE", pipeline_path, "Pipeline file (YAML)")->required();
+  serve->add_option("--listen", serve_options.listen,
+                    "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 picks a free one)");
+  serve->add_option("--token-file", serve_options.token_file,
+                    "File holding a bearer token: every endpoint but /healthz and /readyz then "
+                    "needs it (admin endpoints are refused without one)");
+  serve
+      ->add_option("--max-body", serve_options.max_body_bytes,
+                   "Largest request body in bytes (default 1048576); larger ones get 413")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 30));
+  serve
+      ->add_option("--timeout-ms", serve_options.timeout_ms,
+                   "Longest wait for a decision, per request (default 1000); then 503")
+      ->check(CLI::Range(int64_t{1}, int64_t{3'600'000}));
+  serve
+      ->add_option("--queue", serve_options.queue_events,
+                   "Most events waiting for the decision thread (default 4096); when full, 503")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 24));
+  serve
+      ->add_option("--threads", serve_options.threads,
+                   "HTTP worker threads; each serves one connection at a time (default 16)")
+      ->check(CLI::Range(size_t{1}, size_t{1024}));
+  serve
+      ->add_option("--batch-size", serve_options.batch_size,
+                   "Most events decided at once by the decision thread (default 256)")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+  serve->add_option("--audit", serve_options.audit,
+                    "Write one JSON audit record per decided event here (see docs/audit.md)");
+  // Test hook, not for users: slows the decision thread down to fill the queue.
+  serve->add_option("--test-decision-delay-ms", serve_options.decision_delay_ms)
+      ->group("")
+      ->check(CLI::Range(int64_t{0}, int64_t{60'000}));
+
   std::string audit_path;
   auto* replay = app.add_subcommand(
       "replay", "Reproduce decisions from their audit records with the same pipeline version");
@@ -368,6 +413,7 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
   if (check->parsed()) return Check(pipeline_path);
+  if (serve->parsed()) return Serve(pipeline_path, serve_options);
   if (replay->parsed()) return Replay(pipeline_path, audit_path);
   if (backtest->parsed()) return Backtest(pipeline_path, backtest_options, quiet);
   if (features->parsed()) {

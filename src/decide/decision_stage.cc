@@ -22,6 +22,13 @@ uint64_t Fnv(uint64_t h, const void* data, size_t n) {
   return h;
 }
 
+// A number's 8 bytes, least significant first whatever the machine.
+uint64_t FnvWord(uint64_t h, uint64_t v) {
+  unsigned char bytes[8];
+  for (int k = 0; k < 8; ++k) bytes[k] = static_cast<unsigned char>(v >> (8 * k));
+  return Fnv(h, bytes, 8);
+}
+
 uint64_t Mix(uint64_t x) {
   x ^= x >> 30;
   x *= 0xbf58476d1ce4e5b9ULL;
@@ -108,6 +115,15 @@ std::optional<DecisionStage> DecisionStage::Compile(const pipeline::PipelineSpec
     auto compiled = Policy::Compile(p, ctx);
     if (!compiled) {
       (void)compiler.Finish();
+      // Later policies that read this one are told why, not "unknown name".
+      std::vector<std::string> names = {p.name + ".action", p.name + ".rule", p.name + ".points"};
+      for (const auto& o : p.outputs) names.push_back(p.name + "." + o.name);
+      for (const auto& n : names) {
+        if (scope.Find(n) == nullptr) {
+          scope.AddUnavailable(
+              n, fmt::format("policy '{}' (line {}) has an error", p.name, p.where.line));
+        }
+      }
       return -1;
     }
     st.programs_.push_back(compiler.Finish());
@@ -130,8 +146,9 @@ std::optional<DecisionStage> DecisionStage::Compile(const pipeline::PipelineSpec
   if (spec.decision) st.champion_ = add(*spec.decision, split ? -1 : 0, "decision");
   if (spec.challenger) {
     if (!spec.decision) {
-      diags->push_back({spec.challenger->where, "a challenger needs a 'decision' (the champion) "
-                                                "to compete with"});
+      diags->push_back({spec.challenger->where,
+                        "a challenger needs a 'decision' (the champion) "
+                        "to compete with"});
     } else {
       st.challenger_ = add(spec.challenger->policy, -1, "challenger");
     }
@@ -142,9 +159,9 @@ std::optional<DecisionStage> DecisionStage::Compile(const pipeline::PipelineSpec
   if (split) {
     const auto& c = *spec.challenger;
     for (size_t i = 0; i < c.key.size(); ++i) {
-      auto compiled = compiler.Compile(c.key[i].text, scope, *c.key[i].locator,
-                                       fmt::format("split key {}", i + 1), "challenger split_by",
-                                       diags);
+      auto compiled =
+          compiler.Compile(c.key[i].text, scope, *c.key[i].locator,
+                           fmt::format("split key {}", i + 1), "challenger split_by", diags);
       if (compiled) st.split_key_.emplace_back(compiled->column, compiled->type);
     }
     st.split_ = true;
@@ -177,8 +194,7 @@ std::optional<DecisionStage> DecisionStage::Compile(const pipeline::PipelineSpec
     st.rule_type_ = champ.rule_type();
     st.outputs_ = champ.outputs();
     if (st.challenger_ >= 0) {
-      st.policy_column_ =
-          layout.Add({"policy", st.policy_type_, Value::Enum(st.policy_type_, 0)});
+      st.policy_column_ = layout.Add({"policy", st.policy_type_, Value::Enum(st.policy_type_, 0)});
     }
     return st;
   }
@@ -189,25 +205,30 @@ std::optional<DecisionStage> DecisionStage::Compile(const pipeline::PipelineSpec
                            [&](const Policy::Output& x) { return x.name == o.name; });
     if (it == chal.outputs().end()) {
       diags->push_back({spec.challenger->where,
-                        fmt::format("the split challenger has no output '{}'; in split mode it "
-                                    "acts for some records and must give the champion's outputs",
-                                    o.name)});
+                        fmt::format("the split challenger has no output '{}' ({}); in split mode "
+                                    "it acts for some records and must give the champion's "
+                                    "outputs",
+                                    o.name, TypeName(o.type))});
       st.challenger_output_.push_back(-1);
     } else if (!(it->type == o.type)) {
       st.challenger_output_.push_back(-1);
-      diags->push_back({spec.challenger->where,
-                        fmt::format("output '{}' is {} in the champion and {} in the challenger",
-                                    o.name, TypeName(o.type), TypeName(it->type))});
+      SourceLocation where = spec.challenger->where;
+      for (const auto& so : spec.challenger->policy.outputs) {
+        if (so.name == o.name) where = so.where;
+      }
+      diags->push_back({where, fmt::format("output '{}' is {} in the challenger and {} in the "
+                                           "champion; in split mode they must have the same type",
+                                           o.name, TypeName(it->type), TypeName(o.type))});
     } else {
       st.challenger_output_.push_back(it->column);
     }
   }
   if (diags->size() != errors_before) return std::nullopt;
   std::vector<int32_t> champion_action;
-  st.action_type_ = Union(champ.action_type(), chal.action_type(), &champion_action,
-                          &st.challenger_action_);
-  st.rule_type_ = Union(champ.rule_type(), chal.rule_type(), &st.champion_rule_,
-                        &st.challenger_rule_);
+  st.action_type_ =
+      Union(champ.action_type(), chal.action_type(), &champion_action, &st.challenger_action_);
+  st.rule_type_ =
+      Union(champ.rule_type(), chal.rule_type(), &st.champion_rule_, &st.challenger_rule_);
   st.action_column_ = layout.Add({"action", st.action_type_, std::nullopt});
   st.rule_column_ = layout.Add({"rule", st.rule_type_, std::nullopt});
   st.policy_column_ = layout.Add({"policy", st.policy_type_, std::nullopt});
@@ -218,15 +239,34 @@ std::optional<DecisionStage> DecisionStage::Compile(const pipeline::PipelineSpec
 }
 
 void DecisionStage::Run(Batch& batch) const {
+  const size_t n = batch.size();
+  uint32_t* errors = batch.row_errors();
+  // Record errors of a policy that may not act (a shadow challenger; either
+  // side of a split) are held back: `before` the errors until then, and per
+  // side the errors it would raise.
+  thread_local std::vector<uint32_t> before, champion_errors, challenger_errors;
   for (size_t i = 0; i < policies_.size(); ++i) {
+    const int k = static_cast<int>(i);
+    const bool held = k == challenger_ || (split_ && k == champion_);
+    if (held) before.assign(errors, errors + n);
     programs_[i].Run(batch);
     policies_[i].Decide(batch);
+    if (!held) continue;
+    std::vector<uint32_t>& mine = k == champion_ ? champion_errors : challenger_errors;
+    mine.assign(errors, errors + n);
+    std::copy(before.begin(), before.end(), errors);
+    if (split_) continue;
+    // Shadow: the champion acts; the challenger is left undecided where it failed.
+    for (size_t r = 0; r < n; ++r) {
+      if (mine[r] != before[r]) policies_[i].ClearRow(batch, r);
+    }
   }
   final_program_.Run(batch);
-  for (const Policy& p : policies_) catalog_.RenderTexts(batch, p.reason_list());
-  if (!split_) return;
+  if (!split_) {
+    for (const Policy& p : policies_) catalog_.RenderTexts(batch, p.reason_list());
+    return;
+  }
 
-  const size_t n = batch.size();
   const Policy& champ = policies_[static_cast<size_t>(champion_)];
   const Policy& chal = policies_[static_cast<size_t>(challenger_)];
   int32_t* action = batch.column(action_column_).data<int32_t>();
@@ -238,6 +278,8 @@ void DecisionStage::Run(Batch& batch) const {
   ReasonList& out = batch.reason_list(0);
   const ReasonList& champ_reasons = batch.reason_list(champ.reason_list());
   const ReasonList& chal_reasons = batch.reason_list(chal.reason_list());
+  thread_local std::vector<uint8_t> assigned;
+  assigned.resize(n);
   for (size_t i = 0; i < n; ++i) {
     // A stable hash of the key; a null key stays with the champion.
     bool to_challenger = !split_key_.empty();
@@ -263,12 +305,22 @@ void DecisionStage::Run(Batch& batch) const {
           h = Fnv(h, c.data<uint8_t>() + i, 1);
           break;
         default:  // int64, float64 and timestamp: their 8 bytes
-          h = Fnv(h, c.data<int64_t>() + i, 8);
+          h = FnvWord(h, c.data<uint64_t>()[i]);
           break;
       }
       h = Fnv(h, "\x1f", 1);
     }
     to_challenger = to_challenger && Mix(h) % 1'000'000 < split_threshold_;
+    assigned[i] = to_challenger;
+    // Only the acting policy's errors reject the record.
+    const uint32_t mine = to_challenger ? challenger_errors[i] : champion_errors[i];
+    const uint32_t other = to_challenger ? champion_errors[i] : challenger_errors[i];
+    if (errors[i] == 0 && mine != before[i]) errors[i] = mine;
+    if (other != before[i]) (to_challenger ? champ : chal).ClearRow(batch, i);
+  }
+  for (const Policy& p : policies_) catalog_.RenderTexts(batch, p.reason_list());
+  for (size_t i = 0; i < n; ++i) {
+    const bool to_challenger = assigned[i] != 0;
     const Policy& acting = to_challenger ? chal : champ;
     const Column& a = batch.column(acting.action_column());
     const Column& r = batch.column(acting.rule_column());

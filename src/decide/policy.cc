@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <cmath>
 #include <set>
 
@@ -47,7 +48,8 @@ bool Mentions(std::string_view text, std::string_view name) {
 }
 
 std::string TopText(const pipeline::TopReasonsSpec& t) {
-  return t.count > 0 ? fmt::format("top({}, {})", t.model, t.count) : fmt::format("top({})", t.model);
+  return t.count > 0 ? fmt::format("top({}, {})", t.model, t.count)
+                     : fmt::format("top({})", t.model);
 }
 
 std::string_view HitName(HitPolicy h) {
@@ -87,6 +89,77 @@ double NumberAt(const Column& c, size_t row, bool is_int) {
   return is_int ? static_cast<double>(c.data<int64_t>()[row]) : c.data<double>()[row];
 }
 
+// Whether two values of one output are equal in row `row`; `a_int` and
+// `b_int` say which come from int64 columns widened into a float64 output.
+bool SameOutput(const Column& a, bool a_int, const Column& b, bool b_int, size_t row) {
+  if (a_int == b_int) return SameValue(a, b, row, a.type());
+  const bool va = a.is_valid(row), vb = b.is_valid(row);
+  if (!va || !vb) return va == vb;
+  return NumberAt(a, row, a_int) == NumberAt(b, row, b_int);
+}
+
+// `text` as a literal of type `type` ("1000", "0.5", "'manual'", "true"),
+// or nullopt when it is anything else (an expression, a null).
+std::optional<Value> ParseLiteral(std::string_view text, const Type& type) {
+  if (text.empty()) return std::nullopt;
+  const char* begin = text.data();
+  const char* end = text.data() + text.size();
+  switch (type.kind) {
+    case TypeKind::kInt64:
+    case TypeKind::kFloat64: {
+      if (!(std::isdigit(static_cast<unsigned char>(text.front())) || text.front() == '-' ||
+            text.front() == '.')) {
+        return std::nullopt;
+      }
+      int64_t i = 0;
+      if (auto [p, ec] = std::from_chars(begin, end, i); ec == std::errc() && p == end) {
+        return type.kind == TypeKind::kInt64 ? Value::Int64(i)
+                                             : Value::Float64(static_cast<double>(i));
+      }
+      if (type.kind == TypeKind::kInt64) return std::nullopt;
+      if (text.find_first_not_of("0123456789.eE+-") != std::string_view::npos) return std::nullopt;
+      double d = 0;
+      if (auto [p, ec] = std::from_chars(begin, end, d);
+          ec == std::errc() && p == end && std::isfinite(d)) {
+        return Value::Float64(d);
+      }
+      return std::nullopt;
+    }
+    case TypeKind::kBool:
+      if (text == "true" || text == "false") return Value::Bool(text == "true");
+      return std::nullopt;
+    case TypeKind::kString: {
+      if (text.size() < 2 || text.front() != '\'' || text.back() != '\'') return std::nullopt;
+      std::string v;
+      for (size_t i = 1; i + 1 < text.size(); ++i) {
+        if (text[i] == '\'') {
+          if (i + 2 >= text.size() || text[i + 1] != '\'') return std::nullopt;
+          ++i;
+        }
+        v += text[i];
+      }
+      return Value::String(std::move(v));
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+// Whether two constants are the same value of an output.
+bool SameConstant(const Value& a, const Value& b) {
+  if (a.is_null || b.is_null) return a.is_null == b.is_null;
+  switch (a.type.kind) {
+    case TypeKind::kBool:
+      return a.b == b.b;
+    case TypeKind::kFloat64:
+      return a.f == b.f;
+    case TypeKind::kString:
+      return a.s == b.s;
+    default:
+      return a.i == b.i;
+  }
+}
+
 }  // namespace
 
 std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyContext& ctx) {
@@ -100,6 +173,12 @@ std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyCo
   p.max_reasons_ = static_cast<size_t>(spec.max_reasons);
   p.catalog_ = *ctx.catalog;
   const std::string& pname = spec.name;
+  // How messages name the policy: "policy 'band'", "the decision", "the
+  // challenger 'strict'".
+  const std::string label = ctx.section == "decision" ? std::string("the decision")
+                            : ctx.section == "challenger"
+                                ? fmt::format("the challenger '{}'", pname)
+                                : fmt::format("policy '{}'", pname);
   const bool table = spec.kind == Kind::kTable;
   const bool collect = table && spec.table.hit == HitPolicy::kCollect;
 
@@ -119,11 +198,12 @@ std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyCo
     if (declared) {
       std::string hint = DidYouMean(a.name, actions);
       if (hint.empty()) hint = "; declared: " + QuotedList(actions);
-      diags->push_back({a.where, fmt::format("action '{}' is not in {}{}", a.name,
-                                             ctx.section.empty()
-                                                 ? fmt::format("the 'actions' of policy '{}'", pname)
-                                                 : fmt::format("'{}.actions'", ctx.section),
-                                             hint)});
+      diags->push_back(
+          {a.where,
+           fmt::format("action '{}' is not in {}{}", a.name,
+                       ctx.section.empty() ? fmt::format("the 'actions' of policy '{}'", pname)
+                                           : fmt::format("'{}.actions'", ctx.section),
+                       hint)});
       return -1;
     }
     actions.push_back(a.name);
@@ -133,7 +213,8 @@ std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyCo
   // Outputs.
   for (const auto& o : spec.outputs) {
     for (const auto& prev : p.outputs_) {
-      if (prev.name == o.name) diags->push_back({o.where, fmt::format("output '{}' is declared twice", o.name)});
+      if (prev.name == o.name)
+        diags->push_back({o.where, fmt::format("output '{}' is declared twice", o.name)});
     }
     Output out{o.name, o.type, -1};
     p.outputs_.push_back(std::move(out));
@@ -166,18 +247,23 @@ std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyCo
           return ValueSource{col, false};
         }
         if (name != t || ctx.scope->Find(name) == nullptr) {
-          diags->push_back({text.where(), fmt::format("'{}' is not a value of output '{}' ({}) "
-                                                      "in {}{}",
-                                                      name, out.name, TypeName(out.type), what,
-                                                      DidYouMean(name, out.type.domain->values()))});
+          diags->push_back(
+              {text.where(), fmt::format("'{}' is not a value of output '{}' ({}) "
+                                         "in {}{}",
+                                         name, out.name, TypeName(out.type), what,
+                                         DidYouMean(name, out.type.domain->values()))});
           return std::nullopt;
         }
       }
     }
+    // A literal becomes a constant column: no per-record work, and the
+    // static checks can compare it.
+    if (auto v = ParseLiteral(t, out.type)) {
+      return ValueSource{ctx.layout->Add({pname + "." + out.name, out.type, std::move(*v)}), false};
+    }
     auto compiled = ctx.compiler->Compile(text.text, *ctx.scope, *text.locator,
                                           fmt::format("{}.{}", pname, out.name),
-                                          fmt::format("policy {} output {}", pname, out.name),
-                                          diags);
+                                          fmt::format("{}, output {}", label, out.name), diags);
     if (!compiled) return std::nullopt;
     const Type& vt = compiled->type;
     if (vt.kind == TypeKind::kNull) return ValueSource{-1, false};
@@ -185,10 +271,19 @@ std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyCo
     if (out.type.kind == TypeKind::kFloat64 && vt.kind == TypeKind::kInt64) {
       return ValueSource{compiled->column, true};
     }
-    diags->push_back({text.where(), fmt::format("output '{}' of policy '{}' is {}; the value in "
-                                                "{} is {}",
-                                                out.name, pname, TypeName(out.type), what,
-                                                TypeName(vt))});
+    std::string hint;
+    if (out.type.kind == TypeKind::kInt64 && vt.kind == TypeKind::kFloat64) {
+      hint = "; convert it with to_int(round(...)) or declare the output float64";
+    } else if (out.type.kind == TypeKind::kString) {
+      hint = "; convert it with to_string(...)";
+    } else if (out.type.kind == TypeKind::kEnum) {
+      hint = fmt::format("; give one of its values by name ({}: {}) or a value of the same enum",
+                         out.name, out.type.domain->Name(0));
+    }
+    diags->push_back(
+        {text.where(), fmt::format("output '{}' of {} is {}; the value in "
+                                   "{} is {}{}",
+                                   out.name, label, TypeName(out.type), what, TypeName(vt), hint)});
     return std::nullopt;
   };
 
@@ -202,11 +297,10 @@ std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyCo
         for (const auto& out : p.outputs_) names.push_back(out.name);
         std::string hint = DidYouMean(v.output, names);
         if (hint.empty()) {
-          hint = names.empty() ? fmt::format("; declare it under 'outputs' of policy '{}'", pname)
+          hint = names.empty() ? fmt::format("; declare it under 'outputs' of {}", label)
                                : "; outputs: " + QuotedList(names);
         }
-        diags->push_back({v.where, fmt::format("policy '{}' has no output '{}'{}", pname,
-                                               v.output, hint)});
+        diags->push_back({v.where, fmt::format("{} has no output '{}'{}", label, v.output, hint)});
         continue;
       }
       values[static_cast<size_t>(o)] = compile_value(v.value, static_cast<size_t>(o), what);
@@ -251,11 +345,11 @@ std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyCo
       }
       if (!missing.empty()) {
         diags->push_back(
-            {t.where, fmt::format("{} needs a reason code for each input of model '{}'; add "
-                                  "{} under 'reason_codes' (or list them in the 'features' of a "
-                                  "code)",
-                                  TopText(t), t.model,
-                                  fmt::format("'{}'", fmt::join(missing, "', '")))});
+            {t.where,
+             fmt::format("{} needs a reason code for each input of model '{}'; add "
+                         "{} under 'reason_codes' (or list them in the 'features' of a "
+                         "code)",
+                         TopText(t), t.model, fmt::format("'{}'", fmt::join(missing, "', '")))});
         continue;
       }
       if (std::find(p.models_.begin(), p.models_.end(), t.model) == p.models_.end()) {
@@ -266,21 +360,25 @@ std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyCo
   };
   auto note_models = [&](std::string_view text) {
     for (const auto& m : ctx.model_names) {
-      if (Mentions(text, m) && std::find(p.models_.begin(), p.models_.end(), m) == p.models_.end()) {
+      if (Mentions(text, m) &&
+          std::find(p.models_.begin(), p.models_.end(), m) == p.models_.end()) {
         p.models_.push_back(m);
       }
     }
+  };
+  // A rule by its id, or by its position when it has none (a loader error).
+  auto rule_name = [](const pipeline::RuleSpec& r) {
+    return r.id.empty() ? fmt::format("rule {}", r.number) : fmt::format("rule '{}'", r.id);
   };
   auto compile_condition = [&](const pipeline::RuleSpec& r) -> std::optional<expr::CompiledExpr> {
     if (r.when.text.empty()) return std::nullopt;
     note_models(r.when.text);
     auto compiled = ctx.compiler->Compile(r.when.text, *ctx.scope, *r.when.locator,
                                           fmt::format("{} rule {}", pname, r.id),
-                                          fmt::format("policy {} rule {}", pname, r.id), diags);
+                                          fmt::format("{}, rule {}", label, r.id), diags);
     if (compiled && compiled->type.kind != TypeKind::kBool) {
-      diags->push_back({r.when.where(), fmt::format("the condition of rule '{}' must be bool, "
-                                                    "found {}",
-                                                    r.id, TypeName(compiled->type))});
+      diags->push_back({r.when.where(), fmt::format("the condition of {} must be bool, found {}",
+                                                    rule_name(r), TypeName(compiled->type))});
       return std::nullopt;
     }
     return compiled;
@@ -292,20 +390,21 @@ std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyCo
   // Branches, with their values per output (nullopt: take the default's).
   std::vector<std::vector<std::optional<ValueSource>>> set_values;
   std::vector<SourceLocation> branch_where;
+  std::vector<std::string> branch_label;  // "rule 'big'", "row 3", "the default"
   std::set<std::string> ids;
   auto add_branch = [&](Branch b, std::vector<std::optional<ValueSource>> values,
-                        const SourceLocation& where) {
+                        const SourceLocation& where, std::string what) {
     if (!b.id.empty() && b.id != kDefaultRuleId && !ids.insert(b.id).second) {
-      diags->push_back({where, fmt::format("{} id '{}' is used twice{}", table ? "row" : "rule",
-                                           b.id,
-                                           ctx.section.empty()
-                                               ? fmt::format(" in policy '{}'", pname)
-                                               : std::string())});
+      diags->push_back(
+          {where, fmt::format("{} id '{}' is used twice{}", table ? "row" : "rule", b.id,
+                              ctx.section.empty() ? fmt::format(" in policy '{}'", pname)
+                                                  : std::string())});
     }
     names_action.push_back(false);
     p.branches_.push_back(std::move(b));
     set_values.push_back(std::move(values));
     branch_where.push_back(where);
+    branch_label.push_back(std::move(what));
   };
 
   std::vector<std::optional<expr::CompiledExpr>> conditions;
@@ -313,8 +412,9 @@ std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyCo
   if (spec.kind == Kind::kRules || spec.kind == Kind::kScored) {
     for (const auto& r : spec.rules) {
       if (r.id == kDefaultRuleId) {
-        diags->push_back({r.where, "'default' is reserved for the default; choose another rule "
-                                   "id"});
+        diags->push_back({r.where,
+                          "'default' is reserved for the default; choose another rule "
+                          "id"});
       }
       Branch b;
       b.id = r.id;
@@ -326,13 +426,13 @@ std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyCo
       b.points = r.points;
       resolve_codes(r.reasons, b);
       for (const auto& v : r.set) note_models(v.value.text);
-      auto values = compile_set(r.set, fmt::format("rule '{}'", r.id));
+      auto values = compile_set(r.set, rule_name(r));
       if (spec.kind == Kind::kScored && !r.set.empty()) {
-        diags->push_back({r.where, fmt::format("rule '{}' of a scored rule set adds points; set "
+        diags->push_back({r.where, fmt::format("{} of a scored rule set adds points; set "
                                                "outputs in the thresholds",
-                                               r.id)});
+                                               rule_name(r))});
       }
-      add_branch(std::move(b), std::move(values), r.where);
+      add_branch(std::move(b), std::move(values), r.where, rule_name(r));
       names_action.back() = named;
     }
     num_rules = p.branches_.size();
@@ -348,7 +448,8 @@ std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyCo
       if (!t.action.name.empty()) b.action = action_index(t.action);
       resolve_codes(t.reasons, b);
       auto values = compile_set(t.set, fmt::format("the threshold at {}", t.at_least));
-      add_branch(std::move(b), std::move(values), t.where);
+      add_branch(std::move(b), std::move(values), t.where,
+                 fmt::format("the threshold at {}", t.at_least));
       names_action.back() = !t.action.name.empty() || t.set.empty();
     }
   }
@@ -361,14 +462,16 @@ std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyCo
       note_models(ts.inputs[i].text);
       auto compiled = ctx.compiler->Compile(ts.inputs[i].text, *ctx.scope, *ts.inputs[i].locator,
                                             fmt::format("{} input {}", pname, i + 1),
-                                            fmt::format("policy {} input {}", pname, i + 1), diags);
+                                            fmt::format("{}, table input {}", label, i + 1), diags);
       if (!compiled) continue;
       if (compiled->type.kind == TypeKind::kNull) {
-        diags->push_back({ts.inputs[i].where(), "a table input must have a type; this one is "
-                                                "always null"});
+        diags->push_back({ts.inputs[i].where(),
+                          "a table input must have a type; this one is "
+                          "always null"});
         continue;
       }
-      inputs.push_back({std::string(TrimText(ts.inputs[i].text)), compiled->column, compiled->type});
+      inputs.push_back(
+          {std::string(TrimText(ts.inputs[i].text)), compiled->column, compiled->type});
     }
     // Output columns: "action" or outputs.
     int action_col = -1;
@@ -377,8 +480,9 @@ std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyCo
       const auto& col = ts.columns[c];
       if (col.name == "action") {
         if (collect) {
-          diags->push_back({col.where, "a collect table cannot choose an action; use its result "
-                                       "in a later policy"});
+          diags->push_back({col.where,
+                            "a collect table cannot choose an action; use its result "
+                            "in a later policy"});
         }
         action_col = static_cast<int>(c);
         continue;
@@ -388,36 +492,38 @@ std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyCo
         std::vector<std::string> names = {"action"};
         for (const auto& out : p.outputs_) names.push_back(out.name);
         diags->push_back({col.where, fmt::format("table output '{}' is not 'action' nor an output "
-                                                 "of policy '{}'{}",
-                                                 col.name, pname, DidYouMean(col.name, names))});
+                                                 "of {}{}",
+                                                 col.name, label, DidYouMean(col.name, names))});
         continue;
       }
       col_output[c] = o;
     }
     if (collect) {
       if (spec.table.aggregate == CollectAggregate::kNone) {
-        diags->push_back({ts.hit_where, "hit policy collect needs an 'aggregate': sum, min, max "
-                                        "or count"});
+        diags->push_back({ts.hit_where,
+                          "hit policy collect needs an 'aggregate': sum, min, max "
+                          "or count"});
       }
-      for (const auto& o : p.outputs_) {
+      for (size_t k = 0; k < p.outputs_.size(); ++k) {
+        const Output& o = p.outputs_[k];
         const bool count = spec.table.aggregate == CollectAggregate::kCount;
         if ((count && o.type.kind != TypeKind::kInt64) || (!count && !o.type.is_numeric())) {
-          diags->push_back({ts.hit_where, fmt::format("output '{}' of collect table '{}' must be "
-                                                      "{}, found {}",
-                                                      o.name, pname,
-                                                      count ? "int64" : "int64 or float64",
-                                                      TypeName(o.type))});
+          diags->push_back(
+              {spec.outputs[k].where,
+               fmt::format("output '{}' of {} is {}; hit "
+                           "policy collect {} {}",
+                           o.name, label, TypeName(o.type),
+                           count ? "with aggregate count" : "aggregates numbers:",
+                           count ? "needs int64 outputs" : "it needs int64 or float64 outputs")});
         }
       }
     }
-    std::vector<std::vector<pipeline::CellSpec>> cells;
     for (size_t r = 0; r < ts.rows.size(); ++r) {
       const auto& row = ts.rows[r];
-      cells.push_back(row.when);
       Branch b;
-      b.id = row.id.empty() ? fmt::format("row_{}", r + 1) : row.id;
+      b.id = row.id.empty() ? fmt::format("row_{}", row.number) : row.id;
       std::vector<std::optional<ValueSource>> values(p.outputs_.size());
-      const std::string what = fmt::format("row {}", r + 1);
+      const std::string what = fmt::format("row {}", row.number);
       for (size_t c = 0; c < row.then.size() && c < ts.columns.size(); ++c) {
         const pipeline::CellSpec& cell = row.then[c];
         std::string_view t = TrimText(cell.text.text);
@@ -433,9 +539,8 @@ std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyCo
         }
         if (col_output[c] < 0) continue;
         if (t == "-" || t.empty()) {
-          if (spec.table.aggregate == CollectAggregate::kCount) {
-            values[static_cast<size_t>(col_output[c])] = ValueSource{-1, false};
-          }
+          // In a collect table the row adds no value; elsewhere the default's.
+          if (collect) values[static_cast<size_t>(col_output[c])] = ValueSource{-1, false};
           continue;
         }
         note_models(cell.text.text);
@@ -444,28 +549,34 @@ std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyCo
       }
       resolve_codes(row.reasons, b);
       const bool named = action_col >= 0;
-      add_branch(std::move(b), std::move(values), row.where);
+      add_branch(std::move(b), std::move(values), row.where,
+                 row.id.empty() ? what : fmt::format("{} ('{}')", what, row.id));
       names_action.back() = named;
     }
     if (diags->size() == errors_before) {
-      matcher = internal::TableMatcher::Build(inputs, cells, *ctx.compiler, *ctx.scope, pname,
-                                              diags);
+      matcher =
+          internal::TableMatcher::Build(inputs, ts.rows, *ctx.compiler, *ctx.scope, label, diags);
     }
     // Priority: the first output column ranks the rows.
     if (spec.table.hit == HitPolicy::kPriority && !ts.columns.empty()) {
       const auto& first = ts.columns[0];
       const int o = col_output[0];
-      if (action_col != 0 && (o < 0 || p.outputs_[static_cast<size_t>(o)].type.kind != TypeKind::kEnum)) {
+      if (action_col != 0 &&
+          (o < 0 || p.outputs_[static_cast<size_t>(o)].type.kind != TypeKind::kEnum)) {
         diags->push_back({ts.hit_where, fmt::format("hit policy priority ranks rows by their "
                                                     "first output, which must be 'action' or an "
                                                     "enum output; '{}' is not",
                                                     first.name)});
       } else if (action_col == 0 && !declared) {
-        diags->push_back({ts.hit_where, "hit policy priority ranks actions in the order of "
-                                        "'actions': declare them"});
+        diags->push_back({ts.hit_where,
+                          "hit policy priority ranks actions in the order of "
+                          "'actions': declare them"});
       } else {
         for (size_t r = 0; r < ts.rows.size(); ++r) {
-          const std::string_view t = TrimText(ts.rows[r].then.empty() ? "" : ts.rows[r].then[0].text.text);
+          // (A string_view on both sides: `"" : std::string` would make a temporary.)
+          const std::string_view t =
+              TrimText(ts.rows[r].then.empty() ? std::string_view()
+                                               : std::string_view(ts.rows[r].then[0].text.text));
           if (action_col == 0) {
             p.branches_[r].priority = p.branches_[r].action;
           } else {
@@ -478,7 +589,7 @@ std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyCo
               diags->push_back({ts.rows[r].where, fmt::format("under hit policy priority, the "
                                                               "first output of row {} must be a "
                                                               "value of its enum, found '{}'",
-                                                              r + 1, t)});
+                                                              ts.rows[r].number, t)});
             }
             p.branches_[r].priority = idx;
           }
@@ -501,7 +612,7 @@ std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyCo
       values = compile_set(d.set, "the default");
     }
     add_branch(std::move(b), std::move(values),
-               spec.default_value ? spec.default_value->where : spec.where);
+               spec.default_value ? spec.default_value->where : spec.where, "the default");
     names_action.back() = !spec.default_value || spec.default_value->action.has_value();
   }
 
@@ -513,11 +624,11 @@ std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyCo
       if (b == def && !p.has_default_) continue;
       if (set_values[b][o]) continue;
       if (set_values[def][o]) continue;
-      diags->push_back({branch_where[b], fmt::format("output '{}' of policy '{}' has no value when "
-                                                     "{} decides; set it there or in the default",
-                                                     p.outputs_[o].name, pname,
-                                                     b == def ? std::string("the default")
-                                                              : "'" + p.branches_[b].id + "'")});
+      diags->push_back(
+          {branch_where[b], fmt::format("output '{}' of {} has no value when {} "
+                                        "decides; set it {}",
+                                        p.outputs_[o].name, label, branch_label[b],
+                                        b == def ? "in the default" : "there or in the default")});
     }
   }
   for (size_t b = 0; b < p.branches_.size(); ++b) {
@@ -537,16 +648,15 @@ std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyCo
       if (p.branches_[b].action >= 0 || names_action[b]) continue;
       if (b == def) {
         if (p.has_default_) {
-          diags->push_back({branch_where[b], fmt::format("the default of policy '{}' needs an "
-                                                         "'action'",
-                                                         pname)});
+          diags->push_back(
+              {branch_where[b], fmt::format("the default of {} needs an 'action'", label)});
         }
         continue;
       }
-      diags->push_back({branch_where[b], fmt::format("'{}' of policy '{}' gives no action; every "
+      diags->push_back({branch_where[b], fmt::format("{} of {} gives no action; every "
                                                      "rule, row or threshold of a policy with "
                                                      "actions names one",
-                                                     p.branches_[b].id, pname)});
+                                                     branch_label[b], label)});
     }
   }
 
@@ -556,9 +666,9 @@ std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyCo
       if (!conditions[j]) continue;
       const auto& rj = spec.rules[j];
       if (internal::NeverTrue(conditions[j]->shape)) {
-        diags->push_back({rj.when.where(), fmt::format("rule '{}' can never fire: its condition "
-                                                       "is never true",
-                                                       rj.id)});
+        diags->push_back({rj.when.where(), fmt::format("{} can never fire: its condition is never "
+                                                       "true",
+                                                       rule_name(rj))});
         continue;
       }
       if (spec.kind != Kind::kRules) continue;
@@ -569,12 +679,12 @@ std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyCo
           diags->push_back(
               {rj.when.where(),
                conditions[i]->shape.constant && *conditions[i]->shape.constant
-                   ? fmt::format("rule '{}' can never fire: rule '{}' (line {}) before it always "
-                                 "fires",
-                                 rj.id, spec.rules[i].id, spec.rules[i].where.line)
-                   : fmt::format("rule '{}' can never fire: rule '{}' (line {}) before it "
-                                 "matches every record it matches",
-                                 rj.id, spec.rules[i].id, spec.rules[i].where.line)});
+                   ? fmt::format("{} can never fire: {} (line {}) before it always fires",
+                                 rule_name(rj), rule_name(spec.rules[i]), spec.rules[i].where.line)
+                   : fmt::format("{} can never fire: {} (line {}) before it matches every record "
+                                 "it matches",
+                                 rule_name(rj), rule_name(spec.rules[i]),
+                                 spec.rules[i].where.line)});
           break;
         }
       }
@@ -583,38 +693,56 @@ std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyCo
   // Static checks of tables.
   if (matcher) {
     const auto& ts = spec.table;
+    auto row_name = [&](size_t r) {
+      return ts.rows[r].id.empty() ? fmt::format("row {}", ts.rows[r].number)
+                                   : fmt::format("row {} ('{}')", ts.rows[r].number, ts.rows[r].id);
+    };
     if (spec.table.hit == HitPolicy::kUnique) {
       for (const auto& ov : matcher->Overlaps(8)) {
         diags->push_back({ts.rows[ov.b].where,
-                          fmt::format("rows {} and {} of table '{}' overlap (hit policy unique): "
-                                      "both match {}",
-                                      ov.a + 1, ov.b + 1, pname, ov.example)});
+                          fmt::format("{} and {} of the table of {} overlap (hit policy unique): "
+                                      "both match {}; make them exclusive or choose another hit "
+                                      "policy",
+                                      row_name(ov.a), row_name(ov.b), label, ov.example)});
       }
     }
     if (spec.table.hit == HitPolicy::kAny && diags->size() == errors_before) {
-      // Overlapping rows must give the same outputs: provable when written alike.
+      const Value null_value = Value::Null();
+      // Overlapping rows must give the same outputs. Reported only when provable: both values are
+      // literals that differ (an expression's value is known at run time, where a conflict is a
+      // record error).
+      auto constant = [&](const ValueSource& v) -> const Value* {
+        if (v.column < 0 || v.to_float) return nullptr;
+        const auto& c = ctx.layout->column(v.column).constant;
+        return c ? &*c : nullptr;
+      };
       for (const auto& ov : matcher->Overlaps(64)) {
-        bool same = p.branches_[ov.a].action == p.branches_[ov.b].action;
-        for (size_t c = 0; c < ts.rows[ov.a].then.size() && same; ++c) {
-          same = TrimText(ts.rows[ov.a].then[c].text.text) ==
-                 TrimText(ts.rows[ov.b].then[c].text.text);
+        const Branch& a = p.branches_[ov.a];
+        const Branch& b = p.branches_[ov.b];
+        bool differ = a.action != b.action;
+        for (size_t o = 0; o < p.outputs_.size() && !differ; ++o) {
+          const ValueSource& va = a.values[o];
+          const ValueSource& vb = b.values[o];
+          if (va.column == vb.column) continue;
+          const Value* x = va.column < 0 ? &null_value : constant(va);
+          const Value* y = vb.column < 0 ? &null_value : constant(vb);
+          differ = x != nullptr && y != nullptr && !SameConstant(*x, *y);
         }
-        if (!same) {
+        if (differ) {
           diags->push_back({ts.rows[ov.b].where,
-                            fmt::format("rows {} and {} of table '{}' overlap with different "
-                                        "outputs (hit policy any): both match {}",
-                                        ov.a + 1, ov.b + 1, pname, ov.example)});
+                            fmt::format("{} and {} of the table of {} give different outputs and "
+                                        "overlap (hit policy any): both match {}",
+                                        row_name(ov.a), row_name(ov.b), label, ov.example)});
         }
       }
     }
-    const bool empty_is_fine =
-        collect && (spec.table.aggregate == CollectAggregate::kSum ||
-                    spec.table.aggregate == CollectAggregate::kCount);
+    const bool empty_is_fine = collect && (spec.table.aggregate == CollectAggregate::kSum ||
+                                           spec.table.aggregate == CollectAggregate::kCount);
     if (!p.has_default_ && !empty_is_fine) {
       if (auto hole = matcher->Uncovered()) {
-        diags->push_back({ts.where, fmt::format("table '{}' has no default, and no row matches "
-                                                "{}; add a row or a 'default'",
-                                                pname, *hole)});
+        diags->push_back({ts.where, fmt::format("the table of {} has no default, and no row "
+                                                "matches {}; add a row or a 'default'",
+                                                label, *hole)});
       }
     }
     p.table_ = std::move(matcher);
@@ -644,15 +772,26 @@ std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyCo
   }
   for (const Output& o : p.outputs_) ctx.scope->Add({pname + "." + o.name, o.type, o.column});
   p.reason_list_ = ctx.reason_list >= 0 ? ctx.reason_list : ctx.layout->AddReasonList();
+  if (collect && spec.table.aggregate == CollectAggregate::kSum) {
+    p.sum_overflow_error_.assign(p.outputs_.size(), 0);
+    for (size_t o = 0; o < p.outputs_.size(); ++o) {
+      if (p.outputs_[o].type.kind != TypeKind::kInt64) continue;
+      p.sum_overflow_error_[o] = ctx.errors->Add(
+          fmt::format("{}: integer overflow in the sum of '{}' (hit policy collect)", label,
+                      p.outputs_[o].name));
+    }
+  }
   if (table) {
-    p.no_match_error_ = ctx.errors->Add(fmt::format("policy {}: no row of the table matches, "
-                                                    "and it has no default",
-                                                    pname));
+    p.no_match_error_ =
+        ctx.errors->Add(fmt::format("{}: no row of the table matches, and it has "
+                                    "no default",
+                                    label));
     p.conflict_error_ = ctx.errors->Add(
         spec.table.hit == HitPolicy::kAny
-            ? fmt::format("policy {}: rows that match give different outputs (hit policy any)",
-                          pname)
-            : fmt::format("policy {}: more than one row matches (hit policy {})", pname,
+            ? fmt::format("{}: rows of the table that match give different outputs (hit policy "
+                          "any)",
+                          label)
+            : fmt::format("{}: more than one row of the table matches (hit policy {})", label,
                           HitName(spec.table.hit)));
   }
   return p;
@@ -711,15 +850,16 @@ void Policy::ChooseTable(Batch& batch, int32_t* chosen, std::vector<uint64_t>& m
   table_->MatchBatch(batch, masks.data());
   const auto def = static_cast<int32_t>(branches_.size() - 1);
   const bool collect = hit_ == HitPolicy::kCollect;
-  const bool empty_ok = collect && (aggregate_ == CollectAggregate::kSum ||
-                                    aggregate_ == CollectAggregate::kCount);
+  const bool empty_ok =
+      collect && (aggregate_ == CollectAggregate::kSum || aggregate_ == CollectAggregate::kCount);
   for (size_t i = 0; i < n; ++i) {
     const uint64_t* m = masks.data() + i * w;
     int32_t first = -1;
     size_t count = 0;
     for (size_t k = 0; k < w; ++k) {
       if (m[k] == 0) continue;
-      if (first < 0) first = static_cast<int32_t>(k * 64 + static_cast<size_t>(std::countr_zero(m[k])));
+      if (first < 0)
+        first = static_cast<int32_t>(k * 64 + static_cast<size_t>(std::countr_zero(m[k])));
       count += static_cast<size_t>(std::popcount(m[k]));
     }
     if (first < 0) {
@@ -755,13 +895,11 @@ void Policy::ChooseTable(Batch& batch, int32_t* chosen, std::vector<uint64_t>& m
           const ValueSource& va = a.values[o];
           const ValueSource& vb = b.values[o];
           if (va.column < 0 || vb.column < 0) {
-            same = va.column == vb.column ||
-                   (va.column < 0 ? !batch.column(vb.column).is_valid(i)
-                                  : !batch.column(va.column).is_valid(i));
+            same = va.column == vb.column || (va.column < 0 ? !batch.column(vb.column).is_valid(i)
+                                                            : !batch.column(va.column).is_valid(i));
           } else {
-            same = va.to_float == vb.to_float &&
-                   SameValue(batch.column(va.column), batch.column(vb.column), i,
-                             batch.column(va.column).type());
+            same = SameOutput(batch.column(va.column), va.to_float, batch.column(vb.column),
+                              vb.to_float, i);
           }
         }
         if (!same) {
@@ -798,6 +936,7 @@ void Policy::WriteOutputs(Batch& batch, const int32_t* chosen,
                                                             : 0.0;
         int64_t iacc = 0;
         bool any = false;
+        bool overflow = false;
         for (size_t k = 0; k < w; ++k) {
           for (uint64_t bits = masks[i * w + k]; bits != 0; bits &= bits - 1) {
             const size_t r = k * 64 + static_cast<size_t>(std::countr_zero(bits));
@@ -813,7 +952,10 @@ void Policy::WriteOutputs(Batch& batch, const int32_t* chosen,
             if (is_int) {
               const int64_t v = c.data<int64_t>()[i];
               if (aggregate_ == CollectAggregate::kSum) {
-                iacc += v;
+                if (__builtin_add_overflow(iacc, v, &iacc)) {
+                  batch.SetRowError(i, sum_overflow_error_[o]);
+                  overflow = true;
+                }
               } else if (!any || (aggregate_ == CollectAggregate::kMin ? v < iacc : v > iacc)) {
                 iacc = v;
               }
@@ -828,7 +970,7 @@ void Policy::WriteOutputs(Batch& batch, const int32_t* chosen,
         }
         const bool empty_zero =
             aggregate_ == CollectAggregate::kSum || aggregate_ == CollectAggregate::kCount;
-        if (!any && !empty_zero) continue;
+        if ((!any && !empty_zero) || overflow) continue;
         if (is_int) {
           out.data<int64_t>()[i] = iacc;
         } else {
@@ -908,7 +1050,8 @@ void Policy::WriteReasons(Batch& batch, const int32_t* chosen,
       if (reasons.size() - begin >= limit) return;
       const Reason r = catalog_->MakeReason(code);
       bool seen = false;
-      for (size_t j = begin; j < reasons.size(); ++j) seen |= reasons[j].code.data() == r.code.data();
+      for (size_t j = begin; j < reasons.size(); ++j)
+        seen |= reasons[j].code.data() == r.code.data();
       if (!seen) reasons.push_back(r);
     }
   };
@@ -986,6 +1129,14 @@ void Policy::Decide(Batch& batch) const {
   }
   WriteOutputs(batch, chosen.data(), masks);
   WriteReasons(batch, chosen.data(), masks);
+}
+
+void Policy::ClearRow(Batch& batch, size_t row) const {
+  batch.column(rule_column_).valid()[row] = 0;
+  if (action_column_ >= 0) batch.column(action_column_).valid()[row] = 0;
+  if (points_column_ >= 0) batch.column(points_column_).valid()[row] = 0;
+  for (const Output& o : outputs_) batch.column(o.column).valid()[row] = 0;
+  batch.reason_list(reason_list_).count[row] = 0;
 }
 
 void Policy::Trace(const Batch& batch, size_t row, std::vector<std::string_view>* evaluated,

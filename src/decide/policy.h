@@ -99,6 +99,11 @@ class Policy {
   // Rules (or table rows), without thresholds and the default.
   size_t num_rules() const { return num_rules_; }
 
+  // Marks record `row` as not decided by this policy: its action, rule,
+  // points and outputs null and no reasons (a challenger that failed on a
+  // record it does not act for).
+  void ClearRow(Batch& batch, size_t row) const;
+
   // For audit records: the rules (or table rows) evaluated for record `row`,
   // in order, and those that matched.
   void Trace(const Batch& batch, size_t row, std::vector<std::string_view>* evaluated,
@@ -121,8 +126,8 @@ class Policy {
   struct Branch {
     std::string id;
     int32_t action = -1;
-    int condition = -1;  // rules and scored rules: the bool column
-    double points = 0;   // scored rules
+    int condition = -1;               // rules and scored rules: the bool column
+    double points = 0;                // scored rules
     std::vector<ValueSource> values;  // per output
     std::vector<int> codes;           // reason codes (catalog indexes)
     std::vector<TopReasons> tops;
@@ -153,9 +158,10 @@ class Policy {
   int points_column_ = -1;
   int reason_list_ = -1;
   size_t max_reasons_ = 4;
-  uint32_t no_match_error_ = 0;   // table without default: no row matched
-  uint32_t conflict_error_ = 0;   // unique: several rows; any: different outputs
-  std::optional<ReasonCatalog> catalog_;  // shares the stage's codes
+  uint32_t no_match_error_ = 0;               // table without default: no row matched
+  uint32_t conflict_error_ = 0;               // unique: several rows; any: different outputs
+  std::vector<uint32_t> sum_overflow_error_;  // collect sum: per int64 output
+  std::optional<ReasonCatalog> catalog_;      // shares the stage's codes
   std::vector<std::string> models_;
   size_t num_rules_ = 0;
 };

@@ -44,7 +44,8 @@ class ReasonCatalog {
 
   // Compiles the placeholders of the texts of every code used so far into
   // `compiler` (whose next Finish() gives the program to run before
-  // RenderTexts). Returns false after appending diagnostics.
+  // RenderTexts), and checks those of the other codes. Returns false after
+  // appending diagnostics.
   bool CompileTexts(expr::Compiler& compiler, const expr::Scope& scope,
                     std::vector<Diagnostic>* diags);
 
@@ -68,8 +69,14 @@ class ReasonCatalog {
     const pipeline::ReasonCodeSpec* spec = nullptr;
     bool used = false;
     bool templated = false;
+    bool checked = false;  // the placeholders were compiled (or checked)
     std::vector<Part> parts;
   };
+  // Compiles the placeholders of `e`'s text into `parts`; false after
+  // appending a diagnostic.
+  static bool CompileText(const Entry& e, expr::Compiler& compiler, const expr::Scope& scope,
+                          std::vector<Diagnostic>* diags, std::vector<Part>* parts);
+
   // Shared so that the views in Reason entries survive moves of the catalog.
   std::shared_ptr<std::vector<Entry>> entries_;
 };

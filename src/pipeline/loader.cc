@@ -377,15 +377,14 @@ void Loader::LoadField(const YAML::Node& key, const YAML::Node& value, PipelineS
                            f.name));
     return;
   }
-  YAML::Node type_node;
+  // Copy-constructed, not reset(): reset() throws on a missing key.
+  const YAML::Node type_node = value.IsMap() ? value["type"] : value;
   std::string type_name;
   if (value.IsScalar()) {
-    type_node.reset(value);
     type_name = value.Scalar();
   } else if (value.IsMap()) {
     CheckMap(value, fmt::format("field '{}'", f.name),
              {"type", "nullable", "id", "event_time", "format", "values", "description"});
-    type_node.reset(value["type"]);
     if (!type_node) {
       Error(value, fmt::format("field '{}' has no 'type'; expected one of {}", f.name,
                                QuotedList(kTypes)));
@@ -515,10 +514,11 @@ void Loader::LoadFeatures(const YAML::Node& n, PipelineSpec& spec) {
                                   field->where.line));
       continue;
     }
-    YAML::Node expr_node = kv.second;
+    // Copy-constructed: operator= would overwrite kv.second, and reset()
+    // throws on a missing key.
+    const YAML::Node expr_node = kv.second.IsMap() ? kv.second["expr"] : kv.second;
     if (kv.second.IsMap()) {
       CheckMap(kv.second, fmt::format("feature '{}'", f.name), {"expr", "description"});
-      expr_node.reset(kv.second["expr"]);  // reset: operator= would overwrite kv.second
       if (YAML::Node d = kv.second["description"]; d && d.IsScalar()) f.description = d.Scalar();
       if (!expr_node) {
         Error(kv.second, fmt::format("feature '{}' has no 'expr'", f.name));
@@ -967,10 +967,10 @@ void Loader::LoadReasonCodes(const YAML::Node& n, PipelineSpec& spec) {
                                   r.code));
       continue;
     }
-    YAML::Node text_node = kv.second;
+    // Copy-constructed: reset() throws on a missing key.
+    const YAML::Node text_node = kv.second.IsMap() ? kv.second["text"] : kv.second;
     if (kv.second.IsMap()) {
       CheckMap(kv.second, fmt::format("reason code '{}'", r.code), {"text", "features"});
-      text_node.reset(kv.second["text"]);
       if (!text_node) {
         Error(kv.second, fmt::format("reason code '{}' needs a 'text'", r.code));
         continue;

@@ -76,6 +76,11 @@ void Loader::LoadReasonList(const YAML::Node& parent, std::string_view what, Rea
     return;
   }
   if (one) {
+    if (one.IsSequence()) {
+      Error(one,
+            fmt::format("'reason' of {} takes one code; write 'reasons: [...]' for several", what));
+      return;
+    }
     LoadReasonItem(one, out);
   } else if (many) {
     if (many.IsScalar()) {
@@ -103,9 +108,8 @@ void Loader::LoadSet(const YAML::Node& n, std::string_view what,
     }
     if (!kv.second.IsScalar() || kv.second.Scalar().empty()) {
       Error(kv.second.IsNull() ? kv.first : kv.second,
-            fmt::format("the value of output '{}' in {} must be an expression, found {}",
-                        v.output, what,
-                        kv.second.IsScalar() ? "an empty text" : NodeKind(kv.second)));
+            fmt::format("the value of output '{}' in {} must be an expression, found {}", v.output,
+                        what, kv.second.IsScalar() ? "an empty text" : NodeKind(kv.second)));
       continue;
     }
     v.value = Expression(kv.second);
@@ -113,61 +117,62 @@ void Loader::LoadSet(const YAML::Node& n, std::string_view what,
   }
 }
 
-void Loader::LoadRule(const YAML::Node& n, PolicySpec& p) {
+void Loader::LoadRule(const YAML::Node& n, size_t number, PolicySpec& p) {
   const bool scored = p.kind == PolicySpec::Kind::kScored;
   std::vector<std::string> keys = {"id", "when", "reason", "reasons", "description", "set"};
   keys.emplace_back(scored ? "points" : "action");
-  if (!CheckMap(n, "a rule", keys)) {
+  if (!CheckMap(n, fmt::format("rule {} of {}", number, policy_label_), keys)) {
     if (!n.IsMap()) return;
   }
   RuleSpec r;
   r.where = Where(n);
+  r.number = number;
   if (YAML::Node id = n["id"]; id) {
     if (auto name = Name(id, "a rule id")) r.id = name->name;
   } else {
-    Error(n, "a rule needs an 'id'");
+    Error(n, fmt::format("rule {} of {} needs an 'id'", number, policy_label_));
   }
+  // Messages name the rule by its id, or by its position when it has none.
+  const std::string rule =
+      r.id.empty() ? fmt::format("rule {}", number) : fmt::format("rule '{}'", r.id);
   if (YAML::Node w = n["when"]; w) {
     if (!w.IsScalar() || w.Scalar().empty()) {
-      Error(w, fmt::format("'when' of rule '{}' must be a condition, found {}", r.id,
+      Error(w, fmt::format("'when' of {} must be a condition, found {}", rule,
                            w.IsScalar() ? "an empty text" : NodeKind(w)));
     } else {
       r.when = Expression(w);
     }
   } else {
-    Error(n, fmt::format("rule '{}' needs a condition ('when')", r.id));
+    Error(n, fmt::format("{} needs a condition ('when')", rule));
   }
   if (scored) {
     if (YAML::Node pts = n["points"]; pts) {
-      if (auto v = Number(pts, fmt::format("'points' of rule '{}'", r.id))) {
+      if (auto v = Number(pts, fmt::format("'points' of {}", rule))) {
         r.points = *v;
         r.points_given = true;
       }
     } else {
-      Error(n, fmt::format("rule '{}' of a scored rule set needs 'points'", r.id));
+      Error(n, fmt::format("{} of a scored rule set needs 'points'", rule));
     }
   } else if (YAML::Node a = n["action"]; a) {
     if (auto name = Name(a, "an action")) r.action = *name;
   } else if (!n["set"]) {
-    Error(n, fmt::format("rule '{}' needs an 'action' (or 'set' for a policy without actions)",
-                         r.id));
+    Error(n, fmt::format("{} needs an 'action' (or 'set' for a policy without actions)", rule));
   }
-  LoadReasonList(n, fmt::format("rule '{}'", r.id), &r.reasons);
-  if (YAML::Node s = n["set"]; s) LoadSet(s, fmt::format("rule '{}'", r.id), &r.set);
+  LoadReasonList(n, rule, &r.reasons);
+  if (YAML::Node s = n["set"]; s) LoadSet(s, rule, &r.set);
   p.rules.push_back(std::move(r));
 }
 
 std::optional<Type> Loader::LoadOutputType(const YAML::Node& n, std::string_view what) {
   static const std::vector<std::string> kTypes = {"bool",   "int64",     "float64",
                                                   "string", "timestamp", "enum"};
-  YAML::Node type_node = n;
-  // A default-constructed YAML::Node is a defined null: start undefined so
-  // that a bare type ("limit: float64") has no 'values'.
-  YAML::Node values(YAML::NodeType::Undefined);
+  // Copy-constructed from the lookups: reset() throws on a missing key, and
+  // a default-constructed Node is a (defined) null, not a missing one.
+  const YAML::Node type_node = n.IsMap() ? n["type"] : n;
+  const YAML::Node values = n.IsMap() ? n["values"] : YAML::Node(YAML::NodeType::Undefined);
   if (n.IsMap()) {
     CheckMap(n, what, {"type", "values", "description"});
-    type_node.reset(n["type"]);
-    values.reset(n["values"]);
     if (!type_node) {
       Error(n, fmt::format("{} has no 'type'; expected one of {}", what, QuotedList(kTypes)));
       return std::nullopt;
@@ -214,7 +219,13 @@ std::optional<Type> Loader::LoadOutputType(const YAML::Node& n, std::string_view
 }
 
 void Loader::LoadPolicyOutputs(const YAML::Node& n, PolicySpec& p) {
-  if (!CheckMap(n, fmt::format("'outputs' of policy '{}'", p.name), {})) return;
+  if (!n.IsMap()) {
+    Error(n, fmt::format("'outputs' of {} must be a mapping of output names to types ({{limit: "
+                         "float64}}), found {}",
+                         policy_label_, NodeKind(n)));
+    return;
+  }
+  if (!CheckMap(n, fmt::format("'outputs' of {}", policy_label_), {})) return;
   for (const auto& kv : n) {
     if (!kv.first.IsScalar()) continue;
     PolicyOutputSpec o;
@@ -229,8 +240,8 @@ void Loader::LoadPolicyOutputs(const YAML::Node& n, PolicySpec& p) {
     static const std::vector<std::string> kReserved = {"action", "rule", "points", "policy",
                                                        "reasons"};
     if (std::find(kReserved.begin(), kReserved.end(), o.name) != kReserved.end()) {
-      Error(kv.first, fmt::format("'{}' is a name every policy has; choose another output name",
-                                  o.name));
+      Error(kv.first,
+            fmt::format("'{}' is a name every policy has; choose another output name", o.name));
       continue;
     }
     auto type = LoadOutputType(kv.second, fmt::format("output '{}'", o.name));
@@ -240,8 +251,9 @@ void Loader::LoadPolicyOutputs(const YAML::Node& n, PolicySpec& p) {
   }
 }
 
-std::vector<CellSpec> Loader::LoadCells(const YAML::Node& n, std::string_view what) {
+std::optional<std::vector<CellSpec>> Loader::LoadCells(const YAML::Node& n, std::string_view what) {
   std::vector<CellSpec> cells;
+  bool ok = true;
   auto one = [&](const YAML::Node& v) {
     CellSpec c;
     if (v.IsNull()) {
@@ -250,8 +262,10 @@ std::vector<CellSpec> Loader::LoadCells(const YAML::Node& n, std::string_view wh
     } else if (v.IsScalar()) {
       c.text = Expression(v);
     } else {
-      Error(v, fmt::format("a cell of {} must be a single value or test, found {}", what,
-                           NodeKind(v)));
+      Error(v, fmt::format("a cell of {} must be a single value or test (quote it: \"...\"), "
+                           "found {}",
+                           what, NodeKind(v)));
+      ok = false;
       return;
     }
     cells.push_back(std::move(c));
@@ -261,20 +275,31 @@ std::vector<CellSpec> Loader::LoadCells(const YAML::Node& n, std::string_view wh
   } else {
     one(n);
   }
+  if (!ok) return std::nullopt;
   return cells;
 }
+
+namespace {
+
+std::string Count(size_t n, std::string_view one, std::string_view many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
+}
+
+}  // namespace
 
 void Loader::LoadTable(const YAML::Node& n, PolicySpec& p) {
   TableSpec& t = p.table;
   t.where = Where(n);
-  if (!CheckMap(n, fmt::format("the table of policy '{}'", p.name),
+  if (!CheckMap(n, fmt::format("the table of {}", policy_label_),
                 {"hit_policy", "aggregate", "inputs", "outputs", "rows"})) {
     if (!n.IsMap()) return;
   }
   if (YAML::Node h = n["hit_policy"]; h) {
     static const std::vector<std::pair<std::string, HitPolicy>> kHits = {
-        {"unique", HitPolicy::kUnique},     {"first", HitPolicy::kFirst},
-        {"priority", HitPolicy::kPriority}, {"any", HitPolicy::kAny},
+        {"unique", HitPolicy::kUnique},
+        {"first", HitPolicy::kFirst},
+        {"priority", HitPolicy::kPriority},
+        {"any", HitPolicy::kAny},
         {"collect", HitPolicy::kCollect}};
     t.hit_where = Where(h);
     if (auto s = Scalar(h, "'hit_policy'")) {
@@ -284,9 +309,9 @@ void Loader::LoadTable(const YAML::Node& n, PolicySpec& p) {
       auto it = std::find_if(kHits.begin(), kHits.end(),
                              [&](const auto& kv) { return kv.first == lower; });
       if (it == kHits.end()) {
-        Error(h, fmt::format("unknown hit policy '{}'; expected unique, first, priority, any or "
-                             "collect",
-                             *s));
+        std::string hint = DidYouMean(lower, {"unique", "first", "priority", "any", "collect"});
+        if (hint.empty()) hint = "; expected unique, first, priority, any or collect";
+        Error(h, fmt::format("unknown hit policy '{}'{}", *s, hint));
       } else {
         t.hit = it->second;
       }
@@ -307,84 +332,124 @@ void Loader::LoadTable(const YAML::Node& n, PolicySpec& p) {
       auto it = std::find_if(kAggs.begin(), kAggs.end(),
                              [&](const auto& kv) { return kv.first == lower; });
       if (it == kAggs.end()) {
-        Error(a, fmt::format("unknown aggregate '{}'; expected sum, min, max or count", *s));
+        std::string hint = DidYouMean(lower, {"sum", "min", "max", "count"});
+        if (hint.empty()) hint = "; expected sum, min, max or count";
+        Error(a, fmt::format("unknown aggregate '{}'{}", *s, hint));
       } else if (t.hit != HitPolicy::kCollect) {
-        Error(a, "'aggregate' applies to the collect hit policy only");
+        Error(a,
+              "'aggregate' applies to the collect hit policy only; set 'hit_policy: collect' "
+              "or remove it");
       } else {
         t.aggregate = it->second;
       }
     }
   }
+  // Rows are checked against the inputs and outputs only when those are right.
+  bool shape_ok = true;
   if (YAML::Node in = n["inputs"]; in) {
     if (!in.IsSequence() || in.size() == 0) {
       Error(in, fmt::format("'inputs' of a table must be a non-empty list of expressions, found "
                             "{}",
-                            NodeKind(in)));
+                            in.IsSequence() ? "an empty list" : NodeKind(in)));
+      shape_ok = false;
     } else {
       for (const auto& v : in) {
         if (!v.IsScalar() || v.Scalar().empty()) {
-          Error(v, fmt::format("a table input must be an expression, found {}", NodeKind(v)));
+          Error(v, fmt::format("a table input must be an expression, found {}",
+                               v.IsScalar() ? "an empty text" : NodeKind(v)));
+          shape_ok = false;
           continue;
         }
         t.inputs.push_back(Expression(v));
       }
     }
   } else {
-    Error(n, fmt::format("the table of policy '{}' needs 'inputs'", p.name));
+    Error(n, fmt::format("the table of {} needs 'inputs' (the expressions the rows test)",
+                         policy_label_));
+    shape_ok = false;
   }
   if (YAML::Node out = n["outputs"]; out) {
     if (!out.IsSequence() || out.size() == 0) {
       Error(out, fmt::format("'outputs' of a table must be a non-empty list of names (action "
                              "or the policy's outputs), found {}",
-                             NodeKind(out)));
+                             out.IsSequence() ? "an empty list" : NodeKind(out)));
+      shape_ok = false;
     } else {
       for (const auto& v : out) {
-        if (auto name = Name(v, "a table output")) t.columns.push_back(*name);
+        if (auto name = Name(v, "a table output")) {
+          t.columns.push_back(*name);
+        } else {
+          shape_ok = false;
+        }
       }
     }
   } else {
-    Error(n, fmt::format("the table of policy '{}' needs 'outputs' (the columns each row gives "
-                         "after its input cells: action or the policy's outputs)",
-                         p.name));
+    Error(n, fmt::format("the table of {} needs 'outputs' (the columns each row gives after "
+                         "its input cells: action or the policy's outputs)",
+                         policy_label_));
+    shape_ok = false;
   }
   YAML::Node rows = n["rows"];
   if (!rows) {
-    Error(n, fmt::format("the table of policy '{}' needs 'rows'", p.name));
+    Error(n, fmt::format("the table of {} needs 'rows'", policy_label_));
     return;
   }
   if (!rows.IsSequence()) {
-    Error(rows, fmt::format("'rows' must be a list, found {}", NodeKind(rows)));
+    Error(rows, fmt::format("'rows' of the table of {} must be a list of rows, found {}",
+                            policy_label_, NodeKind(rows)));
+    return;
+  }
+  if (rows.size() == 0) {
+    Error(rows, fmt::format("the table of {} has no rows", policy_label_));
     return;
   }
   const size_t width = t.inputs.size() + t.columns.size();
+  size_t number = 0;
   for (const auto& r : rows) {
     TableRowSpec row;
     row.where = Where(r);
-    const std::string what = fmt::format("row {} of policy '{}'", t.rows.size() + 1, p.name);
+    row.number = ++number;
+    const std::string what = fmt::format("row {} of the table of {}", number, policy_label_);
     if (r.IsSequence()) {
-      std::vector<CellSpec> cells = LoadCells(r, what);
-      if (cells.size() != width) {
-        Error(r, fmt::format("{} has {} cells; expected {} ({} inputs, then {} outputs)", what,
-                             cells.size(), width, t.inputs.size(), t.columns.size()));
+      auto cells = LoadCells(r, what);
+      if (!cells) continue;
+      if (!shape_ok) continue;
+      if (cells->size() != width) {
+        Error(r, fmt::format("{} has {}; expected {} ({}, then {})", what,
+                             Count(cells->size(), "cell", "cells"), width,
+                             Count(t.inputs.size(), "input", "inputs"),
+                             Count(t.columns.size(), "output", "outputs")));
         continue;
       }
-      row.when.assign(cells.begin(), cells.begin() + static_cast<long>(t.inputs.size()));
-      row.then.assign(cells.begin() + static_cast<long>(t.inputs.size()), cells.end());
+      row.when.assign(cells->begin(), cells->begin() + static_cast<long>(t.inputs.size()));
+      row.then.assign(cells->begin() + static_cast<long>(t.inputs.size()), cells->end());
     } else if (r.IsMap()) {
       CheckMap(r, what, {"id", "when", "then", "reason", "reasons", "description"});
       if (YAML::Node id = r["id"]; id) {
         if (auto name = Name(id, "a row id")) row.id = name->name;
       }
-      if (YAML::Node w = r["when"]; w) row.when = LoadCells(w, what);
-      if (YAML::Node th = r["then"]; th) row.then = LoadCells(th, what);
+      YAML::Node w = r["when"];
+      YAML::Node th = r["then"];
+      if (!w || !th) {
+        Error(r, fmt::format("{} needs {}", what,
+                             !w ? "'when' (its input cells)" : "'then' (its output cells)"));
+        continue;
+      }
+      auto when = LoadCells(w, what);
+      auto then = LoadCells(th, what);
+      if (!when || !then || !shape_ok) continue;
+      row.when = std::move(*when);
+      row.then = std::move(*then);
       if (row.when.size() != t.inputs.size()) {
-        Error(r, fmt::format("{} tests {} inputs in 'when'; the table has {}", what,
-                             row.when.size(), t.inputs.size()));
+        Error(w, fmt::format("{} tests {} in 'when'; the table has {}", what,
+                             Count(row.when.size(), "input", "inputs"),
+                             Count(t.inputs.size(), "input", "inputs")));
         continue;
       }
       if (row.then.size() != t.columns.size()) {
-        Error(r, fmt::format("{} gives {} values in 'then'; the table has {} outputs", what,
-                             row.then.size(), t.columns.size()));
+        Error(th, fmt::format("{} gives {} in 'then'; the table has {}", what,
+                              Count(row.then.size(), "value", "values"),
+                              Count(t.columns.size(), "output", "outputs")));
         continue;
       }
       LoadReasonList(r, what, &row.reasons);
@@ -395,9 +460,6 @@ void Loader::LoadTable(const YAML::Node& n, PolicySpec& p) {
       continue;
     }
     t.rows.push_back(std::move(row));
-  }
-  if (t.rows.empty() && rows.size() == 0) {
-    Error(rows, fmt::format("the table of policy '{}' has no rows", p.name));
   }
 }
 
@@ -429,25 +491,26 @@ void Loader::LoadThresholds(const YAML::Node& n, PolicySpec& p) {
     }
     LoadReasonList(v, "a threshold", &t.reasons);
     if (YAML::Node s = v["set"]; s) LoadSet(s, "a threshold", &t.set);
+    bool twice = false;
     for (const auto& other : p.thresholds) {
       if (other.at_least == t.at_least) {
         Error(v, fmt::format("two thresholds at {} points (the other at line {})", t.at_least,
                              other.where.line));
+        twice = true;
       }
     }
-    p.thresholds.push_back(std::move(t));
+    if (!twice) p.thresholds.push_back(std::move(t));
   }
-  std::stable_sort(p.thresholds.begin(), p.thresholds.end(),
-                   [](const ThresholdSpec& a, const ThresholdSpec& b) {
-                     return a.at_least > b.at_least;
-                   });
+  std::stable_sort(
+      p.thresholds.begin(), p.thresholds.end(),
+      [](const ThresholdSpec& a, const ThresholdSpec& b) { return a.at_least > b.at_least; });
 }
 
 void Loader::LoadDefault(const YAML::Node& def, PolicySpec& p) {
   DefaultSpec d;
   d.where = Where(def);
   if (def.IsMap()) {
-    CheckMap(def, fmt::format("the default of policy '{}'", p.name),
+    CheckMap(def, fmt::format("the default of {}", policy_label_),
              {"action", "reason", "reasons", "set"});
     if (YAML::Node a = def["action"]; a) {
       if (auto name = Name(a, "the default action")) d.action = *name;
@@ -476,6 +539,10 @@ std::optional<PolicySpec> Loader::LoadPolicy(const YAML::Node& n, std::string_vi
   } else if (p.name.empty()) {
     Error(n, fmt::format("{} needs a 'name'", what));
   }
+  policy_label_ = what == "'decision'"     ? std::string("the decision")
+                  : what == "'challenger'" ? fmt::format("the challenger '{}'", p.name)
+                  : p.name.empty()         ? std::string(what)
+                                           : fmt::format("policy '{}'", p.name);
   int bodies = 0;
   for (const char* k : {"rules", "table", "scored"}) bodies += n[k] ? 1 : 0;
   if (bodies == 0) {
@@ -510,32 +577,35 @@ std::optional<PolicySpec> Loader::LoadPolicy(const YAML::Node& n, std::string_vi
     if (!rules.IsSequence()) {
       Error(rules, fmt::format("'rules' must be a list of rules, found {}", NodeKind(rules)));
     } else {
-      for (const auto& r : rules) LoadRule(r, p);
+      size_t number = 0;
+      for (const auto& r : rules) LoadRule(r, ++number, p);
     }
   } else if (YAML::Node t = n["table"]; t) {
     p.kind = PolicySpec::Kind::kTable;
     LoadTable(t, p);
   } else if (YAML::Node s = n["scored"]; s) {
     p.kind = PolicySpec::Kind::kScored;
-    if (CheckMap(s, fmt::format("the scored rule set of policy '{}'", p.name),
+    if (CheckMap(s, fmt::format("the scored rule set of {}", policy_label_),
                  {"rules", "thresholds"})) {
       if (YAML::Node scored_rules = s["rules"]; scored_rules && scored_rules.IsSequence()) {
-        for (const auto& r : scored_rules) LoadRule(r, p);
+        size_t number = 0;
+        for (const auto& r : scored_rules) LoadRule(r, ++number, p);
       } else {
-        Error(scored_rules ? scored_rules : s, fmt::format("the scored rule set of policy '{}' needs 'rules', "
-                                             "a list",
-                                             p.name));
+        Error(scored_rules ? scored_rules : s,
+              fmt::format("the scored rule set of {} needs 'rules', a list of rules with "
+                          "'points', found {}",
+                          policy_label_, scored_rules ? NodeKind(scored_rules) : "none"));
       }
       if (YAML::Node th = s["thresholds"]; th) LoadThresholds(th, p);
     }
   }
   if (YAML::Node def = n["default"]; def) {
     LoadDefault(def, p);
-  } else if (p.kind == PolicySpec::Kind::kRules) {
-    Error(n, fmt::format("{} has no 'default' (taken when no rule matches)", what));
+  } else if (p.kind == PolicySpec::Kind::kRules && bodies > 0) {
+    Error(n, fmt::format("{} has no 'default' (taken when no rule matches)", policy_label_));
   } else if (p.kind == PolicySpec::Kind::kScored && !p.thresholds.empty()) {
     Error(n, fmt::format("{} has no 'default' (taken when the total is below every threshold)",
-                         what));
+                         policy_label_));
   }
   return p;
 }
@@ -574,9 +644,12 @@ void Loader::LoadChallenger(const YAML::Node& n, PipelineSpec& spec) {
       }
     }
   } else {
-    Error(n, "'challenger' needs a 'mode': shadow (recorded, the champion acts) or split (acts "
-             "for 'percent' of the traffic)");
+    Error(n,
+          "'challenger' needs a 'mode': shadow (recorded, the champion acts) or split (acts "
+          "for 'percent' of the traffic)");
   }
+  // Keys of split mode are errors only when the mode is surely shadow.
+  const bool shadow_given = n["mode"] && n["mode"].IsScalar() && n["mode"].Scalar() == "shadow";
   if (YAML::Node pc = n["percent"]; pc) {
     if (auto v = Number(pc, "'percent'")) {
       if (!(*v > 0 && *v <= 100)) {
@@ -584,14 +657,15 @@ void Loader::LoadChallenger(const YAML::Node& n, PipelineSpec& spec) {
       }
       c.percent = *v;
     }
-    if (c.mode == ChallengerSpec::Mode::kShadow) {
+    if (shadow_given) {
       Error(pc, "'percent' applies to mode split; a shadow challenger sees all traffic");
     }
   }
   if (YAML::Node k = n["split_by"]; k) {
     auto add = [&](const YAML::Node& v) {
       if (!v.IsScalar() || v.Scalar().empty()) {
-        Error(v, fmt::format("'split_by' must name expressions, found {}", NodeKind(v)));
+        Error(v, fmt::format("'split_by' must name expressions, found {}",
+                             v.IsScalar() ? "an empty text" : NodeKind(v)));
         return;
       }
       c.key.push_back(Expression(v));
@@ -601,6 +675,9 @@ void Loader::LoadChallenger(const YAML::Node& n, PipelineSpec& spec) {
     } else {
       add(k);
     }
+    if (shadow_given) {
+      Error(k, "'split_by' applies to mode split; a shadow challenger sees all traffic");
+    }
   }
   if (YAML::Node s = n["salt"]; s) {
     if (auto v = Scalar(s, "'salt'")) c.salt = *v;
@@ -608,8 +685,9 @@ void Loader::LoadChallenger(const YAML::Node& n, PipelineSpec& spec) {
   if (c.mode == ChallengerSpec::Mode::kSplit) {
     if (!n["percent"]) Error(n, "a split challenger needs 'percent' (its share of the traffic)");
     if (c.key.empty()) {
-      Error(n, "a split challenger needs 'split_by' (the key whose hash assigns each record, "
-               "such as card_id)");
+      Error(n,
+            "a split challenger needs 'split_by' (the key whose hash assigns each record, "
+            "such as card_id)");
     }
   }
   if (spec.decision && spec.decision->name == c.policy.name) {

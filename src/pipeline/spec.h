@@ -72,7 +72,8 @@ struct ReasonsSpec {
 };
 
 struct RuleSpec {
-  std::string id;
+  std::string id;     // "" when missing (an error)
+  size_t number = 0;  // 1-based position in 'rules' as written
   ExprText when;
   NamedRef action;  // name "" when the rule gives no action (scored rule sets)
   ReasonsSpec reasons;
@@ -131,9 +132,10 @@ struct CellSpec {
 };
 
 struct TableRowSpec {
-  std::string id;                // "" = the row's number
-  std::vector<CellSpec> when;    // one per table input
-  std::vector<CellSpec> then;    // one per table output column
+  std::string id;              // "" = the row's number
+  size_t number = 0;           // 1-based position in 'rows' as written
+  std::vector<CellSpec> when;  // one per table input
+  std::vector<CellSpec> then;  // one per table output column
   ReasonsSpec reasons;
   SourceLocation where;
 };

@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 
+#include "common/names.h"
 #include "types/timestamp.h"
 
 namespace sluice::decide::internal {
@@ -55,7 +57,17 @@ std::vector<std::string_view> SplitList(std::string_view t) {
 
 // A static test of one input.
 struct Test {
-  enum class Op { kAny, kIsNull, kNotNull, kLess, kLessEqual, kGreater, kGreaterEqual, kIn, kRange };
+  enum class Op {
+    kAny,
+    kIsNull,
+    kNotNull,
+    kLess,
+    kLessEqual,
+    kGreater,
+    kGreaterEqual,
+    kIn,
+    kRange
+  };
   Op op = Op::kAny;
   bool negate = false;  // not(...): matches non-null values the inner test does not
   long double a = 0, b = 0;
@@ -122,20 +134,32 @@ InputKind KindOf(const Type& t) {
   return InputKind::kNumber;
 }
 
-std::optional<long double> ParseNumber(std::string_view s) {
+// A number literal as the expression language reads it for an input of
+// type `type`: an integer is an int64, anything else a float64, and both
+// become float64 when compared with a float64 input. (Reading "0.35" as a
+// long double would put it above the float64 0.35 of the input.)
+std::optional<long double> ParseNumber(std::string_view s, const Type& type) {
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
   if (s.empty() || s.size() > 64) return std::nullopt;
-  std::string z(s);
-  char* end = nullptr;
-  long double v = std::strtold(z.c_str(), &end);
-  if (end != z.c_str() + z.size() || !std::isfinite(v)) return std::nullopt;
-  // Only plain decimal numbers (strtold also reads "inf", hex, ...).
-  for (char c : z) {
+  // Only plain decimal numbers (no "inf", "nan", hex).
+  for (char c : s) {
     if (!(std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '+' ||
           c == 'e' || c == 'E')) {
       return std::nullopt;
     }
   }
-  return v;
+  const char* end = s.data() + s.size();
+  int64_t i = 0;
+  if (auto [p, ec] = std::from_chars(s.data(), end, i); ec == std::errc() && p == end) {
+    if (type.kind == TypeKind::kFloat64) return static_cast<long double>(static_cast<double>(i));
+    return static_cast<long double>(i);
+  }
+  double d = 0;
+  if (auto [p, ec] = std::from_chars(s.data(), end, d); ec != std::errc() || p != end) {
+    return std::nullopt;
+  }
+  if (!std::isfinite(d)) return std::nullopt;
+  return static_cast<long double>(d);
 }
 
 std::optional<std::string> ParseQuoted(std::string_view s) {
@@ -147,13 +171,24 @@ std::optional<std::string> ParseQuoted(std::string_view s) {
   return std::nullopt;
 }
 
+// A bare word the expression language would read as a name.
+bool IsBareWord(std::string_view s) {
+  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+  for (char c : s) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+  }
+  std::string lower(s);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower != "null" && lower != "true" && lower != "false";
+}
+
 // Reads one literal operand for an input of type `type` into `t` (as an
 // element of a value set). False when it is not a literal of that type.
 bool AddLiteral(std::string_view s, const Type& type, Test& t) {
   switch (type.kind) {
     case TypeKind::kInt64:
     case TypeKind::kFloat64:
-      if (auto v = ParseNumber(s)) {
+      if (auto v = ParseNumber(s, type)) {
         t.numbers.push_back(*v);
         return true;
       }
@@ -201,9 +236,23 @@ std::optional<long double> ParseBound(std::string_view s, const Type& type) {
   return t.numbers[0];
 }
 
+// The inside of "not(...)" or "not (...)". (Parentheses are not counted:
+// a range inside, "not([1..5))", has unbalanced ones.)
+std::optional<std::string_view> NotBody(std::string_view t) {
+  if (t.size() < 5 || t.substr(0, 3) != "not" || t.back() != ')') return std::nullopt;
+  size_t open = 3;
+  while (open < t.size() && (t[open] == ' ' || t[open] == '\t')) ++open;
+  if (open >= t.size() - 1 || t[open] != '(') return std::nullopt;
+  return Trim(t.substr(open + 1, t.size() - open - 2));
+}
+
 struct ParsedCell {
   std::optional<Test> test;  // static
   std::string dynamic;       // else: an expression over the input
+  // Dynamic cells: the operands the input is compared with, as written (for
+  // messages about bare words: an enum value that does not exist, text
+  // without quotes).
+  std::vector<std::string_view> operands;
 };
 
 // Parses a cell for input `input` (its text in `in`). Returns a static test
@@ -227,14 +276,15 @@ ParsedCell ParseCell(std::string_view raw, const std::string& in, const Type& ty
     out.test = test;
     return out;
   }
-  if (t.size() > 5 && t.substr(0, 4) == "not(" && t.back() == ')') {
-    ParsedCell inner = ParseCell(t.substr(4, t.size() - 5), in, type);
+  if (auto body = NotBody(t)) {
+    ParsedCell inner = ParseCell(*body, in, type);
     if (inner.test && inner.test->op != Test::Op::kAny && !inner.test->negate) {
       inner.test->negate = true;
       return inner;
     }
     out.dynamic = "not (" + (inner.test ? x + " is not null" : inner.dynamic) + ")";
     if (inner.test && inner.test->op == Test::Op::kAny) out.dynamic = "false";
+    out.operands = std::move(inner.operands);
     return out;
   }
   const bool number = type.kind == TypeKind::kInt64 || type.kind == TypeKind::kFloat64 ||
@@ -260,12 +310,13 @@ ParsedCell ParseCell(std::string_view raw, const std::string& in, const Type& ty
       }
       out.dynamic = fmt::format("{} {} ({}) and {} {} ({})", x, lo_in ? ">=" : ">", lo, x,
                                 hi_in ? "<=" : "<", hi);
+      out.operands = {lo, hi};
       return out;
     }
   }
   static const std::pair<std::string_view, std::string_view> kOps[] = {
-      {"<=", "<="}, {">=", ">="}, {"!=", "!="}, {"<>", "!="}, {"==", "="},
-      {"<", "<"},   {">", ">"},   {"=", "="}};
+      {"<=", "<="}, {">=", ">="}, {"!=", "!="}, {"<>", "!="},
+      {"==", "="},  {"<", "<"},   {">", ">"},   {"=", "="}};
   for (const auto& [op, expr_op] : kOps) {
     if (t.substr(0, op.size()) != op) continue;
     std::string_view rest = Trim(t.substr(op.size()));
@@ -288,6 +339,7 @@ ParsedCell ParseCell(std::string_view raw, const std::string& in, const Type& ty
       }
     }
     out.dynamic = fmt::format("{} {} ({})", x, expr_op, rest);
+    out.operands = {rest};
     return out;
   }
   std::vector<std::string_view> items = SplitList(t);
@@ -303,6 +355,7 @@ ParsedCell ParseCell(std::string_view raw, const std::string& in, const Type& ty
   } else {
     out.dynamic = fmt::format("{} in ({})", x, t);
   }
+  out.operands = std::move(items);
   return out;
 }
 
@@ -312,7 +365,17 @@ struct TableMatcher::InputIndex {
   InputKind kind = InputKind::kNumber;
   bool whole = false;  // int64 and timestamp inputs hold whole numbers only
   Type type;
-  std::vector<long double> points;   // kNumber: sorted distinct literals
+  std::vector<long double> points;  // kNumber: sorted distinct literals
+  // The same points for the record lookup in the input's own arithmetic (no
+  // long double per record): float64 inputs compare with `dpoints` (every
+  // literal of a float64 input is a float64); int64 and timestamp inputs
+  // with `ipoints`, each point's floor (clamped at INT64_MAX), from
+  // `int_begin` on (the points before it are below every int64), and
+  // `iexact` says which points are whole numbers in the int64 range.
+  std::vector<double> dpoints;
+  std::vector<int64_t> ipoints;
+  std::vector<uint8_t> iexact;
+  size_t int_begin = 0;
   std::vector<std::string> strings;  // kString: sorted distinct literals
   size_t categories = 0;             // kCategory
   size_t regions = 0;                // the last is null
@@ -325,8 +388,7 @@ struct TableMatcher::InputIndex {
   void Cut(const std::vector<const Test*>& tests) {
     if (kind == InputKind::kNumber) {
       for (const Test* t : tests) {
-        if (t->op == Test::Op::kAny || t->op == Test::Op::kIsNull ||
-            t->op == Test::Op::kNotNull) {
+        if (t->op == Test::Op::kAny || t->op == Test::Op::kIsNull || t->op == Test::Op::kNotNull) {
           continue;
         }
         if (t->op == Test::Op::kIn) {
@@ -349,8 +411,11 @@ struct TableMatcher::InputIndex {
         if (m == 0) {
           v = 0;
         } else if (k == 0) {
-          v = whole ? std::floor(points[0]) - (std::floor(points[0]) == points[0] ? 1 : 0)
-                    : points[0] - 1;
+          // Whole numbers: the one just below (a boundary reads best); others: 0
+          // when it is below, for a plain example.
+          v = whole           ? std::floor(points[0]) - (std::floor(points[0]) == points[0] ? 1 : 0)
+              : points[0] > 0 ? 0
+                              : points[0] - 1;
         } else if (k == m) {
           v = whole ? std::floor(points[m - 1]) + 1 : points[m - 1] + 1;
         } else if (whole) {
@@ -368,7 +433,8 @@ struct TableMatcher::InputIndex {
         }
       }
     } else if (kind == InputKind::kString) {
-      for (const Test* t : tests) strings.insert(strings.end(), t->strings.begin(), t->strings.end());
+      for (const Test* t : tests)
+        strings.insert(strings.end(), t->strings.begin(), t->strings.end());
       std::sort(strings.begin(), strings.end());
       strings.erase(std::unique(strings.begin(), strings.end()), strings.end());
       regions = strings.size() + 2;  // each literal, any other string, null
@@ -384,32 +450,61 @@ struct TableMatcher::InputIndex {
     probes[regions - 1].null = true;
   }
 
+  // Fills dpoints or ipoints from points. REQUIRES: Cut() has run.
+  void Index() {
+    if (kind != InputKind::kNumber) return;
+    if (type.kind == TypeKind::kFloat64) {
+      dpoints.assign(points.begin(), points.end());
+      return;
+    }
+    constexpr long double kMin = -9223372036854775808.0L;  // -2^63
+    constexpr long double kMax = 9223372036854775807.0L;   // 2^63 - 1
+    int_begin = 0;
+    while (int_begin < points.size() && points[int_begin] < kMin) ++int_begin;
+    ipoints.assign(points.size(), 0);
+    iexact.assign(points.size(), 0);
+    for (size_t k = int_begin; k < points.size(); ++k) {
+      const long double p = points[k];
+      if (p > kMax) {
+        ipoints[k] = INT64_MAX;
+        continue;
+      }
+      ipoints[k] = static_cast<int64_t>(std::floor(p));
+      iexact[k] = std::floor(p) == p;
+    }
+  }
+
+  // The region of a value (not null).
+  size_t FloatRegion(double v) const {
+    if (std::isnan(v)) return null_region();
+    const size_t k =
+        static_cast<size_t>(std::lower_bound(dpoints.begin(), dpoints.end(), v) - dpoints.begin());
+    return k < dpoints.size() && dpoints[k] == v ? 2 * k + 1 : 2 * k;
+  }
+  size_t IntRegion(int64_t v) const {
+    // For a whole v, a point p >= v exactly when floor(p) >= v.
+    const size_t k = static_cast<size_t>(
+        std::lower_bound(ipoints.begin() + static_cast<long>(int_begin), ipoints.end(), v) -
+        ipoints.begin());
+    return k < ipoints.size() && iexact[k] && ipoints[k] == v ? 2 * k + 1 : 2 * k;
+  }
+  size_t StringRegion(std::string_view s) const {
+    auto it = std::lower_bound(strings.begin(), strings.end(), s,
+                               [](const std::string& a, std::string_view b) { return a < b; });
+    return it != strings.end() && *it == s ? static_cast<size_t>(it - strings.begin())
+                                           : strings.size();
+  }
   size_t Region(const Column& c, size_t row) const {
     if (!c.is_valid(row)) return null_region();
     switch (kind) {
-      case InputKind::kNumber: {
-        long double v;
-        if (type.kind == TypeKind::kFloat64) {
-          const double d = c.data<double>()[row];
-          if (std::isnan(d)) return null_region();
-          v = d;
-        } else {
-          v = static_cast<long double>(c.data<int64_t>()[row]);
-        }
-        const size_t k =
-            static_cast<size_t>(std::lower_bound(points.begin(), points.end(), v) - points.begin());
-        return k < points.size() && points[k] == v ? 2 * k + 1 : 2 * k;
-      }
+      case InputKind::kNumber:
+        return type.kind == TypeKind::kFloat64 ? FloatRegion(c.data<double>()[row])
+                                               : IntRegion(c.data<int64_t>()[row]);
       case InputKind::kCategory:
         return type.kind == TypeKind::kBool ? (c.data<uint8_t>()[row] ? 1 : 0)
                                             : static_cast<size_t>(c.data<int32_t>()[row]);
-      case InputKind::kString: {
-        const std::string_view s = c.data<std::string_view>()[row];
-        auto it = std::lower_bound(strings.begin(), strings.end(), s,
-                                   [](const std::string& a, std::string_view b) { return a < b; });
-        return it != strings.end() && *it == s ? static_cast<size_t>(it - strings.begin())
-                                               : strings.size();
-      }
+      case InputKind::kString:
+        return StringRegion(c.data<std::string_view>()[row]);
     }
     return null_region();
   }
@@ -441,34 +536,60 @@ TableMatcher::~TableMatcher() = default;
 TableMatcher::TableMatcher(TableMatcher&&) noexcept = default;
 TableMatcher& TableMatcher::operator=(TableMatcher&&) noexcept = default;
 
-std::optional<TableMatcher> TableMatcher::Build(
-    std::vector<Input> inputs, const std::vector<std::vector<pipeline::CellSpec>>& cells,
-    expr::Compiler& compiler, const expr::Scope& scope, const std::string& policy,
-    std::vector<Diagnostic>* diags) {
+std::optional<TableMatcher> TableMatcher::Build(std::vector<Input> inputs,
+                                                const std::vector<pipeline::TableRowSpec>& rows,
+                                                expr::Compiler& compiler, const expr::Scope& scope,
+                                                const std::string& policy,
+                                                std::vector<Diagnostic>* diags) {
   TableMatcher m;
-  m.num_rows_ = cells.size();
-  m.words_ = std::max<size_t>(1, (cells.size() + 63) / 64);
+  m.num_rows_ = rows.size();
+  m.words_ = std::max<size_t>(1, (rows.size() + 63) / 64);
   const size_t errors_before = diags->size();
   // tests[i][r]: row r's static test of input i (Any for dynamic cells).
-  std::vector<std::vector<Test>> tests(inputs.size(), std::vector<Test>(cells.size()));
-  for (size_t r = 0; r < cells.size(); ++r) {
+  std::vector<std::vector<Test>> tests(inputs.size(), std::vector<Test>(rows.size()));
+  for (size_t r = 0; r < rows.size(); ++r) {
     bool dynamic_row = false;
+    const size_t number = rows[r].number;
     for (size_t i = 0; i < inputs.size(); ++i) {
-      const pipeline::CellSpec& cell = cells[r][i];
+      const pipeline::CellSpec& cell = rows[r].when[i];
       ParsedCell parsed = ParseCell(cell.text.text, inputs[i].text, inputs[i].type);
       if (parsed.test) {
         tests[i][r] = *parsed.test;
         continue;
       }
+      // A bare word that names nothing is a value written without quotes
+      // or misspelt: say so rather than "unknown name".
+      bool bad_word = false;
+      for (std::string_view op : parsed.operands) {
+        if (!IsBareWord(op) || scope.Find(op) != nullptr || scope.Unavailable(op) != nullptr) {
+          continue;
+        }
+        bad_word = true;
+        if (inputs[i].type.kind == TypeKind::kEnum) {
+          diags->push_back(
+              {cell.text.where(), fmt::format("'{}' is not a value of input '{}' ({}) in row {}{}",
+                                              op, inputs[i].text, TypeName(inputs[i].type), number,
+                                              DidYouMean(op, inputs[i].type.domain->values()))});
+        } else if (inputs[i].type.kind == TypeKind::kString) {
+          diags->push_back({cell.text.where(),
+                            fmt::format("unknown name '{}' in row {}; to compare input '{}' with "
+                                        "the text, quote it: '{}'",
+                                        op, number, inputs[i].text, op)});
+        } else {
+          bad_word = false;  // the compiler's message suggests names
+        }
+        if (bad_word) break;
+      }
+      if (bad_word) continue;
       CellLocator where(cell.text.where());
-      auto compiled = compiler.Compile(
-          parsed.dynamic, scope, where, fmt::format("{} row {} input {}", policy, r + 1, i + 1),
-          fmt::format("policy {} row {}", policy, r + 1), diags);
+      auto compiled = compiler.Compile(parsed.dynamic, scope, where,
+                                       fmt::format("{} row {} input {}", policy, number, i + 1),
+                                       fmt::format("{}, row {}", policy, number), diags);
       if (!compiled) continue;
       if (compiled->type.kind != TypeKind::kBool) {
-        diags->push_back({cell.text.where(),
-                          fmt::format("the cell '{}' of row {} does not test input '{}'",
-                                      cell.text.text, r + 1, inputs[i].text)});
+        diags->push_back(
+            {cell.text.where(), fmt::format("the cell '{}' of row {} does not test input '{}'",
+                                            cell.text.text, number, inputs[i].text)});
         continue;
       }
       m.dynamic_.push_back({r, compiled->column});
@@ -483,15 +604,16 @@ std::optional<TableMatcher> TableMatcher::Build(
     x.type = inputs[i].type;
     x.kind = KindOf(x.type);
     x.whole = x.type.kind == TypeKind::kInt64 || x.type.kind == TypeKind::kTimestamp;
-    x.categories = x.type.kind == TypeKind::kBool ? 2
+    x.categories = x.type.kind == TypeKind::kBool   ? 2
                    : x.type.kind == TypeKind::kEnum ? x.type.domain->size()
                                                     : 0;
     std::vector<const Test*> column_tests;
     for (const Test& t : tests[i]) column_tests.push_back(&t);
     x.Cut(column_tests);
+    x.Index();
     x.masks.assign(x.regions * m.words_, 0);
     for (size_t g = 0; g < x.regions; ++g) {
-      for (size_t r = 0; r < cells.size(); ++r) {
+      for (size_t r = 0; r < rows.size(); ++r) {
         if (Matches(tests[i][r], x.probes[g])) x.masks[g * m.words_ + r / 64] |= 1ULL << (r % 64);
       }
     }
@@ -511,10 +633,45 @@ void TableMatcher::MatchBatch(const Batch& batch, uint64_t* out) const {
   for (size_t i = 0; i < index_.size(); ++i) {
     const InputIndex& x = index_[i];
     const Column& c = batch.column(inputs_[i].column);
-    for (size_t r = 0; r < n; ++r) {
-      const uint64_t* mask = x.masks.data() + x.Region(c, r) * w;
-      uint64_t* o = out + r * w;
-      for (size_t k = 0; k < w; ++k) o[k] &= mask[k];
+    const uint8_t* ok = c.valid();
+    const size_t null_region = x.null_region();
+    // One loop per kind of input, so that the record loop does not branch on it.
+    auto each = [&](auto region_of) {
+      if (w == 1) {
+        const uint64_t* masks = x.masks.data();
+        for (size_t r = 0; r < n; ++r) out[r] &= masks[ok[r] ? region_of(r) : null_region];
+        return;
+      }
+      for (size_t r = 0; r < n; ++r) {
+        const uint64_t* mask = x.masks.data() + (ok[r] ? region_of(r) : null_region) * w;
+        uint64_t* o = out + r * w;
+        for (size_t k = 0; k < w; ++k) o[k] &= mask[k];
+      }
+    };
+    switch (x.kind) {
+      case InputKind::kNumber:
+        if (x.type.kind == TypeKind::kFloat64) {
+          const double* d = c.data<double>();
+          each([&](size_t r) { return x.FloatRegion(d[r]); });
+        } else {
+          const int64_t* v = c.data<int64_t>();
+          each([&](size_t r) { return x.IntRegion(v[r]); });
+        }
+        break;
+      case InputKind::kCategory:
+        if (x.type.kind == TypeKind::kBool) {
+          const uint8_t* b = c.data<uint8_t>();
+          each([&](size_t r) { return static_cast<size_t>(b[r] ? 1 : 0); });
+        } else {
+          const int32_t* e = c.data<int32_t>();
+          each([&](size_t r) { return static_cast<size_t>(e[r]); });
+        }
+        break;
+      case InputKind::kString: {
+        const std::string_view* s = c.data<std::string_view>();
+        each([&](size_t r) { return x.StringRegion(s[r]); });
+        break;
+      }
     }
   }
   for (const DynamicCell& d : dynamic_) {

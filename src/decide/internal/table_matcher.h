@@ -36,12 +36,14 @@ class TableMatcher {
     Type type;
   };
 
-  // `cells[r][i]` is row r's test of input i. Dynamic cells are compiled
-  // into `compiler`. Returns nullopt after appending diagnostics.
-  static std::optional<TableMatcher> Build(
-      std::vector<Input> inputs, const std::vector<std::vector<pipeline::CellSpec>>& cells,
-      expr::Compiler& compiler, const expr::Scope& scope, const std::string& policy,
-      std::vector<Diagnostic>* diags);
+  // `rows[r].when[i]` is row r's test of input i. Dynamic cells are compiled
+  // into `compiler`; `policy` names the policy in messages ("policy 'band'").
+  // Returns nullopt after appending diagnostics.
+  static std::optional<TableMatcher> Build(std::vector<Input> inputs,
+                                           const std::vector<pipeline::TableRowSpec>& rows,
+                                           expr::Compiler& compiler, const expr::Scope& scope,
+                                           const std::string& policy,
+                                           std::vector<Diagnostic>* diags);
 
   size_t num_rows() const { return num_rows_; }
   size_t words() const { return words_; }

@@ -65,7 +65,8 @@ class Loader {
   void LoadThresholds(const YAML::Node& n, PolicySpec& p);
   void LoadDefault(const YAML::Node& n, PolicySpec& p);
   void LoadSet(const YAML::Node& n, std::string_view what, std::vector<OutputValueSpec>* out);
-  std::vector<CellSpec> LoadCells(const YAML::Node& n, std::string_view what);
+  // The cells of a row (a list, or one value); nullopt after an error.
+  std::optional<std::vector<CellSpec>> LoadCells(const YAML::Node& n, std::string_view what);
   std::optional<Type> LoadOutputType(const YAML::Node& n, std::string_view what);
   void LoadModels(const YAML::Node& n, PipelineSpec& spec);
   void LoadModelPath(const YAML::Node& body, ModelSpec& m, bool required);
@@ -73,13 +74,16 @@ class Loader {
   void LoadLinearModel(const YAML::Node& body, const std::string& format, ModelSpec& m);
   void LoadScorecard(const YAML::Node& body, const PipelineSpec& spec, ModelSpec& m);
   std::optional<double> Number(const YAML::Node& n, std::string_view what);
-  void LoadRule(const YAML::Node& n, PolicySpec& p);
+  void LoadRule(const YAML::Node& n, size_t number, PolicySpec& p);
   void LoadReasonList(const YAML::Node& parent, std::string_view what, ReasonsSpec* out);
   void LoadReasonItem(const YAML::Node& v, ReasonsSpec* out);
   void LoadReasonCodes(const YAML::Node& n, PipelineSpec& spec);
   void LoadOutput(const YAML::Node& n, PipelineSpec& spec);
 
   std::string file_;
+  // How messages name the policy being loaded: "policy 'band'", "the
+  // decision", "the challenger" (policy_loader.cc).
+  std::string policy_label_;
   std::shared_ptr<const std::string> content_;
   std::shared_ptr<const LineIndex> lines_;
   std::vector<Diagnostic>* diags_;

@@ -1,0 +1,247 @@
+#include "server/decision_loop.h"
+
+#include <fmt/format.h>
+
+#include "server/pipeline_info.h"
+#include "types/timestamp.h"
+
+namespace sluice::server {
+
+namespace {
+
+std::atomic<uint64_t> g_generations{0};
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+}  // namespace
+
+ServedPipeline::ServedPipeline(std::shared_ptr<const runtime::Engine> e)
+    : engine(std::move(e)),
+      generation(++g_generations),
+      writer(*engine),
+      input_fields(InputFields(engine->source_fields())) {}
+
+std::shared_ptr<const ServedPipeline> ServedPipeline::Make(
+    std::shared_ptr<const runtime::Engine> engine) {
+  std::shared_ptr<ServedPipeline> p(new ServedPipeline(std::move(engine)));
+  p->info_json = PipelineInfoJson(*p->engine);
+  return p;
+}
+
+PendingDecision::PendingDecision(std::shared_ptr<const ServedPipeline> pipeline,
+                                 std::unique_ptr<Batch> events, bool is_batch, bool scores)
+    : pipeline_(std::move(pipeline)),
+      events_(std::move(events)),
+      is_batch_(is_batch),
+      scores_(scores) {}
+
+bool PendingDecision::Wait(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (cv_.wait_until(lock, deadline, [this] { return done_; })) return true;
+  int expected = kQueued;
+  if (state_.compare_exchange_strong(expected, kWithdrawn)) return false;
+  // Taken: the decision thread answers every request it takes.
+  cv_.wait(lock, [this] { return done_; });
+  return true;
+}
+
+void PendingDecision::Finish() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = true;
+  }
+  cv_.notify_one();
+}
+
+DecisionLoop::DecisionLoop(std::shared_ptr<const ServedPipeline> pipeline,
+                           DecisionLoopOptions options, ServerMetrics* metrics)
+    : options_(std::move(options)), metrics_(metrics), pipeline_(std::move(pipeline)) {}
+
+Result<std::unique_ptr<DecisionLoop>> DecisionLoop::Start(
+    std::shared_ptr<const ServedPipeline> pipeline, DecisionLoopOptions options,
+    ServerMetrics* metrics) {
+  std::unique_ptr<DecisionLoop> loop(
+      new DecisionLoop(std::move(pipeline), std::move(options), metrics));
+  const runtime::Engine& engine = *loop->pipeline_->engine;
+  loop->state_ = engine.NewFeatureState();
+  if (engine.has_windows()) loop->time_column_ = engine.windows().time_column();
+  if (!loop->options_.audit.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(
+        loop->audit_, runtime::AuditLog::Open(loop->options_.audit, engine, /*append=*/false));
+  }
+  loop->work_ =
+      std::make_unique<Batch>(engine.layout(), std::max<size_t>(1, loop->options_.batch_size));
+  loop->running_ = true;
+  loop->thread_ = std::thread([l = loop.get()] { l->Run(); });
+  return loop;
+}
+
+DecisionLoop::~DecisionLoop() {
+  (void)Stop();
+}
+
+std::shared_ptr<const ServedPipeline> DecisionLoop::pipeline() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pipeline_;
+}
+
+std::string DecisionLoop::failure() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return failure_;
+}
+
+DecisionLoop::Admission DecisionLoop::Submit(const std::shared_ptr<PendingDecision>& request) {
+  const size_t n = request->num_events();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return Admission::kStopped;
+    if (queued_events_ + n > options_.queue_events) return Admission::kQueueFull;
+    queued_events_ += n;
+    queue_.push_back(request);
+    metrics_->SetQueuedEvents(queued_events_);
+  }
+  wake_.notify_one();
+  return Admission::kQueued;
+}
+
+Status DecisionLoop::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+  running_ = false;
+  if (audit_) {
+    Status s = audit_->Close();
+    audit_.reset();
+    if (stop_status_.ok()) stop_status_ = s;
+  }
+  return stop_status_;
+}
+
+void DecisionLoop::Run() {
+  std::vector<std::shared_ptr<PendingDecision>> round;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+      if (queue_.empty()) break;  // stopping, and everything queued is decided
+    }
+    if (options_.delay.count() > 0) std::this_thread::sleep_for(options_.delay);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      size_t events = 0;
+      while (!queue_.empty() &&
+             (round.empty() || events + queue_.front()->num_events() <= options_.batch_size)) {
+        events += queue_.front()->num_events();
+        round.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      queued_events_ -= events;
+      metrics_->SetQueuedEvents(queued_events_);
+    }
+    Decide(round);
+    round.clear();
+  }
+}
+
+void DecisionLoop::Decide(const std::vector<std::shared_ptr<PendingDecision>>& round) {
+  const auto start = std::chrono::steady_clock::now();
+  const ServedPipeline& pipeline = *pipeline_;
+  std::vector<PendingDecision*> taken;
+  size_t processed = 0;
+  for (const auto& r : round) {
+    int expected = PendingDecision::kQueued;
+    if (!r->state_.compare_exchange_strong(expected, PendingDecision::kTaken))
+      continue;  // withdrawn
+    taken.push_back(r.get());
+    const size_t n = r->events_->size();
+    r->outcomes_.resize(n);
+    if (r->pipeline_.get() != &pipeline) {
+      // Parsed for a pipeline that has been replaced since (hot reload).
+      for (EventOutcome& o : r->outcomes_) {
+        o = {503, ErrorJson(503, "pipeline_reloaded",
+                            "the pipeline was reloaded while the request waited; send it again")};
+      }
+      continue;
+    }
+    const int64_t* times =
+        time_column_ >= 0 ? r->events_->column(time_column_).data<int64_t>() : nullptr;
+    for (size_t e = 0; e < n; ++e) {
+      if (times != nullptr) {
+        const int64_t t = times[e];
+        if (t < newest_time_) {
+          const std::string& field = pipeline.input_fields[static_cast<size_t>(time_column_)].name;
+          r->outcomes_[e] = {
+              409, ErrorJson(409, "late_event",
+                             fmt::format("late: event time {} is before {}, the newest event time "
+                                         "already processed; windowed state moves in event-time "
+                                         "order, so an older event cannot be decided any more",
+                                         FormatIso8601(t), FormatIso8601(newest_time_)),
+                             field, r->is_batch_ ? static_cast<int64_t>(e) : -1)};
+          metrics_->CountLateEvent();
+          continue;
+        }
+        newest_time_ = t;
+      }
+      if (work_->full()) ProcessWork();
+      work_->AppendCopy(*r->events_, e, pipeline.input_fields.size());
+      const size_t row = work_->size() - 1;
+      work_->origin(row).record = ++accepted_;
+      slots_.push_back({r.get(), e});
+      ++processed;
+    }
+  }
+  ProcessWork();
+  if (state_) metrics_->SetLiveKeys(state_->Stats().live_keys);
+  metrics_->ObserveBatch(processed, Seconds(start));
+  for (PendingDecision* r : taken) r->Finish();
+}
+
+void DecisionLoop::ProcessWork() {
+  if (work_->size() == 0) return;
+  const ServedPipeline& pipeline = *pipeline_;
+  const runtime::Engine& engine = *pipeline.engine;
+  engine.Process(*work_, state_.get());
+  if (audit_) {
+    Status s = audit_->Write(*work_);
+    if (s.ok()) s = audit_->Flush();
+    if (!s.ok()) {
+      // Decisions are still answered; the service stops being ready so that
+      // a load balancer takes it out, and says why.
+      std::lock_guard<std::mutex> lock(mu_);
+      if (failure_.empty()) failure_ = "audit log: " + s.message();
+      if (stop_status_.ok()) stop_status_ = s;
+      running_ = false;
+    }
+  }
+  const decide::DecisionStage* stage = engine.decision();
+  const bool decides = stage != nullptr && stage->has_decision();
+  for (size_t row = 0; row < work_->size(); ++row) {
+    const Slot& slot = slots_[row];
+    EventOutcome& o = slot.request->outcomes_[slot.event];
+    const uint32_t error = work_->row_error(row);
+    if (error != 0) {
+      o = {422, ErrorJson(422, "pipeline_error", engine.errors().Get(error), {},
+                          slot.request->is_batch_ ? static_cast<int64_t>(slot.event) : -1)};
+      metrics_->CountPipelineError();
+      continue;
+    }
+    o.status = 200;
+    o.json.clear();
+    pipeline.writer.Append(*work_, row, slot.request->scores_, &o.json);
+    int32_t action = -1;
+    if (decides) {
+      const Column& c = work_->column(stage->action_column());
+      if (c.is_valid(row)) action = c.data<int32_t>()[row];
+    }
+    metrics_->CountDecision(action);
+  }
+  work_->Clear();
+  slots_.clear();
+}
+
+}  // namespace sluice::server

@@ -1,0 +1,183 @@
+#pragma once
+// The decision thread: the one thread that owns the windowed state and runs
+// the engine for `sluice serve`.
+//
+// HTTP worker threads parse and validate request bodies into batches of
+// typed events (server/request_parser.h) and Submit them here; the queue is
+// bounded in events, and a full queue refuses the request at once (the
+// worker answers 503 with Retry-After) instead of letting latency grow. The
+// decision thread takes every request queued (up to --batch-size events,
+// whole requests, in arrival order), copies their events into one batch,
+// runs Engine::Process once, writes the audit records, renders each event's
+// answer and wakes the waiting workers. Requests from many connections are
+// thus decided together, one Process call per micro-batch.
+//
+// Arrival order is the order of Submit calls. Windowed state is updated in
+// that order, as `sluice stream` does with lateness 0, so for the same
+// events in the same order the answers are those of `sluice run`, byte for
+// byte. An event whose event time is older than the newest event time
+// already processed cannot be put in its place any more: it is answered 409
+// (late) and not processed. Equal times are fine (ties go in arrival order,
+// as in batch).
+//
+// A waiting worker that reaches its deadline withdraws its request if the
+// decision thread has not taken it yet (then nothing of it was processed)
+// and otherwise waits for the answer, which is near: a request once taken
+// is always decided and answered.
+//
+// Made for what comes next (hot reload, snapshots, a write-ahead log): the
+// engine is held through a shared ServedPipeline that only the decision
+// thread replaces, between batches; each request records the pipeline it
+// was parsed for, and the feature state and audit log are reachable only
+// from the decision thread.
+//
+// Thread safety: Submit, pipeline(), running() and Stop() may be called
+// from any thread; everything else runs on the decision thread.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "features/feature_state.h"
+#include "runtime/audit_log.h"
+#include "runtime/engine.h"
+#include "server/decision_json.h"
+#include "server/metrics.h"
+#include "server/request_parser.h"
+#include "sluice/status.h"
+#include "types/batch.h"
+
+namespace sluice::server {
+
+// A pipeline being served and what is derived from it once.
+struct ServedPipeline {
+  static std::shared_ptr<const ServedPipeline> Make(std::shared_ptr<const runtime::Engine> engine);
+
+  std::shared_ptr<const runtime::Engine> engine;
+  uint64_t generation = 0;  // unique in the process: parsers made for it are keyed by it
+  std::string info_json;    // GET /v1/pipeline
+  DecisionWriter writer;
+  std::vector<io::SourceField> input_fields;  // field i in column i
+
+ private:
+  explicit ServedPipeline(std::shared_ptr<const runtime::Engine> e);
+};
+
+// One event's answer.
+struct EventOutcome {
+  int status = 0;    // 200 decided, 409 late, 422 rejected by the pipeline, 503 not processed
+  std::string json;  // the decision object, or {"error":{...}}
+};
+
+// A request on its way through the decision thread; shared by the worker
+// that waits for it and the queue.
+class PendingDecision {
+ public:
+  // `events`: rows in the columns of `pipeline`'s input fields; `is_batch`:
+  // the request was an array (errors then name the event's index);
+  // `scores`: answers add every model output.
+  PendingDecision(std::shared_ptr<const ServedPipeline> pipeline, std::unique_ptr<Batch> events,
+                  bool is_batch, bool scores);
+
+  // Waits until the request is decided, or until `deadline`. Returns false
+  // when the deadline passed before the decision thread took the request:
+  // it is withdrawn and none of its events is processed.
+  bool Wait(std::chrono::steady_clock::time_point deadline);
+  // One per event, in request order. REQUIRES: Wait() returned true.
+  const std::vector<EventOutcome>& outcomes() const { return outcomes_; }
+  size_t num_events() const { return events_->size(); }
+
+ private:
+  friend class DecisionLoop;
+  enum State : int { kQueued, kTaken, kWithdrawn };
+  void Finish();
+
+  std::shared_ptr<const ServedPipeline> pipeline_;
+  std::unique_ptr<Batch> events_;
+  bool is_batch_;
+  bool scores_;
+  std::atomic<int> state_{kQueued};
+  std::vector<EventOutcome> outcomes_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+};
+
+struct DecisionLoopOptions {
+  size_t queue_events = 4096;  // events waiting, at most
+  size_t batch_size = 256;     // events per Engine::Process, at most
+  std::string audit;           // "" = none; else one JSON line per decided event
+  // Test hook: the decision thread sleeps this long before it takes each
+  // round of requests (to fill the queue on purpose).
+  std::chrono::milliseconds delay{0};
+};
+
+class DecisionLoop {
+ public:
+  // Makes the feature state, opens the audit log and starts the thread.
+  static Result<std::unique_ptr<DecisionLoop>> Start(std::shared_ptr<const ServedPipeline> pipeline,
+                                                     DecisionLoopOptions options,
+                                                     ServerMetrics* metrics);
+  ~DecisionLoop();
+
+  enum class Admission { kQueued, kQueueFull, kStopped };
+  Admission Submit(const std::shared_ptr<PendingDecision>& request);
+
+  // The pipeline new requests should be parsed for.
+  std::shared_ptr<const ServedPipeline> pipeline() const;
+  // True from Start until Stop, while the audit log works.
+  bool running() const { return running_.load(); }
+  // The first audit-log failure ("" while none).
+  std::string failure() const;
+
+  // Refuses new requests, decides every request already queued, closes the
+  // audit log and joins the thread. Idempotent.
+  Status Stop();
+
+ private:
+  DecisionLoop(std::shared_ptr<const ServedPipeline> pipeline, DecisionLoopOptions options,
+               ServerMetrics* metrics);
+  void Run();
+  // Decides the requests of one round, in order.
+  void Decide(const std::vector<std::shared_ptr<PendingDecision>>& round);
+  // Runs the engine over work_ and fills in the answers of its rows.
+  void ProcessWork();
+
+  const DecisionLoopOptions options_;
+  ServerMetrics* const metrics_;
+
+  // Queue, guarded by mu_.
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<std::shared_ptr<PendingDecision>> queue_;
+  size_t queued_events_ = 0;
+  bool stopping_ = false;
+  std::shared_ptr<const ServedPipeline> pipeline_;  // written by the decision thread only
+  std::string failure_;
+  Status stop_status_;
+
+  // Decision thread only.
+  std::unique_ptr<features::FeatureState> state_;
+  std::unique_ptr<runtime::AuditLog> audit_;
+  std::unique_ptr<Batch> work_;
+  struct Slot {
+    PendingDecision* request;
+    size_t event;
+  };
+  std::vector<Slot> slots_;  // per row of work_
+  int time_column_ = -1;     // in the input columns; -1 without windows
+  int64_t newest_time_ = INT64_MIN;
+  uint64_t accepted_ = 0;  // events processed, numbering audit records
+
+  std::atomic<bool> running_{false};
+  std::thread thread_;
+};
+
+}  // namespace sluice::server

@@ -1,0 +1,77 @@
+#pragma once
+// `sluice serve PIPELINE`: online decisions over HTTP/1.1 and JSON
+// (docs/serve.md, docs/openapi.json).
+//
+//   POST /v1/decide      one event or a batch -> decisions, reasons (and scores)
+//   GET  /v1/pipeline    name, version, content hash, fields, models, policies
+//   GET  /healthz        the process is up
+//   GET  /readyz         the pipeline is loaded and the decision thread runs
+//   GET  /metrics        Prometheus text format
+//   GET  /openapi.json   the API, as OpenAPI 3.0
+//
+// HTTP worker threads (cpp-httplib's pool, keep-alive) parse and validate
+// bodies; one decision thread owns the engine and the windowed state
+// (server/decision_loop.h). Every answer is computed by the same
+// Engine::Process as `sluice run`: for the same events in the same order,
+// each decision object is byte for byte the line `sluice run` writes.
+//
+// Safety: binds 127.0.0.1 unless told otherwise; with a token file, every
+// endpoint but /healthz and /readyz needs `Authorization: Bearer TOKEN`;
+// /admin/ endpoints always need it and are refused without a token file;
+// bodies are limited in size, requests in time, the queue in events; an
+// overloaded service answers 503 with Retry-After.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "runtime/engine.h"
+#include "sluice/status.h"
+
+namespace sluice::server {
+
+struct ServeOptions {
+  std::string listen = "127.0.0.1:8080";  // HOST:PORT ([v6]:PORT); port 0 picks a free port
+  std::string token_file;                 // "" = no authentication (admin endpoints refused)
+  size_t max_body_bytes = 1u << 20;       // larger bodies: 413
+  int64_t timeout_ms = 1000;              // per request, from its handler's start
+  size_t queue_events = 4096;             // events waiting for the decision thread, at most
+  size_t threads = 16;            // HTTP worker threads (each serves one connection at a time)
+  size_t batch_size = 256;        // events per Engine::Process, at most
+  std::string audit;              // "" = none; else one JSON line per decided event
+  int64_t decision_delay_ms = 0;  // test hook: the decision thread sleeps before each round
+};
+
+class DecisionServer {
+ public:
+  // Reads the token, starts the decision thread, binds and starts serving;
+  // returns once connections are accepted. Fails with kInvalidArgument for
+  // bad options and kIoError when the address cannot be bound or a file
+  // cannot be read.
+  static Result<std::unique_ptr<DecisionServer>> Start(
+      std::shared_ptr<const runtime::Engine> engine, const ServeOptions& options);
+  ~DecisionServer();  // Shutdown()
+  DecisionServer(const DecisionServer&) = delete;
+  DecisionServer& operator=(const DecisionServer&) = delete;
+
+  const std::string& host() const;
+  int port() const;  // the bound port (the one picked, for port 0)
+
+  // Stops accepting connections, lets the requests in flight finish (their
+  // events are decided and answered), decides what is still queued, closes
+  // the audit log. Idempotent; returns the first audit-log failure.
+  Status Shutdown();
+
+ private:
+  struct Impl;
+  explicit DecisionServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Starts a DecisionServer, says on stderr where it listens, serves until
+// SIGINT or SIGTERM, then shuts down cleanly (a second signal kills at
+// once). SIGHUP is reserved for hot reload and ignored for now.
+Status Serve(std::shared_ptr<const runtime::Engine> engine, const ServeOptions& options);
+
+}  // namespace sluice::server
