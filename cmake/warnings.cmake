@@ -1,6 +1,13 @@
 # Warning flags shared by every sluice target.
 function(sluice_target_warnings target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow=local
+  # Shadowed locals: GCC's -Wshadow=local; clang (the fuzz build) spells it
+  # -Wshadow-uncaptured-local.
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    set(shadow_local -Wshadow-uncaptured-local)
+  else()
+    set(shadow_local -Wshadow=local)
+  endif()
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic ${shadow_local}
                          -Wnon-virtual-dtor -Wimplicit-fallthrough)
   if(SLUICE_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
