@@ -7,7 +7,10 @@
 // every record and recorded (audit, backtest) while the champion acts. In
 // split mode it acts for a share of the records chosen by a stable hash of a
 // key (the same key always goes the same way, whatever the batch, the run or
-// the machine). Every record names the policy that acted.
+// the machine). Every record names the policy that acted. Only the acting
+// policy's record errors reject a record: where the other one fails (a
+// shadow challenger, or the side of a split that does not act), its results
+// for the record are null.
 //
 // The decision's columns: action, rule (the rule, row or threshold that
 // decided), policy, the champion's outputs, and reason list 0.

@@ -145,6 +145,39 @@ std::optional<Value> ParseLiteral(std::string_view text, const Type& type) {
   }
 }
 
+// out[i] = row i of the column of the branch chosen for record i (data[b],
+// ok[b]; data[b] == nullptr: null).
+template <typename T>
+void Gather(size_t n, const int32_t* chosen, const void* const* data, const uint8_t* const* ok,
+            T* out, uint8_t* out_ok) {
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t b = chosen[i];
+    const T* d = b < 0 ? nullptr : static_cast<const T*>(data[b]);
+    if (d == nullptr) {
+      out_ok[i] = 0;
+      continue;
+    }
+    out[i] = d[i];
+    out_ok[i] = ok[b][i];
+  }
+}
+
+// Gather into a float64 output from branches whose values are float64 or,
+// where widen[b], int64.
+void GatherWidened(size_t n, const int32_t* chosen, const void* const* data,
+                   const uint8_t* const* ok, const uint8_t* widen, double* out, uint8_t* out_ok) {
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t b = chosen[i];
+    if (b < 0 || data[b] == nullptr) {
+      out_ok[i] = 0;
+      continue;
+    }
+    out[i] = widen[b] ? static_cast<double>(static_cast<const int64_t*>(data[b])[i])
+                      : static_cast<const double*>(data[b])[i];
+    out_ok[i] = ok[b][i];
+  }
+}
+
 // Whether two constants are the same value of an output.
 bool SameConstant(const Value& a, const Value& b) {
   if (a.is_null || b.is_null) return a.is_null == b.is_null;
@@ -799,20 +832,17 @@ std::optional<Policy> Policy::Compile(const pipeline::PolicySpec& spec, PolicyCo
 
 void Policy::ChooseRules(const Batch& batch, int32_t* chosen) const {
   const size_t n = batch.size();
-  std::fill_n(chosen, n, -1);
   const size_t last = branches_.size() - 1;
-  // Rules outer, records inner: one pass per rule over flat arrays.
-  for (size_t r = 0; r < last; ++r) {
+  std::fill_n(chosen, n, static_cast<int32_t>(last));
+  // Rules outer, records inner: one pass per rule over flat arrays. Last rule
+  // first, so that the first true rule is written last: a plain select per
+  // record, which vectorises.
+  for (size_t r = last; r-- > 0;) {
     const Column& c = batch.column(branches_[r].condition);
     const uint8_t* v = c.data<uint8_t>();
     const uint8_t* ok = c.valid();
     const auto id = static_cast<int32_t>(r);
-    for (size_t i = 0; i < n; ++i) {
-      chosen[i] = (chosen[i] < 0 && (v[i] & ok[i])) ? id : chosen[i];
-    }
-  }
-  for (size_t i = 0; i < n; ++i) {
-    if (chosen[i] < 0) chosen[i] = static_cast<int32_t>(last);
+    for (size_t i = 0; i < n; ++i) chosen[i] = (v[i] & ok[i]) ? id : chosen[i];
   }
 }
 
@@ -915,96 +945,136 @@ void Policy::ChooseTable(Batch& batch, int32_t* chosen, std::vector<uint64_t>& m
 
 void Policy::WriteOutputs(Batch& batch, const int32_t* chosen,
                           const std::vector<uint64_t>& masks) const {
+  if (kind_ == Kind::kTable && hit_ == HitPolicy::kCollect) {
+    WriteCollected(batch, chosen, masks);
+    return;
+  }
   const size_t n = batch.size();
-  const bool collect = kind_ == Kind::kTable && hit_ == HitPolicy::kCollect;
-  const size_t w = table_ ? table_->words() : 0;
+  const size_t num_branches = branches_.size();
+  // Per branch, where its value of the output comes from (nullptr: null),
+  // so that the record loop is a gather without lookups.
+  thread_local std::vector<const void*> data;
+  thread_local std::vector<const uint8_t*> ok;
+  thread_local std::vector<uint8_t> widen;
+  data.resize(num_branches);
+  ok.resize(num_branches);
+  widen.resize(num_branches);
+  for (size_t o = 0; o < outputs_.size(); ++o) {
+    bool any_widen = false;
+    for (size_t b = 0; b < num_branches; ++b) {
+      const ValueSource& src = branches_[b].values[o];
+      if (src.column < 0) {
+        data[b] = nullptr;
+        ok[b] = nullptr;
+        widen[b] = 0;
+        continue;
+      }
+      const Column& c = batch.column(src.column);
+      data[b] = c.data<char>();
+      ok[b] = c.valid();
+      widen[b] = src.to_float;
+      any_widen = any_widen || src.to_float;
+    }
+    Column& out = batch.column(outputs_[o].column);
+    switch (outputs_[o].type.kind) {
+      case TypeKind::kBool:
+        Gather(n, chosen, data.data(), ok.data(), out.data<uint8_t>(), out.valid());
+        break;
+      case TypeKind::kEnum:
+        Gather(n, chosen, data.data(), ok.data(), out.data<int32_t>(), out.valid());
+        break;
+      case TypeKind::kFloat64:
+        if (any_widen) {
+          GatherWidened(n, chosen, data.data(), ok.data(), widen.data(), out.data<double>(),
+                        out.valid());
+        } else {
+          Gather(n, chosen, data.data(), ok.data(), out.data<double>(), out.valid());
+        }
+        break;
+      case TypeKind::kString:
+        Gather(n, chosen, data.data(), ok.data(), out.data<std::string_view>(), out.valid());
+        break;
+      default:  // int64, timestamp
+        Gather(n, chosen, data.data(), ok.data(), out.data<int64_t>(), out.valid());
+        break;
+    }
+  }
+}
+
+void Policy::WriteCollected(Batch& batch, const int32_t* chosen,
+                            const std::vector<uint64_t>& masks) const {
+  const size_t n = batch.size();
+  const size_t w = table_->words();
+  const bool empty_zero =
+      aggregate_ == CollectAggregate::kSum || aggregate_ == CollectAggregate::kCount;
   for (size_t o = 0; o < outputs_.size(); ++o) {
     Column& out = batch.column(outputs_[o].column);
     uint8_t* valid = out.valid();
-    const TypeKind kind = outputs_[o].type.kind;
+    const bool is_int = outputs_[o].type.kind == TypeKind::kInt64;
     for (size_t i = 0; i < n; ++i) {
       valid[i] = 0;
       if (chosen[i] < 0) continue;
-      const Branch& b = branches_[static_cast<size_t>(chosen[i])];
       bool none = true;
-      for (size_t k = 0; k < w && collect; ++k) none = none && masks[i * w + k] == 0;
-      if (collect && !(none && has_default_)) {
-        // Aggregate over the matching rows.
-        const bool is_int = kind == TypeKind::kInt64;
-        double acc = aggregate_ == CollectAggregate::kMin   ? INFINITY
-                     : aggregate_ == CollectAggregate::kMax ? -INFINITY
-                                                            : 0.0;
-        int64_t iacc = 0;
-        bool any = false;
-        bool overflow = false;
-        for (size_t k = 0; k < w; ++k) {
-          for (uint64_t bits = masks[i * w + k]; bits != 0; bits &= bits - 1) {
-            const size_t r = k * 64 + static_cast<size_t>(std::countr_zero(bits));
-            if (aggregate_ == CollectAggregate::kCount) {
-              ++iacc;
-              any = true;
-              continue;
-            }
-            const ValueSource& src = branches_[r].values[o];
-            if (src.column < 0 || !batch.column(src.column).is_valid(i)) continue;
-            const Column& c = batch.column(src.column);
-            const bool src_int = c.type().kind == TypeKind::kInt64;
-            if (is_int) {
-              const int64_t v = c.data<int64_t>()[i];
-              if (aggregate_ == CollectAggregate::kSum) {
-                if (__builtin_add_overflow(iacc, v, &iacc)) {
-                  batch.SetRowError(i, sum_overflow_error_[o]);
-                  overflow = true;
-                }
-              } else if (!any || (aggregate_ == CollectAggregate::kMin ? v < iacc : v > iacc)) {
-                iacc = v;
-              }
-            } else {
-              const double v = NumberAt(c, i, src_int);
-              acc = aggregate_ == CollectAggregate::kSum   ? acc + v
-                    : aggregate_ == CollectAggregate::kMin ? std::min(acc, v)
-                                                           : std::max(acc, v);
-            }
-            any = true;
-          }
-        }
-        const bool empty_zero =
-            aggregate_ == CollectAggregate::kSum || aggregate_ == CollectAggregate::kCount;
-        if ((!any && !empty_zero) || overflow) continue;
+      for (size_t k = 0; k < w; ++k) none = none && masks[i * w + k] == 0;
+      if (none && has_default_) {
+        // Nothing matched: the default's value.
+        const ValueSource& src = branches_.back().values[o];
+        if (src.column < 0 || !batch.column(src.column).is_valid(i)) continue;
+        const Column& c = batch.column(src.column);
         if (is_int) {
-          out.data<int64_t>()[i] = iacc;
+          out.data<int64_t>()[i] = c.data<int64_t>()[i];
         } else {
-          out.data<double>()[i] = any ? acc : 0.0;
+          out.data<double>()[i] = NumberAt(c, i, src.to_float);
         }
         valid[i] = 1;
         continue;
       }
-      const ValueSource& src = b.values[o];
-      if (src.column < 0) continue;
-      const Column& c = batch.column(src.column);
-      if (!c.is_valid(i)) continue;
+      // Aggregate over the matching rows.
+      double acc = aggregate_ == CollectAggregate::kMin   ? INFINITY
+                   : aggregate_ == CollectAggregate::kMax ? -INFINITY
+                                                          : 0.0;
+      int64_t iacc = 0;
+      bool any = false;
+      bool overflow = false;
+      for (size_t k = 0; k < w; ++k) {
+        for (uint64_t bits = masks[i * w + k]; bits != 0; bits &= bits - 1) {
+          const size_t r = k * 64 + static_cast<size_t>(std::countr_zero(bits));
+          if (aggregate_ == CollectAggregate::kCount) {
+            ++iacc;
+            any = true;
+            continue;
+          }
+          const ValueSource& src = branches_[r].values[o];
+          if (src.column < 0 || !batch.column(src.column).is_valid(i)) continue;
+          const Column& c = batch.column(src.column);
+          if (is_int) {
+            const int64_t v = c.data<int64_t>()[i];
+            if (aggregate_ == CollectAggregate::kSum) {
+              if (__builtin_add_overflow(iacc, v, &iacc)) {
+                batch.SetRowError(i, sum_overflow_error_[o]);
+                overflow = true;
+              }
+            } else if (!any || (aggregate_ == CollectAggregate::kMin ? v < iacc : v > iacc)) {
+              iacc = v;
+            }
+          } else {
+            const double v = NumberAt(c, i, src.to_float);
+            acc = aggregate_ == CollectAggregate::kSum   ? acc + v
+                  : aggregate_ == CollectAggregate::kMin ? std::min(acc, v)
+                                                         : std::max(acc, v);
+          }
+          any = true;
+        }
+      }
+      if ((!any && !empty_zero) || overflow) continue;
+      if (is_int) {
+        out.data<int64_t>()[i] = iacc;
+      } else {
+        if (!any) acc = 0.0;
+        if (!std::isfinite(acc)) continue;  // a float64 sum out of range is null
+        out.data<double>()[i] = acc;
+      }
       valid[i] = 1;
-      if (src.to_float) {
-        out.data<double>()[i] = static_cast<double>(c.data<int64_t>()[i]);
-        continue;
-      }
-      switch (kind) {
-        case TypeKind::kBool:
-          out.data<uint8_t>()[i] = c.data<uint8_t>()[i];
-          break;
-        case TypeKind::kEnum:
-          out.data<int32_t>()[i] = c.data<int32_t>()[i];
-          break;
-        case TypeKind::kFloat64:
-          out.data<double>()[i] = c.data<double>()[i];
-          break;
-        case TypeKind::kString:
-          out.data<std::string_view>()[i] = c.data<std::string_view>()[i];
-          break;
-        default:
-          out.data<int64_t>()[i] = c.data<int64_t>()[i];
-          break;
-      }
     }
   }
 }

@@ -15,7 +15,8 @@
 // never fire, table rows that overlap under hit policy unique, a table
 // without a default that some input falls through, outputs of the wrong
 // type. What it cannot prove is a record error at run time (two rows of a
-// unique table matching, no row matching without a default).
+// unique table matching, matching rows of an `any` table that disagree, no
+// row matching without a default, an int64 collect sum out of range).
 //
 // Thread safety: immutable after Compile; Decide may run on many batches at once.
 
@@ -138,6 +139,8 @@ class Policy {
   void ChooseScored(Batch& batch, int32_t* chosen) const;
   void ChooseTable(Batch& batch, int32_t* chosen, std::vector<uint64_t>& masks) const;
   void WriteOutputs(Batch& batch, const int32_t* chosen, const std::vector<uint64_t>& masks) const;
+  void WriteCollected(Batch& batch, const int32_t* chosen,
+                      const std::vector<uint64_t>& masks) const;
   void WriteReasons(Batch& batch, const int32_t* chosen, const std::vector<uint64_t>& masks) const;
   void AddTopReasons(const TopReasons& t, const Batch& batch, size_t row,
                      std::vector<Reason>& reasons, uint32_t begin, size_t limit) const;

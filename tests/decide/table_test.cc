@@ -765,10 +765,21 @@ TEST_P(RandomTable, MatchesABruteForceEvaluation) {
   const size_t num_rows = 65 + rng() % 150;
   auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
   // Cells on the int64 input also use fractions and numbers beyond int64.
-  const std::vector<double> score_points = {100, 300, 500,  650,  650.5, 700,
-                                            720, 900, -0.5, 1e19, -1e19};
-  const std::vector<double> score_values = {100, 300, 500, 650, 651, 700, 720, 900, 0, -1};
-  const std::vector<double> ratio_points = {0.1, 0.2, 0.3, 0.35, 0.5, 0.7, 1.5};
+  // Odd seeds use few literals per input, even seeds many (the lookup
+  // counts up to 16 points and searches more).
+  const bool many = GetParam() % 2 == 0;
+  std::vector<double> score_points = {100, 300, 500, 650, 650.5, 700, 720, 900, -0.5, 1e19, -1e19};
+  std::vector<double> score_values = {100, 300, 500, 650, 651, 700, 720, 900, 0, -1};
+  std::vector<double> ratio_points = {0.1, 0.2, 0.3, 0.35, 0.5, 0.7, 1.5};
+  if (many) {
+    for (double x : {150, 250, 350, 450, 550, 600, 680, 750, 800, 850}) {
+      score_points.push_back(x);
+      score_values.push_back(x);
+    }
+    for (double x : {0.05, 0.15, 0.25, 0.33, 0.4, 0.45, 0.6, 0.8, 0.9, 1.0, 1.2, 2.0}) {
+      ratio_points.push_back(x);
+    }
+  }
   const std::vector<std::string> tiers = {"BASIC", "GOLD", "PLATINUM"};
   const std::vector<std::string> countries = {"US", "CA", "MX", "FR"};
   // Inputs: score (int64), ratio (float64), tier (enum), country (string).

@@ -577,9 +577,9 @@ TEST_F(Serve, BadOptionsAndAnEmptyTokenFileAreRefused) {
 }
 
 TEST_F(Serve, OverloadAnswers503WithRetryAfter) {
-  // The decision thread sleeps 400 ms before each round, and the queue
+  // The decision thread sleeps 800 ms before each round, and the queue
   // holds two events: of six requests at once, some find it full.
-  ServeProcess server(dir_, {"p.yaml", "--queue", "2", "--test-decision-delay-ms", "400",
+  ServeProcess server(dir_, {"p.yaml", "--queue", "2", "--test-decision-delay-ms", "800",
                              "--timeout-ms", "10000", "--threads", "8"});
   ASSERT_LISTENING(server);
   constexpr int kRequests = 6;
@@ -720,7 +720,14 @@ TEST_F(Serve, SigtermFinishesTheRequestsInFlight) {
       body = res->body;
     }
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the request waits in the queue
+  // Wait until the request waits in the queue (the decision thread sleeps).
+  auto observer = server.Client();
+  for (int i = 0; i < 250; ++i) {
+    auto m = observer->Get("/metrics");
+    if (m && m->body.find("\nsluice_queued_events 1\n") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  observer.reset();
   const int port = server.port();
   EXPECT_EQ(server.Stop(SIGTERM), 0) << server.log();
   request.join();

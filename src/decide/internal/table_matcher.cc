@@ -474,20 +474,35 @@ struct TableMatcher::InputIndex {
     }
   }
 
-  // The region of a value (not null).
+  // The region of a value (not null): 2k + 1 when it equals points[k], else
+  // 2k for the first point above it. A few points are counted without
+  // branches; more are searched.
   size_t FloatRegion(double v) const {
     if (std::isnan(v)) return null_region();
-    const size_t k =
-        static_cast<size_t>(std::lower_bound(dpoints.begin(), dpoints.end(), v) - dpoints.begin());
+    size_t k;
+    if (dpoints.size() <= kLinear) {
+      k = 0;
+      for (double p : dpoints) k += p < v;
+    } else {
+      k = static_cast<size_t>(std::lower_bound(dpoints.begin(), dpoints.end(), v) -
+                              dpoints.begin());
+    }
     return k < dpoints.size() && dpoints[k] == v ? 2 * k + 1 : 2 * k;
   }
   size_t IntRegion(int64_t v) const {
     // For a whole v, a point p >= v exactly when floor(p) >= v.
-    const size_t k = static_cast<size_t>(
-        std::lower_bound(ipoints.begin() + static_cast<long>(int_begin), ipoints.end(), v) -
-        ipoints.begin());
+    size_t k;
+    if (ipoints.size() <= kLinear) {
+      k = int_begin;
+      for (size_t j = int_begin; j < ipoints.size(); ++j) k += ipoints[j] < v;
+    } else {
+      k = static_cast<size_t>(
+          std::lower_bound(ipoints.begin() + static_cast<long>(int_begin), ipoints.end(), v) -
+          ipoints.begin());
+    }
     return k < ipoints.size() && iexact[k] && ipoints[k] == v ? 2 * k + 1 : 2 * k;
   }
+  static constexpr size_t kLinear = 16;
   size_t StringRegion(std::string_view s) const {
     auto it = std::lower_bound(strings.begin(), strings.end(), s,
                                [](const std::string& a, std::string_view b) { return a < b; });
