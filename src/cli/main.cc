@@ -19,8 +19,8 @@
 #include "pipeline/spec.h"
 #include "runtime/batch_job.h"
 #include "runtime/engine.h"
-#include "runtime/stream_job.h"
 #include "runtime/replay.h"
+#include "runtime/stream_job.h"
 #include "runtime/training_set.h"
 #include "server/serve.h"
 #include "types/timestamp.h"
@@ -141,13 +141,15 @@ int Stream(const std::string& path, sluice::runtime::StreamOptions options, bool
 
 int Features(const std::string& path, sluice::runtime::TrainingSetOptions options, bool quiet,
              const std::string& from, const std::string& to) {
-  for (auto [text, out, flag] : {std::tuple{&from, &options.from_ns, "--from"},
-                                 std::tuple{&to, &options.to_ns, "--to"}}) {
+  for (auto [text, out, flag] :
+       {std::tuple{&from, &options.from_ns, "--from"}, std::tuple{&to, &options.to_ns, "--to"}}) {
     if (text->empty()) continue;
     auto ns = sluice::ParseIso8601(*text);
     if (!ns) {
-      std::fprintf(stderr, "sluice: %s expects an ISO-8601 time such as 2026-01-01T00:00:00Z, "
-                   "found '%s'\n", flag, text->c_str());
+      std::fprintf(stderr,
+                   "sluice: %s expects an ISO-8601 time such as 2026-01-01T00:00:00Z, "
+                   "found '%s'\n",
+                   flag, text->c_str());
       return kExitUsage;
     }
     *out = *ns;
@@ -197,9 +199,10 @@ int Backtest(const std::string& path, sluice::backtest::BacktestOptions options,
   return ExitFor(status);
 }
 
-int Serve(const std::string& path, const sluice::server::ServeOptions& options) {
+int Serve(const std::string& path, sluice::server::ServeOptions options) {
   auto engine = LoadEngine(path);
   if (!engine) return kExitPipeline;
+  options.pipeline_path = path;
   return ExitFor(sluice::server::Serve(std::move(engine), options));
 }
 
@@ -213,7 +216,8 @@ int Replay(const std::string& path, const std::string& audit) {
     std::fprintf(stderr, "record %s differs\n  recorded: %s\n  replayed: %s\n", d.id.c_str(),
                  d.recorded.c_str(), d.replayed.c_str());
   }
-  std::fprintf(stderr, "replay: %llu audit records, %llu decisions reproduced exactly, %llu differ\n",
+  std::fprintf(stderr,
+               "replay: %llu audit records, %llu decisions reproduced exactly, %llu differ\n",
                static_cast<unsigned long long>(report.records),
                static_cast<unsigned long long>(report.reproduced),
                static_cast<unsigned long long>(report.differed));
@@ -309,12 +313,12 @@ int main(int argc, char** argv) {
 
   sluice::runtime::TrainingSetOptions training;
   std::string from_text, to_text;
-  auto* features = app.add_subcommand(
-      "features", "Write a training set: each labelled event with its features as they were "
-                  "when it was processed, and its label");
+  auto* features =
+      app.add_subcommand("features",
+                         "Write a training set: each labelled event with its features as they were "
+                         "when it was processed, and its label");
   features->add_option("PIPELINE", pipeline_path, "Pipeline file (YAML)")->required();
-  features->add_option("-i,--input", training.run.input, "Events file, or - for stdin")
-      ->required();
+  features->add_option("-i,--input", training.run.input, "Events file, or - for stdin")->required();
   features->add_option("--labels", training.labels, "Labels: CSV with the event id and labels")
       ->required();
   features->add_option("-o,--output", training.run.output, "Training set file (csv or jsonl)")
@@ -337,15 +341,16 @@ int main(int argc, char** argv) {
 
   sluice::backtest::BacktestOptions backtest_options;
   auto* backtest = app.add_subcommand(
-      "backtest", "Run the champion and the challenger over labelled history: metrics and an "
-                  "HTML report");
+      "backtest",
+      "Run the champion and the challenger over labelled history: metrics and an "
+      "HTML report");
   backtest->add_option("PIPELINE", pipeline_path, "Pipeline file (YAML)")->required();
-  backtest->add_option("-i,--input", backtest_options.run.input, "History: the events")
-      ->required();
+  backtest->add_option("-i,--input", backtest_options.run.input, "History: the events")->required();
   backtest->add_option("--labels", backtest_options.labels, "Outcomes: CSV with the event id")
       ->required();
-  backtest->add_option("--report", backtest_options.report_dir,
-                       "Folder for decisions.csv, metrics.json and report.html")
+  backtest
+      ->add_option("--report", backtest_options.report_dir,
+                   "Folder for decisions.csv, metrics.json and report.html")
       ->required();
   backtest->add_option("--label-key", backtest_options.label_key,
                        "Column of the labels file holding event ids (default: the id field)");
@@ -395,6 +400,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(size_t{1}, size_t{1} << 20));
   serve->add_option("--audit", serve_options.audit,
                     "Write one JSON audit record per decided event here (see docs/audit.md)");
+  serve->add_flag("--stamp-time", serve_options.stamp_time,
+                  "Events may leave out the event-time field: they get the service's clock "
+                  "when they are decided");
   // Test hook, not for users: slows the decision thread down to fill the queue.
   serve->add_option("--test-decision-delay-ms", serve_options.decision_delay_ms)
       ->group("")

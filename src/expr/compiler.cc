@@ -1,4 +1,5 @@
 #include "common/check.h"
+#include "common/fnv.h"
 #include "expr/internal/checker.h"
 #include "expr/internal/codegen.h"
 #include "expr/internal/condition_shape.h"
@@ -85,8 +86,11 @@ std::optional<CompiledExpr> Compiler::Compile(std::string_view text, const Scope
 
   internal::CodeGen codegen(text, context, impl_->layout, impl_->errors, &impl_->pool, &impl_->code,
                             impl_->windows);
+  codegen.set_scope(&scope);
   int column = codegen.EmitRoot(*root, std::string(result_name));
-  CompiledExpr out{column, root->type, {}};
+  CompiledExpr out{column, root->type, {}, {}};
+  out.definition = Fnv1a64Hex(std::string(text) + " {" + internal::NameLineage(*root, &scope) +
+                              "} " + TypeName(root->type));
   if (root->type.kind == TypeKind::kBool) out.shape = internal::ReadConditionShape(*root);
   return out;
 }

@@ -54,9 +54,17 @@ class LineLocator final : public TextLocator {
 // A name an expression may use: a source field, an earlier feature, later a
 // model output ("fraud.score").
 struct Symbol {
+  Symbol() = default;
+  Symbol(std::string n, Type t, int c, std::string d = {})
+      : name(std::move(n)), type(std::move(t)), column(c), definition(std::move(d)) {}
+
   std::string name;
   Type type;
   int column = -1;  // batch column index
+  // What the name stands for, down to source fields: equal definitions
+  // compute equal values from equal events (CompiledExpr::definition). ""
+  // is taken as the name and type alone.
+  std::string definition;
 };
 
 class Scope {
@@ -124,6 +132,10 @@ struct CompiledExpr {
   int column = -1;  // result column
   Type type;
   ConditionShape shape;  // for bool expressions
+  // A fingerprint of the expression's text and, recursively, of the
+  // definitions of every name it uses: a feature whose definition is
+  // unchanged across pipeline versions computes the same values.
+  std::string definition;
 };
 
 // Windowed aggregates: `sum(amount) over 24h by card_id`. The expression
@@ -172,8 +184,14 @@ struct WindowCall {
   std::string value_text;       // the argument as written, "" if none
   std::string filter_text;      // the where condition as written, "" if none
   // The aggregate's definition in canonical form ("sum(amount) over 86400s
-  // by card_id"); equal signatures compute equal values.
+  // by card_id"); within one pipeline, equal signatures compute equal values.
   std::string signature;
+  // The signature with the definition of every name it uses (Symbol::
+  // definition), and the same for the key names alone: across pipeline
+  // versions, equal lineages mean the same aggregate over the same keys, so
+  // its state can be kept when the pipeline is reloaded.
+  std::string lineage;
+  std::string key_lineage;
 };
 
 // Receives the windowed aggregates of the expressions a Compiler compiles.

@@ -15,7 +15,11 @@ int FeatureSet::Register(expr::WindowCall call) {
   for (; ks < keysets_.size(); ++ks) {
     if (keysets_[ks].columns == call.keys) break;
   }
-  if (ks == keysets_.size()) keysets_.push_back({call.keys, call.key_types, 0});
+  if (ks == keysets_.size()) {
+    std::string lineage = call.key_lineage;
+    for (const Type& t : call.key_types) lineage += "|" + TypeName(t);
+    keysets_.push_back({call.keys, call.key_types, 0, std::move(lineage)});
+  }
   KeySet& keyset = keysets_[ks];
   if (call.window_ns < 0 || keyset.max_window_ns < 0) {
     keyset.max_window_ns = -1;
@@ -37,6 +41,17 @@ int FeatureSet::Register(expr::WindowCall call) {
   calls_.push_back(std::move(call));
   step_member_.emplace_back(g, member);
   return static_cast<int>(step_member_.size()) - 1;
+}
+
+std::string FeatureSet::GroupLineage(size_t group) const {
+  std::vector<std::string> members;
+  for (size_t c : groups_[group].calls) {
+    members.push_back(calls_[c].lineage + (calls_[c].exclude_current ? " excl" : ""));
+  }
+  std::sort(members.begin(), members.end());
+  std::string out = keysets_[groups_[group].keyset].lineage;
+  for (const auto& m : members) out += "\n" + m;
+  return out;
 }
 
 std::unique_ptr<FeatureState> FeatureSet::NewState() const {
@@ -145,13 +160,68 @@ void FeatureState::RunStep(int step, Batch& batch) {
 
 namespace {
 constexpr uint32_t kImageMagic = 0x53464c53;  // "SLFS"
-constexpr uint32_t kImageVersion = 1;
+// 2: each key table and group is a section with its lineage, so that a
+// reloaded pipeline can keep what it still defines the same way.
+constexpr uint32_t kImageVersion = 2;
 
 std::string Definition(const FeatureSet& set) {
   std::string d;
   for (const auto& c : set.calls()) d += c.signature + "\n";
   return d;
 }
+
+// An image taken apart: its sections, still encoded.
+struct Image {
+  std::string definition;
+  int64_t now = INT64_MIN;
+  uint64_t evicted = 0;
+  std::string strings;
+  struct Section {
+    uint64_t keyset = 0;  // groups: the index of their key table
+    std::string lineage;
+    std::string bytes;
+  };
+  std::vector<Section> keysets, groups;
+};
+
+Status ReadImage(std::string_view bytes, Image* image) {
+  StateReader r(bytes);
+  uint32_t magic = 0, version = 0;
+  if (!r.Get(&magic) || magic != kImageMagic || !r.Get(&version)) {
+    return InvalidInput("not a sluice feature-state image");
+  }
+  if (version != kImageVersion) {
+    return InvalidInput("feature-state image version " + std::to_string(version) +
+                        " is not supported (this sluice writes version " +
+                        std::to_string(kImageVersion) + ")");
+  }
+  uint64_t keysets = 0, groups = 0;
+  bool ok = r.GetString(&image->definition) && r.Get(&image->now) && r.Get(&image->evicted) &&
+            r.GetString(&image->strings) && r.Get(&keysets);
+  // Every section takes at least 24 bytes: a bound before reserving.
+  ok = ok && keysets <= bytes.size() / 24;
+  for (uint64_t i = 0; ok && i < keysets; ++i) {
+    Image::Section sec;
+    ok = r.GetString(&sec.lineage) && r.GetString(&sec.bytes);
+    image->keysets.push_back(std::move(sec));
+  }
+  ok = ok && r.Get(&groups) && groups <= bytes.size() / 24;
+  for (uint64_t i = 0; ok && i < groups; ++i) {
+    Image::Section sec;
+    ok = r.Get(&sec.keyset) && sec.keyset < keysets && r.GetString(&sec.lineage) &&
+         r.GetString(&sec.bytes);
+    image->groups.push_back(std::move(sec));
+  }
+  if (!ok || !r.at_end()) return InvalidInput("feature-state image is corrupt or truncated");
+  return Status::Ok();
+}
+
+template <typename T>
+bool LoadSection(T& part, const std::string& bytes) {
+  StateReader r(bytes);
+  return part.Load(r) && r.at_end();
+}
+
 }  // namespace
 
 std::string FeatureState::Save() const {
@@ -161,39 +231,96 @@ std::string FeatureState::Save() const {
   w.PutString(Definition(set_));
   w.Put(now_);
   w.Put<uint64_t>(evicted_);
-  strings_->Save(w);
-  for (const auto& ks : keysets_) ks.table->Save(w);
-  for (const auto& gs : groups_) gs.group->Save(w);
+  {
+    StateWriter part;
+    strings_->Save(part);
+    w.PutString(part.bytes());
+  }
+  w.Put<uint64_t>(keysets_.size());
+  for (size_t k = 0; k < keysets_.size(); ++k) {
+    StateWriter part;
+    keysets_[k].table->Save(part);
+    w.PutString(set_.keysets_[k].lineage);
+    w.PutString(part.bytes());
+  }
+  w.Put<uint64_t>(groups_.size());
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    StateWriter part;
+    groups_[g].group->Save(part);
+    w.Put<uint64_t>(set_.groups_[g].keyset);
+    w.PutString(set_.GroupLineage(g));
+    w.PutString(part.bytes());
+  }
   return std::move(w.bytes());
 }
 
-Status FeatureState::Load(std::string_view image) {
-  StateReader r(image);
-  uint32_t magic = 0, version = 0;
-  std::string definition;
-  uint64_t evicted = 0;
-  if (!r.Get(&magic) || magic != kImageMagic || !r.Get(&version)) {
-    return InvalidInput("not a sluice feature-state image");
-  }
-  if (version != kImageVersion) {
-    return InvalidInput("feature-state image version " + std::to_string(version) +
-                        " is not supported (this sluice writes version " +
-                        std::to_string(kImageVersion) + ")");
-  }
-  if (!r.GetString(&definition)) return InvalidInput("feature-state image is truncated");
-  if (definition != Definition(set_)) {
+Status FeatureState::Load(std::string_view bytes) {
+  Image image;
+  SLUICE_RETURN_IF_ERROR(ReadImage(bytes, &image));
+  if (image.definition != Definition(set_) || image.keysets.size() != keysets_.size() ||
+      image.groups.size() != groups_.size()) {
     return InvalidInput(
         "the feature state was saved by a pipeline whose windowed features differ from this "
         "one's");
   }
-  bool ok = r.Get(&now_) && r.Get(&evicted) && strings_->Load(r);
-  for (auto& ks : keysets_) ok = ok && ks.table->Load(r);
-  for (auto& gs : groups_) {
-    ok = ok && gs.group->Load(r) && gs.group->StringsValid();
-    ok = ok && gs.group->slots() >= gs.group->keys()->slot_limit();
+  bool ok = LoadSection(*strings_, image.strings);
+  for (size_t k = 0; ok && k < keysets_.size(); ++k) {
+    ok = LoadSection(*keysets_[k].table, image.keysets[k].bytes);
   }
-  if (!ok || !r.at_end()) return InvalidInput("feature-state image is corrupt or truncated");
-  evicted_ = evicted;
+  for (size_t g = 0; ok && g < groups_.size(); ++g) {
+    internal::WindowGroup& group = *groups_[g].group;
+    ok = image.groups[g].keyset == set_.groups_[g].keyset &&
+         LoadSection(group, image.groups[g].bytes) && group.StringsValid() &&
+         group.slots() >= group.keys()->slot_limit();
+  }
+  if (!ok) return InvalidInput("feature-state image is corrupt or truncated");
+  now_ = image.now;
+  evicted_ = image.evicted;
+  return Status::Ok();
+}
+
+Status FeatureState::LoadMatching(std::string_view bytes, Carried* carried) {
+  Image image;
+  SLUICE_RETURN_IF_ERROR(ReadImage(bytes, &image));
+  bool ok = LoadSection(*strings_, image.strings);
+  // Key tables by lineage; each image section is used once.
+  std::vector<int> from(keysets_.size(), -1);
+  std::vector<uint8_t> used(image.keysets.size(), 0);
+  for (size_t k = 0; ok && k < keysets_.size(); ++k) {
+    for (size_t i = 0; i < image.keysets.size(); ++i) {
+      if (used[i] == 0 && image.keysets[i].lineage == set_.keysets_[k].lineage) {
+        used[i] = 1;
+        from[k] = static_cast<int>(i);
+        ok = LoadSection(*keysets_[k].table, image.keysets[i].bytes);
+        break;
+      }
+    }
+  }
+  std::vector<uint8_t> group_used(image.groups.size(), 0);
+  for (size_t g = 0; ok && g < groups_.size(); ++g) {
+    const int source = from[set_.groups_[g].keyset];
+    bool kept = false;
+    if (source >= 0) {
+      const std::string lineage = set_.GroupLineage(g);
+      for (size_t i = 0; i < image.groups.size(); ++i) {
+        if (group_used[i] == 0 && image.groups[i].keyset == static_cast<uint64_t>(source) &&
+            image.groups[i].lineage == lineage) {
+          group_used[i] = 1;
+          internal::WindowGroup& group = *groups_[g].group;
+          ok = LoadSection(group, image.groups[i].bytes) && group.StringsValid() &&
+               group.slots() >= group.keys()->slot_limit();
+          kept = true;
+          break;
+        }
+      }
+    }
+    for (size_t c : set_.groups_[g].calls) {
+      (kept ? carried->kept : carried->reset).push_back(set_.calls_[c].signature);
+    }
+  }
+  if (!ok) return InvalidInput("feature-state image is corrupt or truncated");
+  now_ = image.now;
+  evicted_ = image.evicted;
   return Status::Ok();
 }
 

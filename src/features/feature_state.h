@@ -70,6 +70,7 @@ class FeatureSet final : public expr::WindowRegistry {
     std::vector<int> columns;
     std::vector<Type> types;
     int64_t max_window_ns = 0;  // -1: unbounded
+    std::string lineage;        // the keys' names, definitions and types
   };
   struct Group {
     size_t keyset;
@@ -82,6 +83,9 @@ class FeatureSet final : public expr::WindowRegistry {
   std::vector<KeySet> keysets_;
   std::vector<Group> groups_;
   std::vector<std::pair<size_t, size_t>> step_member_;  // step -> group, member
+
+  // What a group's saved state means: its members' lineages, sorted.
+  std::string GroupLineage(size_t group) const;
 };
 
 class FeatureState final : public expr::StepRunner {
@@ -99,6 +103,21 @@ class FeatureState final : public expr::StepRunner {
   // defined differently.
   std::string Save() const;
   Status Load(std::string_view image);
+
+  // What LoadMatching kept: signatures of the aggregates whose state came
+  // from the image, and of those that start empty.
+  struct Carried {
+    std::vector<std::string> kept;
+    std::vector<std::string> reset;
+  };
+  // Restores, into a fresh state, the part of an image saved by another
+  // version of the pipeline that this one still defines the same way:
+  // aggregates are kept by lineage (expr::WindowCall::lineage: the same
+  // aggregate of the same value, filter, window and keys, down to the
+  // definitions of the features and fields they use), in the groups they
+  // share state in; everything else starts empty. Fails (and the state must
+  // not be used) if the image is corrupt.
+  Status LoadMatching(std::string_view image, Carried* carried);
 
  private:
   friend class FeatureSet;

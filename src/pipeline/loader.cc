@@ -1,3 +1,5 @@
+#include "pipeline/internal/loader.h"
+
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -11,8 +13,8 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "common/fnv.h"
 #include "common/names.h"
-#include "pipeline/internal/loader.h"
 #include "pipeline/internal/yaml_locator.h"
 #include "pipeline/spec.h"
 
@@ -33,15 +35,6 @@ const ReasonCodeSpec* PipelineSpec::FindReason(std::string_view code) const {
 }
 
 namespace internal {
-
-std::string Fnv1a64Hex(const std::string& bytes) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return fmt::format("{:016x}", h);
-}
 
 bool IsIdentifier(std::string_view s) {
   if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
@@ -75,8 +68,6 @@ const char* NodeKind(const YAML::Node& n) {
       return "an undefined node";
   }
 }
-
-
 
 bool Loader::CheckMap(const YAML::Node& map, std::string_view what,
                       const std::vector<std::string>& allowed) {
@@ -211,7 +202,7 @@ constexpr int kMaxNesting = 64;
 Result<PipelineSpec> Loader::Load() {
   PipelineSpec spec;
   spec.file = file_;
-  spec.content_hash = Fnv1a64Hex(*content_);
+  spec.content_hash = ::sluice::Fnv1a64Hex(*content_);
   if (content_->size() > kMaxPipelineBytes) {
     Error(SourceLocation{file_, 0, 0}, fmt::format("the pipeline file is {} bytes; the limit is {}",
                                                    content_->size(), kMaxPipelineBytes));
@@ -247,10 +238,9 @@ Result<PipelineSpec> Loader::Load() {
                       NodeKind(root)));
     return InvalidPipeline("not a pipeline");
   }
-  static const std::vector<std::string> kTop = {"pipeline", "version",      "description",
-                                                "source",   "features",     "models",
-                                                "policies", "decision", "challenger",
-                                                "reason_codes", "output"};
+  static const std::vector<std::string> kTop = {
+      "pipeline", "version",  "description", "source",       "features", "models",
+      "policies", "decision", "challenger",  "reason_codes", "output"};
   CheckMap(root, "the pipeline", kTop);
 
   if (YAML::Node n = root["pipeline"]; n) {

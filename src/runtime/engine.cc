@@ -10,8 +10,8 @@
 namespace sluice::runtime {
 
 namespace {
-constexpr std::string_view kDecisionOutputs[] = {"action", "rule", "policy", "reasons",
-                                                 "reason_codes", "reason_texts"};
+constexpr std::string_view kDecisionOutputs[] = {"action",  "rule",         "policy",
+                                                 "reasons", "reason_codes", "reason_texts"};
 }
 
 std::shared_ptr<const Engine> Engine::Compile(pipeline::PipelineSpec spec,
@@ -23,7 +23,7 @@ std::shared_ptr<const Engine> Engine::Compile(pipeline::PipelineSpec spec,
   for (const auto& f : spec.fields) {
     int col = e->layout_.Add({f.name, f.type, std::nullopt});
     e->source_fields_.push_back({f.name, f.type, f.nullable, f.timestamp_format, col});
-    scope.Add({f.name, f.type, col});
+    scope.Add({f.name, f.type, col, "field " + TypeName(f.type)});
   }
 
   for (const auto& [name, line] : spec.invalid_fields) {
@@ -75,7 +75,7 @@ std::shared_ptr<const Engine> Engine::Compile(pipeline::PipelineSpec spec,
            fmt::format("feature '{}' is always null; give its expression a type", f.name)});
       continue;
     }
-    scope.Add({f.name, compiled->type, compiled->column});
+    scope.Add({f.name, compiled->type, compiled->column, compiled->definition});
     feature_columns.emplace_back(f.name, compiled->column);
   }
   e->features_ = compiler.Finish();
@@ -154,7 +154,8 @@ std::shared_ptr<const Engine> Engine::Compile(pipeline::PipelineSpec spec,
   }
   const bool decides = e->decision_ && e->decision_->has_decision();
   if (decides && spec.output_decision) {
-    std::vector<std::string> reserved_names(std::begin(kDecisionOutputs), std::end(kDecisionOutputs));
+    std::vector<std::string> reserved_names(std::begin(kDecisionOutputs),
+                                            std::end(kDecisionOutputs));
     for (const auto& o : e->decision_->outputs()) reserved_names.push_back(o.name);
     for (const auto& reserved : reserved_names) {
       for (const auto& f : spec.features) {

@@ -17,15 +17,17 @@ double Seconds(std::chrono::steady_clock::time_point since) {
 
 }  // namespace
 
-ServedPipeline::ServedPipeline(std::shared_ptr<const runtime::Engine> e)
+ServedPipeline::ServedPipeline(std::shared_ptr<const runtime::Engine> e, bool stamp_time)
     : engine(std::move(e)),
       generation(++g_generations),
       writer(*engine),
-      input_fields(InputFields(engine->source_fields())) {}
+      input_fields(InputFields(engine->source_fields())),
+      time_field(engine->windows().time_column()),
+      stamp_field(stamp_time ? time_field : -1) {}
 
 std::shared_ptr<const ServedPipeline> ServedPipeline::Make(
-    std::shared_ptr<const runtime::Engine> engine) {
-  std::shared_ptr<ServedPipeline> p(new ServedPipeline(std::move(engine)));
+    std::shared_ptr<const runtime::Engine> engine, bool stamp_time) {
+  std::shared_ptr<ServedPipeline> p(new ServedPipeline(std::move(engine), stamp_time));
   p->info_json = PipelineInfoJson(*p->engine);
   return p;
 }
@@ -64,18 +66,89 @@ Result<std::unique_ptr<DecisionLoop>> DecisionLoop::Start(
     ServerMetrics* metrics) {
   std::unique_ptr<DecisionLoop> loop(
       new DecisionLoop(std::move(pipeline), std::move(options), metrics));
-  const runtime::Engine& engine = *loop->pipeline_->engine;
-  loop->state_ = engine.NewFeatureState();
-  if (engine.has_windows()) loop->time_column_ = engine.windows().time_column();
-  if (!loop->options_.audit.empty()) {
-    SLUICE_ASSIGN_OR_RETURN(
-        loop->audit_, runtime::AuditLog::Open(loop->options_.audit, engine, /*append=*/false));
-  }
-  loop->work_ =
-      std::make_unique<Batch>(engine.layout(), std::max<size_t>(1, loop->options_.batch_size));
+  loop->state_ = loop->pipeline_->engine->NewFeatureState();
+  SLUICE_RETURN_IF_ERROR(loop->UsePipeline(/*append_audit=*/false));
   loop->running_ = true;
   loop->thread_ = std::thread([l = loop.get()] { l->Run(); });
   return loop;
+}
+
+Status DecisionLoop::UsePipeline(bool append_audit) {
+  const runtime::Engine& engine = *pipeline_->engine;
+  if (!options_.audit.empty()) {
+    if (audit_) SLUICE_RETURN_IF_ERROR(audit_->Flush());
+    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<runtime::AuditLog> audit,
+                            runtime::AuditLog::Open(options_.audit, engine, append_audit));
+    if (audit_) (void)audit_->Close();  // flushed above; the new log appends after it
+    audit_ = std::move(audit);
+  }
+  time_column_ = engine.has_windows() ? engine.windows().time_column() : -1;
+  work_ = std::make_unique<Batch>(engine.layout(), std::max<size_t>(1, options_.batch_size));
+  slots_.clear();
+  return Status::Ok();
+}
+
+ReloadOutcome DecisionLoop::Reload(std::shared_ptr<const ServedPipeline> next) {
+  std::lock_guard<std::mutex> serial(reload_serial_);
+  std::unique_lock<std::mutex> lock(mu_);
+  if (stopping_) {
+    ReloadOutcome out;
+    out.status = Internal("the service is shutting down");
+    return out;
+  }
+  reload_ = std::move(next);
+  reload_done_.reset();
+  lock.unlock();
+  wake_.notify_one();
+  lock.lock();
+  reloaded_.wait(lock, [this] { return reload_done_.has_value(); });
+  ReloadOutcome out = std::move(*reload_done_);
+  reload_done_.reset();
+  lock.unlock();
+  reloaded_.notify_all();
+  return out;
+}
+
+void DecisionLoop::SwapPipeline() {
+  std::shared_ptr<const ServedPipeline> next;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!reload_ || reload_done_.has_value()) return;
+    next = reload_;
+  }
+  ReloadOutcome out;
+  out.pipeline = next;
+  std::unique_ptr<features::FeatureState> state = next->engine->NewFeatureState();
+  if (state && state_) {
+    out.status = state->LoadMatching(state_->Save(), &out.carried);
+  } else if (state) {
+    for (const auto& c : next->engine->windows().calls()) out.carried.reset.push_back(c.signature);
+  }
+  if (out.status.ok()) {
+    std::shared_ptr<const ServedPipeline> old;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      old = pipeline_;
+      pipeline_ = next;
+    }
+    Status s = UsePipeline(/*append_audit=*/true);
+    if (s.ok()) {
+      state_ = std::move(state);
+      metrics_->SetPipeline(*next->engine);
+    } else {
+      // The new audit log could not be opened: keep serving the old pipeline.
+      std::lock_guard<std::mutex> lock(mu_);
+      pipeline_ = old;
+      out.status = s;
+    }
+    if (!s.ok()) (void)UsePipeline(/*append_audit=*/true);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    reload_.reset();
+    reload_done_ = std::move(out);
+  }
+  reloaded_.notify_all();
 }
 
 DecisionLoop::~DecisionLoop() {
@@ -114,6 +187,13 @@ Status DecisionLoop::Stop() {
   wake_.notify_one();
   if (thread_.joinable()) thread_.join();
   running_ = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (reload_ && !reload_done_.has_value()) {
+      reload_done_ = ReloadOutcome{Internal("the service is shutting down"), reload_, {}};
+    }
+  }
+  reloaded_.notify_all();
   if (audit_) {
     Status s = audit_->Close();
     audit_.reset();
@@ -125,10 +205,18 @@ Status DecisionLoop::Stop() {
 void DecisionLoop::Run() {
   std::vector<std::shared_ptr<PendingDecision>> round;
   for (;;) {
+    bool reload = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [this] { return !queue_.empty() || stopping_; });
-      if (queue_.empty()) break;  // stopping, and everything queued is decided
+      wake_.wait(lock, [this] {
+        return !queue_.empty() || stopping_ || (reload_ && !reload_done_.has_value());
+      });
+      reload = reload_ && !reload_done_.has_value();
+      if (queue_.empty() && !reload) break;  // stopping, and everything queued is decided
+    }
+    if (reload) {
+      SwapPipeline();
+      continue;
     }
     if (options_.delay.count() > 0) std::this_thread::sleep_for(options_.delay);
     {
@@ -161,12 +249,24 @@ void DecisionLoop::Decide(const std::vector<std::shared_ptr<PendingDecision>>& r
     const size_t n = r->events_->size();
     r->outcomes_.resize(n);
     if (r->pipeline_.get() != &pipeline) {
-      // Parsed for a pipeline that has been replaced since (hot reload).
-      for (EventOutcome& o : r->outcomes_) {
-        o = {503, ErrorJson(503, "pipeline_reloaded",
-                            "the pipeline was reloaded while the request waited; send it again")};
-      }
+      // Parsed for a pipeline replaced since (a reload): the worker parses
+      // it again for the new one.
+      for (EventOutcome& o : r->outcomes_) o = {0, {}};
       continue;
+    }
+    if (pipeline.stamp_field >= 0) {
+      Column& c = r->events_->column(pipeline.stamp_field);
+      int64_t* t = c.data<int64_t>();
+      uint8_t* valid = c.valid();
+      const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+      for (size_t e = 0; e < n; ++e) {
+        if (valid[e] == 0) {
+          t[e] = std::max(now, newest_time_);
+          valid[e] = 1;
+        }
+      }
     }
     const int64_t* times =
         time_column_ >= 0 ? r->events_->column(time_column_).data<int64_t>() : nullptr;

@@ -41,6 +41,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -58,21 +59,36 @@ namespace sluice::server {
 
 // A pipeline being served and what is derived from it once.
 struct ServedPipeline {
-  static std::shared_ptr<const ServedPipeline> Make(std::shared_ptr<const runtime::Engine> engine);
+  // `stamp_time`: events may leave out the event-time field (serve
+  // --stamp-time).
+  static std::shared_ptr<const ServedPipeline> Make(std::shared_ptr<const runtime::Engine> engine,
+                                                    bool stamp_time = false);
 
   std::shared_ptr<const runtime::Engine> engine;
   uint64_t generation = 0;  // unique in the process: parsers made for it are keyed by it
   std::string info_json;    // GET /v1/pipeline
   DecisionWriter writer;
   std::vector<io::SourceField> input_fields;  // field i in column i
+  int time_field = -1;                        // the event-time field's index (= its column), or -1
+  int stamp_field = -1;                       // time_field under --stamp-time, else -1
 
  private:
-  explicit ServedPipeline(std::shared_ptr<const runtime::Engine> e);
+  explicit ServedPipeline(std::shared_ptr<const runtime::Engine> e, bool stamp_time);
+};
+
+// What a reload did (POST /admin/reload, SIGHUP).
+struct ReloadOutcome {
+  Status status;  // not ok: nothing changed
+  std::shared_ptr<const ServedPipeline> pipeline;
+  features::FeatureState::Carried carried;  // windowed aggregates kept and reset
 };
 
 // One event's answer.
 struct EventOutcome {
-  int status = 0;    // 200 decided, 409 late, 422 rejected by the pipeline, 503 not processed
+  // 200 decided, 409 late, 422 rejected by the pipeline, 503 not processed;
+  // 0: not processed because the request was parsed for a pipeline replaced
+  // since (a reload); the worker parses it again and resubmits it.
+  int status = 0;
   std::string json;  // the decision object, or {"error":{...}}
 };
 
@@ -132,6 +148,12 @@ class DecisionLoop {
 
   // The pipeline new requests should be parsed for.
   std::shared_ptr<const ServedPipeline> pipeline() const;
+  // Swaps `next` in between two rounds of requests, keeping the windowed
+  // state of the aggregates it defines as the served pipeline does
+  // (FeatureState::LoadMatching); waits until that is done. Requests parsed
+  // for the old pipeline and not yet decided come back with status 0.
+  ReloadOutcome Reload(std::shared_ptr<const ServedPipeline> next);
+
   // True from Start until Stop, while the audit log works.
   bool running() const { return running_.load(); }
   // The first audit-log failure ("" while none).
@@ -149,6 +171,10 @@ class DecisionLoop {
   void Decide(const std::vector<std::shared_ptr<PendingDecision>>& round);
   // Runs the engine over work_ and fills in the answers of its rows.
   void ProcessWork();
+  // On the decision thread: carries out the reload asked for, if any.
+  void SwapPipeline();
+  // Makes work_ and the audit log for pipeline_ (the state is made by the caller).
+  Status UsePipeline(bool append_audit);
 
   const DecisionLoopOptions options_;
   ServerMetrics* const metrics_;
@@ -162,6 +188,11 @@ class DecisionLoop {
   std::shared_ptr<const ServedPipeline> pipeline_;  // written by the decision thread only
   std::string failure_;
   Status stop_status_;
+  // A reload asked for and not yet carried out, and its outcome.
+  std::shared_ptr<const ServedPipeline> reload_;
+  std::optional<ReloadOutcome> reload_done_;
+  std::condition_variable reloaded_;
+  std::mutex reload_serial_;  // one Reload at a time
 
   // Decision thread only.
   std::unique_ptr<features::FeatureState> state_;

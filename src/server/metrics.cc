@@ -36,14 +36,10 @@ ServerMetrics::ServerMetrics(const runtime::Engine& engine)
   using prometheus::BuildCounter;
   using prometheus::BuildGauge;
   using prometheus::BuildHistogram;
-  const auto& spec = engine.spec();
-  BuildGauge()
-      .Name("sluice_pipeline_info")
-      .Help("The pipeline being served (always 1)")
-      .Register(*registry_)
-      .Add(
-          {{"pipeline", spec.name}, {"version", spec.version}, {"content_hash", spec.content_hash}})
-      .Set(1);
+  info_ = &BuildGauge()
+               .Name("sluice_pipeline_info")
+               .Help("The pipeline being served (always 1)")
+               .Register(*registry_);
   requests_ = &BuildCounter()
                    .Name("sluice_http_requests_total")
                    .Help("HTTP requests answered, by handler and status code")
@@ -55,19 +51,19 @@ ServerMetrics::ServerMetrics(const runtime::Engine& engine)
   for (size_t h = 0; h < kNumHandlers; ++h) {
     latency_[h] = &latency.Add({{"handler", std::string(kHandlerLabels[h])}}, kLatencyBuckets);
   }
-  auto& decisions = BuildCounter()
-                        .Name("sluice_decisions_total")
-                        .Help("Events decided, by the decision's action")
-                        .Register(*registry_);
-  const decide::DecisionStage* stage = engine.decision();
-  if (stage != nullptr && stage->has_decision()) {
-    const auto& domain = *stage->action_type().domain;
-    for (size_t a = 0; a < domain.size(); ++a) {
-      decisions_.push_back(
-          &decisions.Add({{"action", std::string(domain.Name(static_cast<int32_t>(a)))}}));
-    }
-  }
-  decisions_.push_back(&decisions.Add({{"action", "none"}}));
+  decisions_family_ = &BuildCounter()
+                           .Name("sluice_decisions_total")
+                           .Help("Events decided, by the decision's action")
+                           .Register(*registry_);
+  reloads_ = &BuildCounter()
+                  .Name("sluice_reloads_total")
+                  .Help("Pipeline reloads asked for, by result (ok, invalid, failed)")
+                  .Register(*registry_);
+  snapshots_ = &BuildCounter()
+                    .Name("sluice_snapshots_total")
+                    .Help("Snapshots of the windowed state, by result (ok, failed)")
+                    .Register(*registry_);
+  SetPipeline(engine);
   rejected_ = &BuildCounter()
                    .Name("sluice_rejected_inputs_total")
                    .Help("Requests refused before any of their events was processed, by reason")
@@ -142,6 +138,32 @@ void ServerMetrics::CountDecision(int32_t action) {
   const size_t i =
       action >= 0 && static_cast<size_t>(action) < none ? static_cast<size_t>(action) : none;
   decisions_[i]->Increment();
+}
+
+void ServerMetrics::SetPipeline(const runtime::Engine& engine) {
+  const auto& spec = engine.spec();
+  if (info_gauge_ != nullptr) info_->Remove(info_gauge_);
+  info_gauge_ = &info_->Add(
+      {{"pipeline", spec.name}, {"version", spec.version}, {"content_hash", spec.content_hash}});
+  info_gauge_->Set(1);
+  decisions_.clear();
+  const decide::DecisionStage* stage = engine.decision();
+  if (stage != nullptr && stage->has_decision()) {
+    const auto& domain = *stage->action_type().domain;
+    for (size_t a = 0; a < domain.size(); ++a) {
+      decisions_.push_back(
+          &decisions_family_->Add({{"action", std::string(domain.Name(static_cast<int32_t>(a)))}}));
+    }
+  }
+  decisions_.push_back(&decisions_family_->Add({{"action", "none"}}));
+}
+
+void ServerMetrics::CountReload(std::string_view result) {
+  reloads_->Add({{"result", std::string(result)}}).Increment();
+}
+
+void ServerMetrics::CountSnapshot(std::string_view result) {
+  snapshots_->Add({{"result", std::string(result)}}).Increment();
 }
 
 void ServerMetrics::CountRejectedInput(std::string_view reason) {

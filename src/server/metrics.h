@@ -3,7 +3,8 @@
 // Prometheus text format (version 0.0.4) on GET /metrics. Every name starts
 // with `sluice_`; docs/serve.md lists them.
 //
-// Thread safety: every method may be called from any thread.
+// Thread safety: every method may be called from any thread, except
+// CountDecision and SetPipeline, which belong to the decision thread.
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -63,6 +64,14 @@ class ServerMetrics {
   void SetQueuedEvents(size_t n) { queued_events_->Set(static_cast<double>(n)); }
   // One Engine::Process call of the decision thread.
   void ObserveBatch(size_t events, double seconds);
+  // A reloaded pipeline: its actions label sluice_decisions_total from now
+  // on, and sluice_pipeline_info names it.
+  void SetPipeline(const runtime::Engine& engine);
+  // A reload asked for: "ok", "invalid" (the new pipeline has errors) or
+  // "failed" (it could not be swapped in).
+  void CountReload(std::string_view result);
+  // Snapshots written ("ok") or failed ("failed").
+  void CountSnapshot(std::string_view result);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -70,7 +79,12 @@ class ServerMetrics {
   // Counters of `requests_` by handler and status, made on first use.
   std::array<std::array<std::atomic<prometheus::Counter*>, 600>, kNumHandlers> request_counters_{};
   std::array<prometheus::Histogram*, kNumHandlers> latency_{};
+  prometheus::Family<prometheus::Gauge>* info_;
+  prometheus::Gauge* info_gauge_ = nullptr;
+  prometheus::Family<prometheus::Counter>* decisions_family_;
   std::vector<prometheus::Counter*> decisions_;  // by action index; last: no action
+  prometheus::Family<prometheus::Counter>* reloads_;
+  prometheus::Family<prometheus::Counter>* snapshots_;
   prometheus::Family<prometheus::Counter>* rejected_;
   prometheus::Family<prometheus::Counter>* overload_;
   prometheus::Counter* late_events_;

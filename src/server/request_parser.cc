@@ -55,14 +55,21 @@ const char* JsonTypeName(od::json_type t) {
 
 }  // namespace
 
-std::vector<io::SourceField> InputFields(const std::vector<io::SourceField>& source_fields) {
+std::vector<io::SourceField> InputFields(const std::vector<io::SourceField>& source_fields,
+                                         int optional_field) {
   std::vector<io::SourceField> fields = source_fields;
   for (size_t i = 0; i < fields.size(); ++i) fields[i].column = static_cast<int>(i);
+  if (optional_field >= 0 && static_cast<size_t>(optional_field) < fields.size()) {
+    fields[static_cast<size_t>(optional_field)].nullable = true;
+  }
   return fields;
 }
 
-DecideRequestParser::DecideRequestParser(std::vector<io::SourceField> fields, size_t max_events)
-    : decoder_(InputFields(fields)), max_events_(max_events), json_(std::make_unique<Json>()) {
+DecideRequestParser::DecideRequestParser(std::vector<io::SourceField> fields, size_t max_events,
+                                         int optional_field)
+    : decoder_(InputFields(fields, optional_field)),
+      max_events_(max_events),
+      json_(std::make_unique<Json>()) {
   for (const io::SourceField& f : decoder_.fields()) layout_.Add({f.name, f.type, std::nullopt});
 }
 

@@ -53,7 +53,11 @@ class DecideRequestParser {
  public:
   // `fields`: the pipeline's source fields (their `column` is ignored:
   // field i goes to column i). A batch may hold at most `max_events` events.
-  DecideRequestParser(std::vector<io::SourceField> fields, size_t max_events);
+  // `optional_field` >= 0: that field may be missing or null even if the
+  // schema requires it (the event-time field under `serve --stamp-time`,
+  // filled in later).
+  DecideRequestParser(std::vector<io::SourceField> fields, size_t max_events,
+                      int optional_field = -1);
   ~DecideRequestParser();
   DecideRequestParser(const DecideRequestParser&) = delete;
   DecideRequestParser& operator=(const DecideRequestParser&) = delete;
@@ -76,7 +80,9 @@ class DecideRequestParser {
   std::unique_ptr<Json> json_;
 };
 
-// The layout and decoder fields of a pipeline's input: field i in column i.
-std::vector<io::SourceField> InputFields(const std::vector<io::SourceField>& source_fields);
+// The layout and decoder fields of a pipeline's input: field i in column i;
+// field `optional_field` (if >= 0) made nullable.
+std::vector<io::SourceField> InputFields(const std::vector<io::SourceField>& source_fields,
+                                         int optional_field = -1);
 
 }  // namespace sluice::server

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <cerrno>
@@ -18,6 +19,7 @@
 #include <sstream>
 #include <thread>
 
+#include "pipeline/spec.h"
 #include "server/decision_loop.h"
 #include "server/internal/openapi_document.h"
 #include "server/metrics.h"
@@ -126,6 +128,7 @@ struct DecisionServer::Impl {
   // answers 401 or 403 and returns false when it is missing or wrong.
   bool Admit(const httplib::Request& req, httplib::Response& res) const;
   void Decide(const httplib::Request& req, httplib::Response& res);
+  ReloadReport Reload();
   void Ready(httplib::Response& res);
   DecideRequestParser& ParserFor(const ServedPipeline& pipeline);
 };
@@ -170,7 +173,7 @@ DecideRequestParser& DecisionServer::Impl::ParserFor(const ServedPipeline& pipel
   thread_local std::unique_ptr<DecideRequestParser> parser;
   if (!parser || generation != pipeline.generation) {
     parser = std::make_unique<DecideRequestParser>(pipeline.engine->source_fields(),
-                                                   options.queue_events);
+                                                   options.queue_events, pipeline.stamp_field);
     generation = pipeline.generation;
   }
   return *parser;
@@ -190,37 +193,51 @@ void DecisionServer::Impl::Decide(const httplib::Request& req, httplib::Response
       return;
     }
   }
-  std::shared_ptr<const ServedPipeline> pipeline = loop->pipeline();
-  DecideRequest parsed;
-  if (std::optional<RequestError> error = ParserFor(*pipeline).Parse(req.body, &parsed)) {
-    metrics->CountRejectedInput(error->code);
-    ReplyError(res, error->status, error->code, error->message, error->field, error->event);
-    return;
-  }
-  const bool is_batch = parsed.is_batch;
-  auto pending = std::make_shared<PendingDecision>(std::move(pipeline), std::move(parsed.events),
-                                                   is_batch, scores);
-  switch (loop->Submit(pending)) {
-    case DecisionLoop::Admission::kQueued:
-      break;
-    case DecisionLoop::Admission::kQueueFull:
-      metrics->CountOverload("queue_full");
-      ReplyError(res, 503, "overloaded",
-                 "the decision queue is full (" + std::to_string(options.queue_events) +
-                     " events, --queue); the events were not processed: retry later");
+  std::shared_ptr<PendingDecision> pending;
+  bool is_batch = false;
+  // A request parsed for a pipeline that a reload replaced before its
+  // events were decided comes back undecided: parse it again for the new one.
+  for (int attempt = 0;; ++attempt) {
+    std::shared_ptr<const ServedPipeline> pipeline = loop->pipeline();
+    DecideRequest parsed;
+    if (std::optional<RequestError> error = ParserFor(*pipeline).Parse(req.body, &parsed)) {
+      metrics->CountRejectedInput(error->code);
+      ReplyError(res, error->status, error->code, error->message, error->field, error->event);
       return;
-    case DecisionLoop::Admission::kStopped:
-      metrics->CountOverload("shutting_down");
-      ReplyError(res, 503, "shutting_down",
-                 "the service is shutting down; the events were not processed");
+    }
+    is_batch = parsed.is_batch;
+    pending = std::make_shared<PendingDecision>(std::move(pipeline), std::move(parsed.events),
+                                                is_batch, scores);
+    switch (loop->Submit(pending)) {
+      case DecisionLoop::Admission::kQueued:
+        break;
+      case DecisionLoop::Admission::kQueueFull:
+        metrics->CountOverload("queue_full");
+        ReplyError(res, 503, "overloaded",
+                   "the decision queue is full (" + std::to_string(options.queue_events) +
+                       " events, --queue); the events were not processed: retry later");
+        return;
+      case DecisionLoop::Admission::kStopped:
+        metrics->CountOverload("shutting_down");
+        ReplyError(res, 503, "shutting_down",
+                   "the service is shutting down; the events were not processed");
+        return;
+    }
+    if (!pending->Wait(deadline)) {
+      metrics->CountOverload("timeout");
+      ReplyError(res, 503, "timeout",
+                 "no decision within " + std::to_string(options.timeout_ms) +
+                     " ms (--timeout-ms); the events were not processed: retry later");
       return;
-  }
-  if (!pending->Wait(deadline)) {
-    metrics->CountOverload("timeout");
-    ReplyError(res, 503, "timeout",
-               "no decision within " + std::to_string(options.timeout_ms) +
-                   " ms (--timeout-ms); the events were not processed: retry later");
-    return;
+    }
+    if (pending->outcomes().empty() || pending->outcomes()[0].status != 0) break;
+    if (attempt == 8) {  // reloads faster than requests are decided
+      metrics->CountOverload("reloading");
+      ReplyError(res, 503, "reloading",
+                 "the pipeline was reloaded again and again while the request waited; the "
+                 "events were not processed: retry later");
+      return;
+    }
   }
   const std::vector<EventOutcome>& outcomes = pending->outcomes();
   if (!is_batch) {
@@ -239,6 +256,93 @@ void DecisionServer::Impl::Decide(const httplib::Request& req, httplib::Response
   }
   body += "]}\n";
   Reply(res, 200, std::move(body));
+}
+
+ReloadReport DecisionServer::Impl::Reload() {
+  ReloadReport report;
+  auto answer = [&report](int status, std::string_view code, const std::string& message) {
+    report.http_status = status;
+    report.json = ErrorJson(status, code, message);
+    report.summary = message;
+    return report;
+  };
+  if (options.pipeline_path.empty()) {
+    metrics->CountReload("failed");
+    return answer(409, "no_pipeline_file", "the service was not started from a pipeline file");
+  }
+  std::vector<Diagnostic> diags;
+  auto spec = pipeline::LoadPipelineFile(options.pipeline_path, &diags);
+  std::shared_ptr<const runtime::Engine> engine;
+  if (spec.ok()) engine = runtime::Engine::Compile(std::move(spec).value(), &diags);
+  if (!diags.empty() || !engine) {
+    metrics->CountReload("invalid");
+    std::stable_sort(diags.begin(), diags.end(), [](const auto& a, const auto& b) {
+      return std::pair(a.where.line, a.where.column) < std::pair(b.where.line, b.where.column);
+    });
+    const std::string message = options.pipeline_path + " has " + std::to_string(diags.size()) +
+                                " error" + (diags.size() == 1 ? "" : "s") +
+                                "; the pipeline being served is unchanged";
+    std::string body = "{\"error\":{\"status\":422,\"code\":\"invalid_pipeline\",\"message\":";
+    io::AppendJsonString(message, &body);
+    body += ",\"diagnostics\":[";
+    for (size_t i = 0; i < diags.size(); ++i) {
+      if (i > 0) body += ',';
+      body += "{\"file\":";
+      io::AppendJsonString(diags[i].where.file, &body);
+      body += ",\"line\":" + std::to_string(diags[i].where.line) +
+              ",\"column\":" + std::to_string(diags[i].where.column) + ",\"message\":";
+      io::AppendJsonString(diags[i].message, &body);
+      body += '}';
+    }
+    body += "]}}";
+    report.http_status = 422;
+    report.json = std::move(body);
+    report.summary = message + ":\n" + FormatDiagnostics(diags);
+    return report;
+  }
+  const std::shared_ptr<const ServedPipeline> before = loop->pipeline();
+  ReloadOutcome out = loop->Reload(ServedPipeline::Make(std::move(engine), options.stamp_time));
+  if (!out.status.ok()) {
+    metrics->CountReload("failed");
+    return answer(503, "reload_failed",
+                  "the pipeline could not be swapped in (" + out.status.message() +
+                      "); the pipeline being served is unchanged");
+  }
+  metrics->CountReload("ok");
+  auto describe = [](const runtime::Engine& e, std::string* o) {
+    *o += "{\"name\":";
+    io::AppendJsonString(e.spec().name, o);
+    *o += ",\"version\":";
+    io::AppendJsonString(e.spec().version, o);
+    *o += ",\"content_hash\":";
+    io::AppendJsonString(e.spec().content_hash, o);
+    *o += '}';
+  };
+  auto list = [](const std::vector<std::string>& items, std::string* o) {
+    *o += '[';
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (i > 0) *o += ',';
+      io::AppendJsonString(items[i], o);
+    }
+    *o += ']';
+  };
+  std::string body = "{\"status\":\"reloaded\",\"pipeline\":";
+  describe(*out.pipeline->engine, &body);
+  body += ",\"previous\":";
+  describe(*before->engine, &body);
+  body += ",\"windowed_kept\":";
+  list(out.carried.kept, &body);
+  body += ",\"windowed_reset\":";
+  list(out.carried.reset, &body);
+  body += '}';
+  report.json = std::move(body);
+  const auto& spec_now = out.pipeline->engine->spec();
+  report.summary = "reloaded pipeline " + spec_now.name +
+                   (spec_now.version.empty() ? "" : " version " + spec_now.version) + " (" +
+                   spec_now.content_hash + "): " + std::to_string(out.carried.kept.size()) +
+                   " windowed aggregates kept their state, " +
+                   std::to_string(out.carried.reset.size()) + " start empty";
+  return report;
 }
 
 void DecisionServer::Impl::Ready(httplib::Response& res) {
@@ -294,10 +398,16 @@ void DecisionServer::Impl::InstallRoutes() {
   http.Get("/openapi.json", guarded([](const Request&, Response& res) {
              Reply(res, 200, std::string(internal::OpenApiDocument()));
            }));
+  http.Post("/admin/reload", guarded([this](const Request&, Response& res) {
+              ReloadReport r = Reload();
+              std::fprintf(stderr, "sluice serve: POST /admin/reload: %s\n", r.summary.c_str());
+              Reply(res, r.http_status, r.json + "\n");
+              if (r.http_status == 503) res.set_header("Retry-After", "1");
+            }));
   auto no_admin_endpoint = guarded([](const Request& req, Response& res) {
     ReplyError(res, 404, "not_found",
                "no admin endpoint " + req.method + " " + req.path +
-                   " (reloading and snapshots are not available yet)");
+                   " (there are POST /admin/reload and POST /admin/snapshot)");
   });
   for (const char* pattern : {"/admin", "/admin/.*"}) {
     http.Get(pattern, no_admin_endpoint);
@@ -409,8 +519,9 @@ Result<std::unique_ptr<DecisionServer>> DecisionServer::Start(
   loop_options.batch_size = options.batch_size;
   loop_options.audit = options.audit;
   loop_options.delay = std::chrono::milliseconds(options.decision_delay_ms);
-  SLUICE_ASSIGN_OR_RETURN(impl->loop, DecisionLoop::Start(ServedPipeline::Make(std::move(engine)),
-                                                          loop_options, impl->metrics.get()));
+  SLUICE_ASSIGN_OR_RETURN(
+      impl->loop, DecisionLoop::Start(ServedPipeline::Make(std::move(engine), options.stamp_time),
+                                      loop_options, impl->metrics.get()));
 
   httplib::Server& http = impl->http;
   const size_t threads = options.threads;
@@ -438,6 +549,10 @@ Result<std::unique_ptr<DecisionServer>> DecisionServer::Start(
   // stop() does nothing before the accept loop has started: wait for it.
   while (!http.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   return std::unique_ptr<DecisionServer>(new DecisionServer(std::move(impl)));
+}
+
+ReloadReport DecisionServer::Reload() {
+  return impl_->Reload();
 }
 
 Status DecisionServer::Shutdown() {
@@ -484,9 +599,9 @@ Status Serve(std::shared_ptr<const runtime::Engine> engine, const ServeOptions& 
   for (;;) {
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig != SIGHUP) break;
-    std::fprintf(stderr,
-                 "sluice serve: SIGHUP ignored (reloading the pipeline is not available "
-                 "yet)\n");
+    const ReloadReport r = server->Reload();
+    std::fprintf(stderr, "sluice serve: SIGHUP: %s\n", r.summary.c_str());
+    std::fflush(stderr);
   }
   // A second SIGINT or SIGTERM ends the process at once.
   std::signal(SIGINT, SIG_DFL);

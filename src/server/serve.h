@@ -37,10 +37,22 @@ struct ServeOptions {
   size_t max_body_bytes = 1u << 20;       // larger bodies: 413
   int64_t timeout_ms = 1000;              // per request, from its handler's start
   size_t queue_events = 4096;             // events waiting for the decision thread, at most
-  size_t threads = 16;            // HTTP worker threads (each serves one connection at a time)
-  size_t batch_size = 256;        // events per Engine::Process, at most
-  std::string audit;              // "" = none; else one JSON line per decided event
+  size_t threads = 16;      // HTTP worker threads (each serves one connection at a time)
+  size_t batch_size = 256;  // events per Engine::Process, at most
+  std::string audit;        // "" = none; else one JSON line per decided event
+  // Events may leave out the event-time field: they get the service's clock
+  // (never earlier than the newest event time processed).
+  bool stamp_time = false;
+  // The pipeline file, read again by a reload; "" = reloading is refused.
+  std::string pipeline_path;
   int64_t decision_delay_ms = 0;  // test hook: the decision thread sleeps before each round
+};
+
+// A reload's answer (POST /admin/reload, SIGHUP).
+struct ReloadReport {
+  int http_status = 200;  // 200 reloaded, 422 invalid pipeline, 409 no pipeline file, 503
+  std::string json;       // the answer's body (one line)
+  std::string summary;    // one line for the service's log
 };
 
 class DecisionServer {
@@ -58,6 +70,13 @@ class DecisionServer {
   const std::string& host() const;
   int port() const;  // the bound port (the one picked, for port 0)
 
+  // Reads the pipeline file again and, if it is valid, swaps it in between
+  // two batches, keeping the windowed state of every aggregate it still
+  // defines the same way. An invalid pipeline changes nothing. Requests
+  // already parsed for the old pipeline are parsed again for the new one:
+  // none fails because of a reload.
+  ReloadReport Reload();
+
   // Stops accepting connections, lets the requests in flight finish (their
   // events are decided and answered), decides what is still queued, closes
   // the audit log. Idempotent; returns the first audit-log failure.
@@ -71,7 +90,7 @@ class DecisionServer {
 
 // Starts a DecisionServer, says on stderr where it listens, serves until
 // SIGINT or SIGTERM, then shuts down cleanly (a second signal kills at
-// once). SIGHUP is reserved for hot reload and ignored for now.
+// once). SIGHUP reloads the pipeline (DecisionServer::Reload).
 Status Serve(std::shared_ptr<const runtime::Engine> engine, const ServeOptions& options);
 
 }  // namespace sluice::server

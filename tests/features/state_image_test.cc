@@ -142,5 +142,102 @@ TEST(StateImage, ImageOfAnotherPipelineIsRefused) {
   EXPECT_NE(s.message().find("windowed features differ"), std::string::npos) << s.message();
 }
 
+std::shared_ptr<const runtime::Engine> BuildText(const std::string& text) {
+  std::vector<Diagnostic> diags;
+  auto spec = pipeline::LoadPipelineText(text, "p.yaml", &diags);
+  if (!spec.ok()) return nullptr;
+  auto engine = runtime::Engine::Compile(std::move(spec).value(), &diags);
+  return diags.empty() ? engine : nullptr;
+}
+
+// The values of feature `name` in the rows Feed printed for `engine`.
+std::vector<std::string> FeatureValues(const runtime::Engine& engine, const std::string& text,
+                                       const std::string& name) {
+  int index = 0;
+  const auto& layout = engine.layout();
+  const int fields = static_cast<int>(engine.source_fields().size());
+  int wanted = -1;
+  for (int c = fields; c < static_cast<int>(layout.size()); ++c) {
+    if (layout.column(c).name[0] == '$') continue;
+    if (layout.column(c).name == name) wanted = index;
+    ++index;
+  }
+  EXPECT_GE(wanted, 0) << name;
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const size_t end = text.find('\n', pos);
+    size_t cell = pos;
+    for (int i = 0; i < wanted; ++i) cell = text.find(',', cell) + 1;
+    out.push_back(text.substr(cell, text.find(',', cell) - cell));
+    pos = end + 1;
+  }
+  return out;
+}
+
+TEST(StateImage, ReloadedPipelineKeepsTheStateOfUnchangedFeaturesOnly) {
+  const std::string v1 = std::string(kPipeline) + "  x2: x * 2\n  sx2: sum(x2) over 10s by k\n";
+  // v2: features reordered (other columns), `c` over another window, `x2`
+  // redefined (so `sx2`, written the same, means something else), `ds`
+  // dropped, `nz` new, the variance group changed by a new member.
+  const std::string v2 = R"(pipeline: image
+source:
+  schema:
+    ts: {type: timestamp, event_time: true, format: epoch_ms}
+    k: string
+    s: {type: string, nullable: true}
+    x: {type: float64, nullable: true}
+    y: int64
+features:
+  nz: max(y) over 5s by k
+  x2: x * 3
+  sx2: sum(x2) over 10s by k
+  ps: previous(s) by (k, s)
+  fs: first(s) by k
+  ls: last(s) over 10s by k
+  ad: approx_count_distinct(s) by k
+  cd: count_distinct(s) over 30s by k
+  mn: min(y) by k
+  sy: sum(y) over 1m by k
+  c: count() over 11s by k
+  sx: sum(x) over 10s by k
+  vx: variance(x) over 10s by k
+  mx: max(x) over 10s by k
+  ax: avg(x) over 10s by k
+)";
+  auto e1 = BuildText(v1);
+  auto e2 = BuildText(v2);
+  ASSERT_TRUE(e1 && e2);
+  auto old_state = e1->NewFeatureState();
+  Feed(*e1, old_state.get(), 5, 0, 2500);
+  auto reloaded = e2->NewFeatureState();
+  features::FeatureState::Carried carried;
+  ASSERT_TRUE(reloaded->LoadMatching(old_state->Save(), &carried).ok());
+  const std::vector<std::string> kept = {"ps", "fs", "ls", "ad", "cd", "mn", "sy"};
+  const std::vector<std::string> reset = {"nz", "sx2", "c", "sx", "vx", "mx", "ax"};
+  EXPECT_EQ(carried.kept.size(), kept.size());
+  EXPECT_EQ(carried.reset.size(), reset.size());
+
+  // What happens next: kept features go on as v1 would have; the others as
+  // a v2 state that started empty at the reload.
+  auto fresh = e2->NewFeatureState();
+  const std::string after_old = Feed(*e1, old_state.get(), 6, 2500, 1500);
+  const std::string after_reload = Feed(*e2, reloaded.get(), 6, 2500, 1500);
+  const std::string after_fresh = Feed(*e2, fresh.get(), 6, 2500, 1500);
+  for (const auto& name : kept) {
+    EXPECT_EQ(FeatureValues(*e2, after_reload, name), FeatureValues(*e1, after_old, name)) << name;
+    EXPECT_NE(FeatureValues(*e2, after_reload, name), FeatureValues(*e2, after_fresh, name))
+        << name << " should not have started empty";
+  }
+  for (const auto& name : reset) {
+    EXPECT_EQ(FeatureValues(*e2, after_reload, name), FeatureValues(*e2, after_fresh, name))
+        << name;
+  }
+  // A corrupt image is refused.
+  std::string image = old_state->Save();
+  auto bad = e2->NewFeatureState();
+  EXPECT_FALSE(bad->LoadMatching(image.substr(0, image.size() / 2), &carried).ok());
+}
+
 }  // namespace
 }  // namespace sluice

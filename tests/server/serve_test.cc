@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "server/serve_process.h"
 #include "support/subprocess.h"
 
 namespace sluice {
@@ -28,6 +29,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using testing::ServeProcess;
 
 // A small windowed pipeline with a model, reasons quoting values and an
 // int64 feature that can overflow (a record error).
@@ -66,89 +68,6 @@ std::string Event(const std::string& id, const std::string& ts, const std::strin
   return R"({"txn_id":")" + id + R"(","ts":")" + ts + R"(","card_id":")" + card + R"(","amount":)" +
          amount + R"(,"channel":"pos","qty":)" + qty + "}";
 }
-
-// `sluice serve` in a child process, listening on a port it picked.
-class ServeProcess {
- public:
-  ServeProcess(const fs::path& dir, const std::vector<std::string>& args) : dir_(dir) {
-    static int counter = 0;
-    log_ = dir / ("serve" + std::to_string(++counter) + ".log");
-    std::vector<std::string> argv = {testing::SluiceBinary(), "serve"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.push_back("--listen");
-    argv.push_back("127.0.0.1:0");
-    pid_ = fork();
-    if (pid_ == 0) {
-      if (chdir(dir.c_str()) != 0) _exit(127);
-      const int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      std::vector<char*> cargv;
-      for (auto& a : argv) cargv.push_back(a.data());
-      cargv.push_back(nullptr);
-      execv(cargv[0], cargv.data());
-      _exit(127);
-    }
-    // Wait for "listening on http://127.0.0.1:PORT".
-    const std::regex listening("listening on http://127\\.0\\.0\\.1:([0-9]+)");
-    const auto give_up = Clock::now() + std::chrono::seconds(60);
-    while (Clock::now() < give_up) {
-      std::smatch m;
-      const std::string text = log();
-      if (std::regex_search(text, m, listening)) {
-        port_ = std::stoi(m[1]);
-        return;
-      }
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
-  ~ServeProcess() {
-    if (pid_ > 0) Stop(SIGTERM);
-  }
-
-  bool listening() const { return port_ > 0 && pid_ > 0; }
-  int port() const { return port_; }
-  pid_t pid() const { return pid_; }
-  std::string log() const { return testing::ReadFile(log_); }
-  std::unique_ptr<httplib::Client> Client() const {
-    auto c = std::make_unique<httplib::Client>("127.0.0.1", port_);
-    c->set_keep_alive(true);
-    c->set_tcp_nodelay(true);
-    c->set_read_timeout(30, 0);
-    return c;
-  }
-  // Sends `sig` and waits for the exit (SIGKILL after 30 s); the exit code.
-  int Stop(int sig) {
-    if (pid_ <= 0) return exit_code_;
-    kill(pid_, sig);
-    int status = 0;
-    const auto give_up = Clock::now() + std::chrono::seconds(30);
-    while (waitpid(pid_, &status, WNOHANG) == 0) {
-      if (Clock::now() > give_up) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    pid_ = -1;
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return exit_code_;
-  }
-
- private:
-  fs::path dir_;
-  fs::path log_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-  int exit_code_ = -1;
-};
 
 class Serve : public ::testing::Test {
  protected:
@@ -545,13 +464,17 @@ TEST_F(Serve, BearerTokenGuardsAllButHealth) {
     ASSERT_TRUE(h);
     EXPECT_EQ(h->status, 200) << path;
   }
-  // Admin endpoints need the token; none exists yet.
+  // Admin endpoints need the token.
   auto admin_anonymous = anonymous->Post("/admin/reload", "", "application/json");
   ASSERT_TRUE(admin_anonymous);
   EXPECT_EQ(admin_anonymous->status, 401);
   auto admin = right->Post("/admin/reload", "", "application/json");
   ASSERT_TRUE(admin);
-  EXPECT_EQ(admin->status, 404);
+  EXPECT_EQ(admin->status, 200) << admin->body;
+  EXPECT_NE(admin->body.find("\"status\":\"reloaded\""), std::string::npos) << admin->body;
+  auto unknown = right->Post("/admin/nothing", "", "application/json");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
 }
 
 TEST_F(Serve, AdminEndpointsAreRefusedWithoutATokenFile) {

@@ -582,10 +582,41 @@ CodeGen::Operand CodeGen::EmitWindow(const Node& n, int dest) {
     if (!context_.empty()) message += " (" + std::string(context_) + ")";
     call.overflow_error = errors_->Add(std::move(message));
   }
+  call.lineage = signature + " {" + NameLineage(n, scope_) + "}";
+  for (const auto& k : n.keys) call.key_lineage += NameLineage(*k, scope_);
   call.signature = std::move(signature);
   const int result = call.result;
   Add(std::make_unique<StepMarker>(windows_->Register(std::move(call))));
   return {result, n.type};
+}
+
+namespace {
+
+void AppendNames(const Node& n, const Scope* scope, std::string* out) {
+  if (n.kind == NodeKind::kName) {
+    const Symbol* sym = scope != nullptr ? scope->Find(n.name) : nullptr;
+    *out += n.name;
+    *out += ':';
+    if (sym == nullptr) {
+      *out += TypeName(n.type);
+    } else if (sym->definition.empty()) {
+      *out += TypeName(sym->type);
+    } else {
+      *out += sym->definition;
+    }
+    *out += ';';
+  }
+  for (const auto& a : n.args) AppendNames(*a, scope, out);
+  for (const auto& k : n.keys) AppendNames(*k, scope, out);
+  if (n.filter) AppendNames(*n.filter, scope, out);
+}
+
+}  // namespace
+
+std::string NameLineage(const Node& n, const Scope* scope) {
+  std::string out;
+  AppendNames(n, scope, &out);
+  return out;
 }
 
 }  // namespace sluice::expr::internal

@@ -43,6 +43,9 @@ class CodeGen {
   // Emits `root` and writes its value to a new column `result_name`; returns
   // that column.
   int EmitRoot(const Node& root, const std::string& result_name);
+  // Names are resolved in `scope` for the lineage of windowed aggregates
+  // (WindowCall::lineage); without one, a name stands for itself.
+  void set_scope(const Scope* scope) { scope_ = scope; }
 
  private:
   struct Operand {
@@ -80,7 +83,12 @@ class CodeGen {
   ColumnPool* pool_;
   std::vector<InstructionPtr>* code_;
   WindowRegistry* windows_;
+  const Scope* scope_ = nullptr;
   std::vector<std::pair<std::string, int>> temps_;  // taken from or added to the pool
 };
+
+// "name:definition;" for every name `n` uses, in order of appearance (see
+// Symbol::definition); the part of a lineage that says what the names mean.
+std::string NameLineage(const Node& n, const Scope* scope);
 
 }  // namespace sluice::expr::internal

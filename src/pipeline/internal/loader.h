@@ -16,7 +16,6 @@
 
 namespace sluice::pipeline::internal {
 
-std::string Fnv1a64Hex(const std::string& bytes);
 bool IsIdentifier(std::string_view s);
 bool IsPipelineName(std::string_view s);
 // "a scalar", "a list", ... for messages.
