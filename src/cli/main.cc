@@ -400,6 +400,17 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(size_t{1}, size_t{1} << 20));
   serve->add_option("--audit", serve_options.audit,
                     "Write one JSON audit record per decided event here (see docs/audit.md)");
+  serve->add_option("--state-dir", serve_options.state_dir,
+                    "Keep the windowed state in this folder: snapshots, restored on restart "
+                    "(see docs/serve.md, Durability)");
+  serve
+      ->add_option("--snapshot-every", serve_options.snapshot_every_s,
+                   "Seconds between snapshots with --state-dir (default 60; 0: only on "
+                   "shutdown, reload and POST /admin/snapshot)")
+      ->check(CLI::Range(int64_t{0}, int64_t{86400 * 365}));
+  serve->add_flag("--wal", serve_options.wal,
+                  "With --state-dir: log every decided event to disk before answering, so that "
+                  "a crash loses no answered event");
   serve->add_flag("--stamp-time", serve_options.stamp_time,
                   "Events may leave out the event-time field: they get the service's clock "
                   "when they are decided");

@@ -95,15 +95,19 @@ Status WriteCheckpoint(const std::string& dir, const Checkpoint& c) {
   w.Put(c.sequence);
   w.Put(Fnv1a(w.bytes()));
 
+  return WriteFileAtomically(dir, "checkpoint", w.bytes());
+}
+
+Status WriteFileAtomically(const std::string& dir, const std::string& name,
+                           const std::string& bytes) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) return IoError("cannot create checkpoint folder " + dir + ": " + ec.message());
-  const std::string tmp = dir + "/checkpoint.tmp";
-  const std::string final_path = dir + "/checkpoint";
+  if (ec) return IoError("cannot create folder " + dir + ": " + ec.message());
+  const std::string tmp = dir + "/" + name + ".tmp";
+  const std::string final_path = dir + "/" + name;
   {
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return IoError("cannot write " + tmp + ": " + std::strerror(errno));
-    const std::string& bytes = w.bytes();
     size_t done = 0;
     while (done < bytes.size()) {
       ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
@@ -154,8 +158,7 @@ Status ReadCheckpoint(const std::string& dir, Checkpoint* c, bool* found) {
   bool ok = r.GetString(&c->pipeline_hash) && r.GetString(&c->input) &&
             r.Get(&c->position.offset) && r.Get(&c->position.line) && r.Get(&c->position.records) &&
             r.Get(&c->output_bytes) && r.Get(&c->dead_letter_bytes) && r.Get(&c->late_bytes) &&
-            r.Get(&c->audit_bytes) &&
-            r.Get(&c->records_written) && r.Get(&c->rejected_on_input) &&
+            r.Get(&c->audit_bytes) && r.Get(&c->records_written) && r.Get(&c->rejected_on_input) &&
             r.Get(&c->rejected_in_pipeline) && r.Get(&c->records_late) &&
             GetCounts(r, &c->actions) && GetCounts(r, &c->reasons) && r.Get(&c->max_time) &&
             r.Get(&c->next_arrival);

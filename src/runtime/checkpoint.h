@@ -59,6 +59,12 @@ struct Checkpoint {
   uint64_t sequence = 0;      // checkpoints written by this and earlier runs
 };
 
+// Writes `bytes` to dir/name through dir/name.tmp: written, synced, renamed
+// over dir/name and the folder synced, so that dir/name is always whole
+// (creating dir if needed).
+Status WriteFileAtomically(const std::string& dir, const std::string& name,
+                           const std::string& bytes);
+
 // Writes `c` to dir/checkpoint atomically (creating dir if needed).
 Status WriteCheckpoint(const std::string& dir, const Checkpoint& c);
 // Reads dir/checkpoint; returns false in *found when there is none.

@@ -67,7 +67,14 @@ Result<std::unique_ptr<DecisionLoop>> DecisionLoop::Start(
   std::unique_ptr<DecisionLoop> loop(
       new DecisionLoop(std::move(pipeline), std::move(options), metrics));
   loop->state_ = loop->pipeline_->engine->NewFeatureState();
-  SLUICE_RETURN_IF_ERROR(loop->UsePipeline(/*append_audit=*/false));
+  const bool durable = !loop->options_.state_dir.empty();
+  uint64_t audit_last = 0;
+  if (durable && !loop->options_.audit.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(audit_last, RepairAuditTail(loop->options_.audit));
+  }
+  // A durable service appends to its audit log across restarts.
+  SLUICE_RETURN_IF_ERROR(loop->UsePipeline(/*append_audit=*/durable));
+  if (durable) SLUICE_RETURN_IF_ERROR(loop->Recover(audit_last));
   loop->running_ = true;
   loop->thread_ = std::thread([l = loop.get()] { l->Run(); });
   return loop;
@@ -86,6 +93,117 @@ Status DecisionLoop::UsePipeline(bool append_audit) {
   work_ = std::make_unique<Batch>(engine.layout(), std::max<size_t>(1, options_.batch_size));
   slots_.clear();
   return Status::Ok();
+}
+
+Status DecisionLoop::Recover(uint64_t audit_last) {
+  const std::string& dir = options_.state_dir;
+  ServeSnapshot snap;
+  bool found = false;
+  SLUICE_RETURN_IF_ERROR(ReadServeSnapshot(dir, &snap, &found));
+  std::string said;
+  if (found) {
+    features::FeatureState::Carried carried;
+    if (state_ && !snap.feature_state.empty()) {
+      Status s = state_->LoadMatching(snap.feature_state, &carried);
+      if (!s.ok()) return InvalidInput(dir + "/snapshot: " + s.message());
+    } else if (state_) {
+      for (const auto& c : pipeline_->engine->windows().calls()) {
+        carried.reset.push_back(c.signature);
+      }
+    }
+    newest_time_ = snap.newest_time;
+    accepted_ = snap.accepted;
+    said = fmt::format(
+        "restored {}/snapshot ({} events decided; {} windowed aggregates kept "
+        "their state, {} start empty)",
+        dir, snap.accepted, carried.kept.size(), carried.reset.size());
+  }
+  if (options_.wal) {
+    BatchLayout layout;
+    for (const auto& f : pipeline_->input_fields) layout.Add({f.name, f.type, std::nullopt});
+    std::unique_ptr<Batch> logged;
+    std::string note;
+    SLUICE_ASSIGN_OR_RETURN(
+        wal_, WriteAheadLog::Open(dir, pipeline_->input_fields, layout, &logged, &note));
+    if (!note.empty()) std::fprintf(stderr, "sluice serve: %s\n", note.c_str());
+    const size_t fields = pipeline_->input_fields.size();
+    size_t replayed = 0;
+    bool audited_part = true;  // work_ holds events already in the audit log
+    for (size_t row = 0; row < logged->size(); ++row) {
+      const uint64_t seq = logged->origin(row).record;
+      if (seq <= snap.accepted && found) continue;
+      const bool audited = seq <= audit_last;
+      if (work_->full() || (work_->size() > 0 && audited != audited_part)) {
+        ReplayWork(!audited_part);
+      }
+      audited_part = audited;
+      work_->AppendCopy(*logged, row, fields);
+      work_->origin(work_->size() - 1).record = seq;
+      if (time_column_ >= 0) {
+        newest_time_ = std::max(newest_time_, logged->column(time_column_).data<int64_t>()[row]);
+      }
+      accepted_ = std::max(accepted_, seq);
+      ++replayed;
+    }
+    ReplayWork(!audited_part);
+    if (replayed > 0) {
+      said += fmt::format("{}decided again the {} events of {}/wal after it",
+                          said.empty() ? "" : "; ", replayed, dir);
+    }
+  }
+  accepted_ = std::max(accepted_, audit_last);
+  if (!said.empty()) std::fprintf(stderr, "sluice serve: %s\n", said.c_str());
+  return TakeSnapshot();
+}
+
+void DecisionLoop::ReplayWork(bool audit) {
+  if (work_->size() == 0) return;
+  pipeline_->engine->Process(*work_, state_.get());
+  if (audit && audit_) {
+    Status s = audit_->Write(*work_);
+    if (!s.ok()) Fail(s, "audit log");
+  }
+  work_->Clear();
+}
+
+Status DecisionLoop::TakeSnapshot() {
+  if (options_.state_dir.empty()) return Status::Ok();
+  ServeSnapshot snap;
+  snap.pipeline_hash = pipeline_->engine->spec().content_hash;
+  snap.accepted = accepted_;
+  snap.newest_time = newest_time_;
+  if (state_) snap.feature_state = state_->Save();
+  Status s = WriteServeSnapshot(options_.state_dir, snap);
+  if (s.ok() && audit_) s = audit_->Sync();
+  if (s.ok() && wal_) s = wal_->Reset(pipeline_->input_fields);
+  metrics_->CountSnapshot(s.ok() ? "ok" : "failed");
+  if (options_.snapshot_every.count() > 0) {
+    next_snapshot_ = std::chrono::steady_clock::now() + options_.snapshot_every;
+  }
+  return s;
+}
+
+Status DecisionLoop::Snapshot() {
+  std::lock_guard<std::mutex> serial(reload_serial_);
+  std::unique_lock<std::mutex> lock(mu_);
+  if (options_.state_dir.empty()) return InvalidArgument("the service has no --state-dir");
+  if (stopping_) return Internal("the service is shutting down");
+  snapshot_asked_ = true;
+  snapshot_done_.reset();
+  lock.unlock();
+  wake_.notify_one();
+  lock.lock();
+  reloaded_.wait(lock, [this] { return snapshot_done_.has_value(); });
+  Status s = *snapshot_done_;
+  snapshot_done_.reset();
+  return s;
+}
+
+void DecisionLoop::Fail(const Status& s, const std::string& what) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (failure_.empty()) failure_ = what + ": " + s.message();
+  if (stop_status_.ok()) stop_status_ = s;
+  running_ = false;
 }
 
 ReloadOutcome DecisionLoop::Reload(std::shared_ptr<const ServedPipeline> next) {
@@ -135,6 +253,9 @@ void DecisionLoop::SwapPipeline() {
     if (s.ok()) {
       state_ = std::move(state);
       metrics_->SetPipeline(*next->engine);
+      // The write-ahead log starts again for the new input fields.
+      Status snap = TakeSnapshot();
+      if (!snap.ok()) Fail(snap, "snapshot after a reload");
     } else {
       // The new audit log could not be opened: keep serving the old pipeline.
       std::lock_guard<std::mutex> lock(mu_);
@@ -192,6 +313,10 @@ Status DecisionLoop::Stop() {
     if (reload_ && !reload_done_.has_value()) {
       reload_done_ = ReloadOutcome{Internal("the service is shutting down"), reload_, {}};
     }
+    if (snapshot_asked_ && !snapshot_done_.has_value()) {
+      snapshot_asked_ = false;
+      snapshot_done_ = Internal("the service is shutting down");
+    }
   }
   reloaded_.notify_all();
   if (audit_) {
@@ -204,19 +329,45 @@ Status DecisionLoop::Stop() {
 
 void DecisionLoop::Run() {
   std::vector<std::shared_ptr<PendingDecision>> round;
+  const bool periodic = !options_.state_dir.empty() && options_.snapshot_every.count() > 0;
   for (;;) {
-    bool reload = false;
+    bool reload = false, snapshot = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [this] {
-        return !queue_.empty() || stopping_ || (reload_ && !reload_done_.has_value());
-      });
+      auto pred = [this] {
+        return !queue_.empty() || stopping_ || (reload_ && !reload_done_.has_value()) ||
+               snapshot_asked_;
+      };
+      if (periodic) {
+        wake_.wait_until(lock, next_snapshot_, pred);
+      } else {
+        wake_.wait(lock, pred);
+      }
       reload = reload_ && !reload_done_.has_value();
-      if (queue_.empty() && !reload) break;  // stopping, and everything queued is decided
+      snapshot =
+          snapshot_asked_ || (periodic && std::chrono::steady_clock::now() >= next_snapshot_);
+      if (queue_.empty() && !reload && !snapshot && stopping_) break;  // all decided
     }
     if (reload) {
       SwapPipeline();
       continue;
+    }
+    if (snapshot) {
+      Status s = TakeSnapshot();
+      if (!s.ok()) std::fprintf(stderr, "sluice serve: snapshot: %s\n", s.message().c_str());
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (snapshot_asked_) {
+          snapshot_asked_ = false;
+          snapshot_done_ = s;
+        }
+      }
+      reloaded_.notify_all();
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (queue_.empty()) continue;  // woken for a snapshot time not yet come
     }
     if (options_.delay.count() > 0) std::this_thread::sleep_for(options_.delay);
     {
@@ -233,6 +384,10 @@ void DecisionLoop::Run() {
     }
     Decide(round);
     round.clear();
+  }
+  if (!options_.state_dir.empty()) {
+    Status s = TakeSnapshot();
+    if (!s.ok()) Fail(s, "snapshot");
   }
 }
 
@@ -296,6 +451,22 @@ void DecisionLoop::Decide(const std::vector<std::shared_ptr<PendingDecision>>& r
     }
   }
   ProcessWork();
+  if (wal_ && processed > 0) {
+    // Answers are sent only once their events are on disk.
+    Status s = wal_->Sync();
+    if (s.ok() && audit_) s = audit_->Sync();
+    if (!s.ok()) {
+      Fail(s, "write-ahead log");
+      for (PendingDecision* r : taken) {
+        for (EventOutcome& o : r->outcomes_) {
+          if (o.status != 200) continue;
+          o = {500, ErrorJson(500, "not_durable",
+                              "the write-ahead log could not be written (" + s.message() +
+                                  "); the event was decided but may be lost by a crash")};
+        }
+      }
+    }
+  }
   if (state_) metrics_->SetLiveKeys(state_->Stats().live_keys);
   metrics_->ObserveBatch(processed, Seconds(start));
   for (PendingDecision* r : taken) r->Finish();
@@ -306,17 +477,13 @@ void DecisionLoop::ProcessWork() {
   const ServedPipeline& pipeline = *pipeline_;
   const runtime::Engine& engine = *pipeline.engine;
   engine.Process(*work_, state_.get());
+  if (wal_) wal_->Append(*work_);
   if (audit_) {
     Status s = audit_->Write(*work_);
-    if (s.ok()) s = audit_->Flush();
-    if (!s.ok()) {
-      // Decisions are still answered; the service stops being ready so that
-      // a load balancer takes it out, and says why.
-      std::lock_guard<std::mutex> lock(mu_);
-      if (failure_.empty()) failure_ = "audit log: " + s.message();
-      if (stop_status_.ok()) stop_status_ = s;
-      running_ = false;
-    }
+    if (s.ok() && !wal_) s = audit_->Flush();  // with a log: synced before answering
+    // Decisions are still answered; the service stops being ready so that
+    // a load balancer takes it out, and says why.
+    if (!s.ok()) Fail(s, "audit log");
   }
   const decide::DecisionStage* stage = engine.decision();
   const bool decides = stage != nullptr && stage->has_decision();

@@ -50,6 +50,7 @@
 #include "runtime/audit_log.h"
 #include "runtime/engine.h"
 #include "server/decision_json.h"
+#include "server/durable_state.h"
 #include "server/metrics.h"
 #include "server/request_parser.h"
 #include "sluice/status.h"
@@ -130,6 +131,10 @@ struct DecisionLoopOptions {
   size_t queue_events = 4096;  // events waiting, at most
   size_t batch_size = 256;     // events per Engine::Process, at most
   std::string audit;           // "" = none; else one JSON line per decided event
+  // Durability (server/durable_state.h): "" = state in memory only.
+  std::string state_dir;
+  std::chrono::seconds snapshot_every{60};  // 0: only on shutdown, reload and request
+  bool wal = false;                         // log every decided event before answering
   // Test hook: the decision thread sleeps this long before it takes each
   // round of requests (to fill the queue on purpose).
   std::chrono::milliseconds delay{0};
@@ -154,6 +159,10 @@ class DecisionLoop {
   // for the old pipeline and not yet decided come back with status 0.
   ReloadOutcome Reload(std::shared_ptr<const ServedPipeline> next);
 
+  // Writes a snapshot now (POST /admin/snapshot), between two rounds.
+  // REQUIRES: options.state_dir set.
+  Status Snapshot();
+
   // True from Start until Stop, while the audit log works.
   bool running() const { return running_.load(); }
   // The first audit-log failure ("" while none).
@@ -175,6 +184,14 @@ class DecisionLoop {
   void SwapPipeline();
   // Makes work_ and the audit log for pipeline_ (the state is made by the caller).
   Status UsePipeline(bool append_audit);
+  // Loads the snapshot and decides the logged events again (Start).
+  Status Recover(uint64_t audit_last);
+  // Runs the engine over work_ for recovery, with audit records or not.
+  void ReplayWork(bool audit);
+  // Writes a snapshot and empties the write-ahead log.
+  Status TakeSnapshot();
+  // Records a failure of the audit or write-ahead log: not ready any more.
+  void Fail(const Status& s, const std::string& what);
 
   const DecisionLoopOptions options_;
   ServerMetrics* const metrics_;
@@ -192,11 +209,15 @@ class DecisionLoop {
   std::shared_ptr<const ServedPipeline> reload_;
   std::optional<ReloadOutcome> reload_done_;
   std::condition_variable reloaded_;
-  std::mutex reload_serial_;  // one Reload at a time
+  std::mutex reload_serial_;  // one Reload or Snapshot at a time
+  bool snapshot_asked_ = false;
+  std::optional<Status> snapshot_done_;
 
   // Decision thread only.
   std::unique_ptr<features::FeatureState> state_;
   std::unique_ptr<runtime::AuditLog> audit_;
+  std::unique_ptr<WriteAheadLog> wal_;
+  std::chrono::steady_clock::time_point next_snapshot_;
   std::unique_ptr<Batch> work_;
   struct Slot {
     PendingDecision* request;

@@ -404,6 +404,24 @@ void DecisionServer::Impl::InstallRoutes() {
               Reply(res, r.http_status, r.json + "\n");
               if (r.http_status == 503) res.set_header("Retry-After", "1");
             }));
+  http.Post("/admin/snapshot", guarded([this](const Request&, Response& res) {
+              if (options.state_dir.empty()) {
+                ReplyError(res, 409, "no_state_dir",
+                           "the service keeps its state in memory only (no --state-dir)");
+                return;
+              }
+              const auto start = Clock::now();
+              Status s = loop->Snapshot();
+              if (!s.ok()) {
+                ReplyError(res, 500, "snapshot_failed", s.message());
+                return;
+              }
+              std::string body = "{\"status\":\"written\",\"path\":";
+              io::AppendJsonString(options.state_dir + "/snapshot", &body);
+              body += ",\"seconds\":" +
+                      std::to_string(std::chrono::duration<double>(Clock::now() - start).count());
+              Reply(res, 200, body + "}\n");
+            }));
   auto no_admin_endpoint = guarded([](const Request& req, Response& res) {
     ReplyError(res, 404, "not_found",
                "no admin endpoint " + req.method + " " + req.path +
@@ -512,12 +530,19 @@ Result<std::unique_ptr<DecisionServer>> DecisionServer::Start(
   if (options.queue_events == 0) return InvalidArgument("--queue must be at least 1 event");
   if (options.threads == 0) return InvalidArgument("--threads must be at least 1");
   if (options.batch_size == 0) return InvalidArgument("--batch-size must be at least 1");
+  if (options.wal && options.state_dir.empty()) {
+    return InvalidArgument("--wal needs --state-dir: the log goes into that folder");
+  }
+  if (options.snapshot_every_s < 0) return InvalidArgument("--snapshot-every must be >= 0");
 
   impl->metrics = std::make_unique<ServerMetrics>(*engine);
   DecisionLoopOptions loop_options;
   loop_options.queue_events = options.queue_events;
   loop_options.batch_size = options.batch_size;
   loop_options.audit = options.audit;
+  loop_options.state_dir = options.state_dir;
+  loop_options.snapshot_every = std::chrono::seconds(options.snapshot_every_s);
+  loop_options.wal = options.wal;
   loop_options.delay = std::chrono::milliseconds(options.decision_delay_ms);
   SLUICE_ASSIGN_OR_RETURN(
       impl->loop, DecisionLoop::Start(ServedPipeline::Make(std::move(engine), options.stamp_time),

@@ -43,6 +43,10 @@ struct ServeOptions {
   // Events may leave out the event-time field: they get the service's clock
   // (never earlier than the newest event time processed).
   bool stamp_time = false;
+  // Durability (docs/serve.md): "" = the windowed state lives in memory only.
+  std::string state_dir;
+  int64_t snapshot_every_s = 60;  // 0: snapshots only on shutdown, reload and request
+  bool wal = false;               // write-ahead log: kill -9 loses no answered event
   // The pipeline file, read again by a reload; "" = reloading is refused.
   std::string pipeline_path;
   int64_t decision_delay_ms = 0;  // test hook: the decision thread sleeps before each round
