@@ -127,7 +127,7 @@ struct DecisionServer::Impl {
   // Checks the bearer token for `req` (admin endpoints always need one);
   // answers 401 or 403 and returns false when it is missing or wrong.
   bool Admit(const httplib::Request& req, httplib::Response& res) const;
-  void Decide(const httplib::Request& req, httplib::Response& res);
+  void Decide(const httplib::Request& req, std::string_view body, httplib::Response& res);
   ReloadReport Reload();
   void Ready(httplib::Response& res);
   DecideRequestParser& ParserFor(const ServedPipeline& pipeline);
@@ -179,7 +179,8 @@ DecideRequestParser& DecisionServer::Impl::ParserFor(const ServedPipeline& pipel
   return *parser;
 }
 
-void DecisionServer::Impl::Decide(const httplib::Request& req, httplib::Response& res) {
+void DecisionServer::Impl::Decide(const httplib::Request& req, std::string_view body,
+                                  httplib::Response& res) {
   const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(options.timeout_ms);
   bool scores = false;
   if (req.has_param("scores")) {
@@ -200,7 +201,7 @@ void DecisionServer::Impl::Decide(const httplib::Request& req, httplib::Response
   for (int attempt = 0;; ++attempt) {
     std::shared_ptr<const ServedPipeline> pipeline = loop->pipeline();
     DecideRequest parsed;
-    if (std::optional<RequestError> error = ParserFor(*pipeline).Parse(req.body, &parsed)) {
+    if (std::optional<RequestError> error = ParserFor(*pipeline).Parse(body, &parsed)) {
       metrics->CountRejectedInput(error->code);
       ReplyError(res, error->status, error->code, error->message, error->field, error->event);
       return;
@@ -247,15 +248,15 @@ void DecisionServer::Impl::Decide(const httplib::Request& req, httplib::Response
   }
   size_t bytes = 16;
   for (const EventOutcome& o : outcomes) bytes += o.json.size() + 1;
-  std::string body;
-  body.reserve(bytes);
-  body += "{\"decisions\":[";
+  std::string answer;
+  answer.reserve(bytes);
+  answer += "{\"decisions\":[";
   for (size_t i = 0; i < outcomes.size(); ++i) {
-    if (i > 0) body += ',';
-    body += outcomes[i].json;
+    if (i > 0) answer += ',';
+    answer += outcomes[i].json;
   }
-  body += "]}\n";
-  Reply(res, 200, std::move(body));
+  answer += "]}\n";
+  Reply(res, 200, std::move(answer));
 }
 
 ReloadReport DecisionServer::Impl::Reload() {
@@ -391,7 +392,25 @@ void DecisionServer::Impl::InstallRoutes() {
   http.Get("/v1/pipeline", guarded([this](const Request&, Response& res) {
              Reply(res, 200, loop->pipeline()->info_json + "\n");
            }));
-  http.Post("/v1/decide", guarded([this](const Request& req, Response& res) { Decide(req, res); }));
+  // The body is taken through a content reader: httplib's plain handlers
+  // parse a body sent as application/x-www-form-urlencoded (curl -d's
+  // default) as a form and refuse it above 8 KiB; events are JSON whatever
+  // the Content-Type says. The body limit (--max-body) still applies.
+  http.Post("/v1/decide",
+            [this](const Request& req, Response& res, const httplib::ContentReader& reader) {
+              std::string body;
+              const bool read = reader([&body](const char* data, size_t n) {
+                body.append(data, n);
+                return true;
+              });
+              if (!read) {
+                // Too large (413, set by httplib) or unreadable: the error
+                // handler writes the answer.
+                if (res.status < 400) res.status = 400;
+                return;
+              }
+              if (Admit(req, res)) Decide(req, body, res);
+            });
   http.Get("/metrics", guarded([this](const Request&, Response& res) {
              Reply(res, 200, metrics->Render(), "text/plain; version=0.0.4; charset=utf-8");
            }));

@@ -429,6 +429,31 @@ TEST_F(Serve, ScoresOnRequest) {
   EXPECT_EQ(scored->body.substr(scored->body.size() - 3), "}}\n");
 }
 
+TEST_F(Serve, LargeBodiesAreJsonWhateverTheContentType) {
+  // curl -d sends application/x-www-form-urlencoded: a 120-event batch of
+  // about 12 KB must still be decided (and --max-body still applies).
+  ServeProcess server(dir_, {"p.yaml", "--max-body", "20000"});
+  ASSERT_LISTENING(server);
+  std::string batch = "[";
+  for (int i = 0; i < 120; ++i) {
+    if (i > 0) batch += ",";
+    batch += Event("e" + std::to_string(i), "2026-01-01T00:00:00Z", "c" + std::to_string(i));
+  }
+  batch += "]";
+  ASSERT_GT(batch.size(), 10000u);  // beyond httplib's 8 KiB for forms
+  for (const char* type : {"application/x-www-form-urlencoded", "application/json", "text/plain"}) {
+    auto r = server.Client()->Post("/v1/decide", batch, type);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << type << ": " << r->body.substr(0, 300);
+  }
+  std::string big = batch.substr(0, batch.size() - 1);
+  while (big.size() < 20001) big += "," + Event("z", "2026-01-01T00:00:00Z", "c1");
+  auto r = server.Client()->Post("/v1/decide", big + "]", "application/x-www-form-urlencoded");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413) << r->body.substr(0, 300);
+  EXPECT_NE(r->body.find("\"code\":\"too_large\""), std::string::npos);
+}
+
 TEST_F(Serve, BearerTokenGuardsAllButHealth) {
   testing::WriteFile(dir_ / "token", "s3cret-token\n");
   ServeProcess server(dir_, {"p.yaml", "--token-file", "token"});
