@@ -132,8 +132,13 @@ struct SlidingSketch::Dense {
   }
 
   int64_t Estimate() const {
+    static const std::array<double, kMaxRank + 1> kPowers = [] {
+      std::array<double, kMaxRank + 1> p{};
+      for (int r = 0; r <= kMaxRank; ++r) p[r] = std::ldexp(1.0, -r);  // exact
+      return p;
+    }();
     double sum = 0;
-    for (int r = kMaxRank; r >= 0; --r) sum += std::ldexp(static_cast<double>(ranks[r]), -r);
+    for (int r = kMaxRank; r >= 0; --r) sum += static_cast<double>(ranks[r]) * kPowers[r];
     return DistinctSketch::EstimateFrom(sum, ranks[0]);
   }
 
