@@ -41,6 +41,8 @@ features:
   since_last: time_since_last() by card_id
   prev_country: previous(country) by card_id
   decayed: decayed_avg(amount, 1h) by card_id
+  amounts_1d: approx_count_distinct(amount) over 1d
+  merchants_7d: approx_count_distinct(merchant) over 7d by card_id exclude current
   qty_1h: sum(qty) over 1h by card_id
   big: qty * 1000000000000 > 0
 decision:

@@ -99,5 +99,51 @@ TEST_F(Features, BadLabelsFilesAreClearErrors) {
   EXPECT_NE(r.output.find("cannot open labels file missing.csv"), std::string::npos) << r.output;
 }
 
+TEST_F(Features, WindowedApproxCountDistinctAsSluiceRunComputesIt) {
+  // Past 64 distinct amounts in a window the sketches are dense.
+  Write("q.yaml", R"(pipeline: amounts
+source:
+  schema:
+    id: {type: string, id: true}
+    ts: {type: timestamp, event_time: true, format: epoch_s}
+    k:  string
+    x:  float64
+features:
+  amounts_1h: approx_count_distinct(x) over 1h by k
+  amounts_1d: approx_count_distinct(x) over 1d where x > 10 exclude current
+output:
+  fields: [id, ts, amounts_1h, amounts_1d]
+  decision: false
+)");
+  std::string events = "id,ts,k,x\n", labels = "id,y\n";
+  uint64_t r = 1;
+  for (int i = 0; i < 4000; ++i) {
+    r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+    const std::string id = "e" + std::to_string(i);
+    events += id + "," + std::to_string(1000 + i * 5) + ",k" + std::to_string(r >> 62) + "," +
+              std::to_string((r >> 20) % 100000) + "\n";
+    if (i % 3 == 0) labels += id + "," + std::to_string(i % 2) + "\n";
+  }
+  Write("many.csv", events);
+  Write("many_labels.csv", labels);
+  auto f = Sluice("features q.yaml -i many.csv --labels many_labels.csv -o train.csv -q");
+  ASSERT_EQ(f.exit_code, 0) << f.output;
+  auto run = Sluice("run q.yaml -i many.csv -o all.csv -q");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  // Each training row is the run's row for that event, with its label.
+  const std::string all = Read("all.csv"), train = Read("train.csv");
+  size_t rows = 0, large = 0;
+  for (size_t at = train.find('\n') + 1; at < train.size(); at = train.find('\n', at) + 1) {
+    const std::string line = train.substr(at, train.find('\n', at) - at);
+    const std::string features = line.substr(0, line.rfind(','));
+    EXPECT_NE(all.find("\n" + features + "\n"), std::string::npos) << line;
+    const size_t comma = features.rfind(',');
+    large += std::stoll(features.substr(comma + 1)) > 64;
+    ++rows;
+  }
+  EXPECT_EQ(rows, 1334u);
+  EXPECT_GT(large, 1000u);  // dense sketches
+}
+
 }  // namespace
 }  // namespace sluice

@@ -42,6 +42,9 @@ features:
   pair_1d: count() over 1d by (card_id, merchant)
   big_1h: count() over 1h by card_id where amount > 500
   decayed: decayed_sum(amount, 1h) over 1d by card_id
+  amounts_1d: approx_count_distinct(amount) over 1d
+  amounts_2h: approx_count_distinct(amount) over 2h by country where amount > 100 exclude current
+  merchants_7d: approx_count_distinct(merchant) over 7d by (card_id, country)
 decision:
   rules:
     - {id: velocity, when: txn_10m >= 4, action: review, reason: VELOCITY}

@@ -1,6 +1,6 @@
-// approx_count_distinct: exact up to 64 distinct values per key, then a
-// HyperLogLog whose error matches its documented standard error (3.25%);
-// refused over a window.
+// approx_count_distinct without `over`: exact up to 64 distinct values per
+// key, then a HyperLogLog whose error matches its documented standard error
+// (3.25%). Over time windows: windowed_approx_distinct_test.cc.
 
 #include <gtest/gtest.h>
 
@@ -98,17 +98,6 @@ TEST(ApproxCountDistinct, ExactUpToSixtyFourValuesThenWithinItsError) {
     const double rms = std::sqrt(sq / dense);
     EXPECT_LT(rms, 0.05) << "relative error (rms over " << dense << " keys)";
   }
-}
-
-TEST(ApproxCountDistinct, RefusedOverAWindow) {
-  std::vector<Diagnostic> diags;
-  auto engine = Build("  d: approx_count_distinct(v) over 1h by k\n", &diags);
-  ASSERT_FALSE(engine);
-  ASSERT_EQ(diags.size(), 1u);
-  EXPECT_NE(diags[0].message.find("approx_count_distinct keeps a sketch, which cannot forget "
-                                  "events"),
-            std::string::npos)
-      << diags[0].message;
 }
 
 }  // namespace

@@ -531,15 +531,7 @@ bool Checker::CheckWindow(Node& n) {
   switch (agg->kind) {
     case AggregateKind::kCount:
     case AggregateKind::kCountDistinct:
-      n.type = Type::Int64();
-      break;
     case AggregateKind::kApproxCountDistinct:
-      if (n.duration_ns > 0) {
-        return Fail(n.window_offset,
-                    "approx_count_distinct keeps a sketch, which cannot forget events: use it "
-                    "without 'over' (all earlier events of the key); over a window, "
-                    "count_distinct is exact");
-      }
       n.type = Type::Int64();
       break;
     case AggregateKind::kSum:

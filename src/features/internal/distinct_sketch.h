@@ -20,6 +20,7 @@ class DistinctSketch {
   static constexpr int kPrecision = 10;
   static constexpr size_t kRegisters = size_t{1} << kPrecision;
   static constexpr size_t kExact = 64;
+  static constexpr int kMaxRank = 64 - kPrecision + 1;
 
   void Add(uint64_t hash) {
     if (!dense_) {
@@ -44,11 +45,24 @@ class DistinctSketch {
       sum += std::ldexp(1.0, -m);
       zeros += m == 0;
     }
+    return EstimateFrom(sum, zeros);
+  }
+
+  // The estimate from sum(2^-register) over the registers and the number of
+  // zero registers (shared with SlidingSketch).
+  static int64_t EstimateFrom(double sum, size_t zeros) {
     constexpr double m = static_cast<double>(kRegisters);
     const double alpha = 0.7213 / (1.0 + 1.079 / m);
     double e = alpha * m * m / sum;
     if (e <= 2.5 * m && zeros > 0) e = m * std::log(m / static_cast<double>(zeros));
     return std::llround(e);
+  }
+  // The register a hash updates, and its rank there (1 to kMaxRank).
+  static size_t RegisterOf(uint64_t hash) { return hash >> (64 - kPrecision); }
+  static uint8_t RankOf(uint64_t hash) {
+    // Rank: position of the first 1 bit in the remaining 54 bits (1-based).
+    const uint64_t rest = (hash << kPrecision) | (uint64_t{1} << (kPrecision - 1));
+    return static_cast<uint8_t>(std::countl_zero(rest) + 1);
   }
 
   size_t bytes() const { return words_.capacity() * sizeof(uint64_t); }
@@ -67,10 +81,8 @@ class DistinctSketch {
  private:
   uint8_t Register(size_t j) const { return static_cast<uint8_t>(words_[j / 8] >> (8 * (j % 8))); }
   void Update(uint64_t hash) {
-    const size_t j = hash >> (64 - kPrecision);
-    // Rank: position of the first 1 bit in the remaining 54 bits (1-based).
-    const uint64_t rest = (hash << kPrecision) | (uint64_t{1} << (kPrecision - 1));
-    const auto rank = static_cast<uint8_t>(std::countl_zero(rest) + 1);
+    const size_t j = RegisterOf(hash);
+    const uint8_t rank = RankOf(hash);
     if (rank > Register(j)) {
       uint64_t& word = words_[j / 8];
       const int shift = static_cast<int>(8 * (j % 8));

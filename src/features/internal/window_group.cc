@@ -174,7 +174,8 @@ size_t WindowGroup::AddMember(const expr::WindowCall& call) {
   const bool by_queue = call.kind == AggregateKind::kMin || call.kind == AggregateKind::kMax ||
                         call.kind == AggregateKind::kLast ||
                         call.kind == AggregateKind::kPrevious ||
-                        call.kind == AggregateKind::kTimeSinceLast;
+                        call.kind == AggregateKind::kTimeSinceLast ||
+                        call.kind == AggregateKind::kApproxCountDistinct;  // its own expiry
   if (windowed && !by_queue) needs_.ring = true;
   if (!windowed) needs_.count = true;
   GroupMember m;
@@ -213,7 +214,13 @@ void WindowGroup::EnsureSlots(size_t n) {
     grow(has_last_, 1);
   }
   if (needs_.distinct) grow(distinct_, 1);
-  if (needs_.sketch) grow(sketch_, 1);
+  if (needs_.sketch) {
+    if (window_ns_ < 0) {
+      grow(sketch_, 1);
+    } else {
+      grow(sliding_, 1);
+    }
+  }
   if (needs_.decay) grow(decay_, 5);
   slots_ = grown;
 }
@@ -314,7 +321,11 @@ void WindowGroup::Enter(uint32_t slot, int64_t t, uint64_t word) {
   if (needs_.sketch) {
     const uint64_t h =
         IsString() ? HashBytes(strings_->Get(static_cast<uint32_t>(word))) : MixWord(word);
-    sketch_[slot].Add(h);
+    if (window_ns_ < 0) {
+      sketch_[slot].Add(h);
+    } else {
+      sliding_[slot].Add(h, t);
+    }
   }
   if (needs_.distinct) {
     if (pairs_.Add(slot, word)) {
@@ -409,6 +420,7 @@ void WindowGroup::Evict(uint32_t slot, int64_t now) {
   };
   if (needs_.min) evict_queue(min_pool_, min_q_[slot]);
   if (needs_.max) evict_queue(max_pool_, max_q_[slot]);
+  if (needs_.sketch) sliding_[slot].Expire(horizon);
 }
 
 void WindowGroup::EmitHeld(GroupMember& m, Batch& batch, size_t row, bool elapsed,
@@ -436,7 +448,8 @@ void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, 
       out = distinct_[slot];
       return;
     case AggregateKind::kApproxCountDistinct:
-      out = static_cast<uint64_t>(sketch_[slot].Estimate());
+      out = static_cast<uint64_t>(window_ns_ < 0 ? sketch_[slot].Estimate()
+                                                 : sliding_[slot].Estimate());
       return;
     case AggregateKind::kSum:
       if (n == 0) break;
@@ -646,6 +659,7 @@ void WindowGroup::Reset(uint32_t slot) {
   }
   if (needs_.min) min_pool_.Release(min_q_[slot]);
   if (needs_.max) max_pool_.Release(max_q_[slot]);
+  if (needs_.sketch) sliding_[slot] = SlidingSketch();
   SLUICE_CHECK(!needs_.count);  // unbounded windows never evict their keys
   if (needs_.last) {
     if (has_last_[slot] != 0) ReleaseWord(last_[slot * 2]);
@@ -668,8 +682,15 @@ void WindowGroup::Save(StateWriter& w) const {
   w.PutVector(has_last_);
   w.PutVector(distinct_);
   w.PutVector(decay_);
-  w.Put<uint64_t>(sketch_.size());
-  for (const auto& sk : sketch_) sk.Save(w);
+  // Time windows write their sliding sketches in the place of the unbounded
+  // ones (which they never have), so that images without them are unchanged.
+  if (window_ns_ < 0) {
+    w.Put<uint64_t>(sketch_.size());
+    for (const auto& sk : sketch_) sk.Save(w);
+  } else {
+    w.Put<uint64_t>(sliding_.size());
+    for (const auto& sk : sliding_) sk.Save(w);
+  }
   pairs_.Save(w);
   ring_pool_.Save(w);
   min_pool_.Save(w);
@@ -697,7 +718,8 @@ bool WindowGroup::Load(StateReader& r) {
       !sized(welford_.size(), needs_.welford, 3) || !sized(first_.size(), needs_.first, 2) ||
       !sized(last_.size(), needs_.last, 2) || !sized(has_last_.size(), needs_.last, 1) ||
       !sized(distinct_.size(), needs_.distinct, 1) || !sized(decay_.size(), needs_.decay, 5) ||
-      !sized(sketch_.size(), needs_.sketch, 1)) {
+      !sized(sketch_.size(), needs_.sketch && window_ns_ < 0, 1) ||
+      !sized(sliding_.size(), needs_.sketch && window_ns_ >= 0, 1)) {
     return false;
   }
   for (const RingRef& q : ring_) {
@@ -715,9 +737,20 @@ bool WindowGroup::Load(StateReader& r) {
 bool WindowGroup::LoadSketches(StateReader& r) {
   uint64_t n = 0;
   if (!r.Get(&n) || n > (uint64_t{1} << 32)) return false;
-  sketch_.assign(n, DistinctSketch{});
-  for (auto& sk : sketch_) {
+  if (window_ns_ < 0) {
+    sketch_.assign(n, DistinctSketch{});
+    for (auto& sk : sketch_) {
+      if (!sk.Load(r)) return false;
+    }
+    return true;
+  }
+  // Each sliding sketch takes at least 9 bytes: a corrupt count fails here
+  // rather than allocating.
+  sliding_.clear();
+  for (uint64_t i = 0; i < n; ++i) {
+    SlidingSketch sk;
     if (!sk.Load(r)) return false;
+    sliding_.push_back(std::move(sk));
   }
   return true;
 }
@@ -725,6 +758,14 @@ bool WindowGroup::LoadSketches(StateReader& r) {
 size_t WindowGroup::SketchBytes() const {
   size_t b = sketch_.capacity() * sizeof(DistinctSketch);
   for (const auto& sk : sketch_) b += sk.bytes();
+  b += sliding_.capacity() * sizeof(SlidingSketch);
+  for (const auto& sk : sliding_) b += sk.bytes();
+  return b;
+}
+
+size_t WindowGroup::SlidingSketchBytes() const {
+  size_t b = 0;
+  for (const auto& sk : sliding_) b += sk.bytes();
   return b;
 }
 
@@ -751,7 +792,7 @@ size_t WindowGroup::events_held() const {
 
 size_t WindowGroup::window_bytes() const {
   return ring_pool_.bytes_reserved() + min_pool_.bytes_reserved() + max_pool_.bytes_reserved() +
-         pairs_.bytes_reserved();
+         pairs_.bytes_reserved() + SlidingSketchBytes();
 }
 
 size_t WindowGroup::bytes_reserved() const {

@@ -14,6 +14,9 @@
 //  * first, time_since_first: the oldest event in the window; last,
 //    previous, time_since_last: the newest value and its time;
 //  * count_distinct: per-(key, value) counts;
+//  * approx_count_distinct: a DistinctSketch per key (unbounded windows) or
+//    a SlidingSketch, which forgets values as they leave the window and
+//    holds no events;
 //  * decayed_sum/avg: the decayed totals at the time of the key's last event.
 //
 // When a key's window becomes empty its running values are reset to exactly
@@ -32,6 +35,7 @@
 #include "features/internal/key_table.h"
 #include "features/internal/pair_counter.h"
 #include "features/internal/ring_pool.h"
+#include "features/internal/sliding_sketch.h"
 #include "features/internal/string_pool.h"
 #include "types/batch.h"
 
@@ -81,6 +85,7 @@ class WindowGroup {
   // Every string id held refers to a string in the pool (after loading).
   bool StringsValid() const;
   bool LoadSketches(StateReader& r);
+  // Bytes of the approx_count_distinct sketches (included in bytes_reserved).
   size_t SketchBytes() const;
 
   size_t events_held() const;
@@ -99,11 +104,13 @@ class WindowGroup {
     bool first = false;  // unbounded windows
     bool last = false;
     bool distinct = false;
-    bool sketch = false;  // approx_count_distinct (unbounded windows only)
+    bool sketch = false;  // approx_count_distinct: sketch_ or, windowed, sliding_
     bool decay = false;
   };
 
   void EnsureSlots(size_t n);
+  // The sliding sketches' heap bytes: window contents, freed as values leave.
+  size_t SlidingSketchBytes() const;
   // Loads the state of `slot` (see Process); returns a value to sink.
   // `contents`: the window contents the per-slot entries point to.
   uint64_t Touch(uint32_t slot, bool contents) const;
@@ -166,7 +173,8 @@ class WindowGroup {
   std::vector<uint64_t> last_;   // word, time interleaved
   std::vector<uint8_t> has_last_;
   std::vector<uint32_t> distinct_;
-  std::vector<DistinctSketch> sketch_;
+  std::vector<DistinctSketch> sketch_;  // unbounded windows
+  std::vector<SlidingSketch> sliding_;  // time windows
   PairCounter pairs_;
   // Per slot: sum of x * 2^((t - t0)/H) and of 2^((t - t0)/H) (double-doubles)
   // and the reference time t0 (int64 bits).
