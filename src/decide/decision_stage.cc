@@ -245,12 +245,14 @@ void DecisionStage::Run(Batch& batch) const {
   // side of a split) are held back: `before` the errors until then, and per
   // side the errors it would raise.
   thread_local std::vector<uint32_t> before, champion_errors, challenger_errors;
+  thread_local ContributionCache contributions;
+  contributions.Clear();
   for (size_t i = 0; i < policies_.size(); ++i) {
     const int k = static_cast<int>(i);
     const bool held = k == challenger_ || (split_ && k == champion_);
     if (held) before.assign(errors, errors + n);
     programs_[i].Run(batch);
-    policies_[i].Decide(batch);
+    policies_[i].Decide(batch, &contributions);
     if (!held) continue;
     std::vector<uint32_t>& mine = k == champion_ ? champion_errors : challenger_errors;
     mine.assign(errors, errors + n);

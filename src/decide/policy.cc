@@ -1079,14 +1079,30 @@ void Policy::WriteCollected(Batch& batch, const int32_t* chosen,
   }
 }
 
+void ContributionCache::Get(const ContributionSource& model, const Batch& batch, size_t row,
+                            double* out) {
+  const size_t n = model.input_names().size();
+  auto [it, added] = index_.try_emplace(Key{&model, row}, values_.size());
+  if (added) {
+    values_.resize(values_.size() + n);
+    model.RowContributions(batch, row, values_.data() + it->second);
+  }
+  std::copy_n(values_.data() + it->second, n, out);
+}
+
 void Policy::AddTopReasons(const TopReasons& t, const Batch& batch, size_t row,
-                           std::vector<Reason>& reasons, uint32_t begin, size_t limit) const {
+                           std::vector<Reason>& reasons, uint32_t begin, size_t limit,
+                           ContributionCache* cache) const {
   const size_t n = t.input_code.size();
   thread_local std::vector<double> contribution;
   thread_local std::vector<double> group;
   thread_local std::vector<uint32_t> order;
   contribution.resize(n);
-  t.model->RowContributions(batch, row, contribution.data());
+  if (cache != nullptr) {
+    cache->Get(*t.model, batch, row, contribution.data());
+  } else {
+    t.model->RowContributions(batch, row, contribution.data());
+  }
   group.assign(t.codes.size(), 0.0);
   for (size_t i = 0; i < n; ++i) group[static_cast<size_t>(t.input_code[i])] += contribution[i];
   order.resize(t.codes.size());
@@ -1109,8 +1125,8 @@ void Policy::AddTopReasons(const TopReasons& t, const Batch& batch, size_t row,
   }
 }
 
-void Policy::WriteReasons(Batch& batch, const int32_t* chosen,
-                          const std::vector<uint64_t>& masks) const {
+void Policy::WriteReasons(Batch& batch, const int32_t* chosen, const std::vector<uint64_t>& masks,
+                          ContributionCache* cache) const {
   const size_t n = batch.size();
   ReasonList& list = batch.reason_list(reason_list_);
   std::vector<Reason>& reasons = list.reasons;
@@ -1140,7 +1156,7 @@ void Policy::WriteReasons(Batch& batch, const int32_t* chosen,
           if (scored->data<uint8_t>()[i] & scored->valid()[i]) {
             add_codes(branches_[r], begin);
             for (const TopReasons& t : branches_[r].tops) {
-              AddTopReasons(t, batch, i, reasons, begin, limit);
+              AddTopReasons(t, batch, i, reasons, begin, limit, cache);
             }
           }
         }
@@ -1150,20 +1166,21 @@ void Policy::WriteReasons(Batch& batch, const int32_t* chosen,
           for (uint64_t bits = masks[i * w + k]; bits != 0; bits &= bits - 1) {
             const Branch& hit = branches_[k * 64 + static_cast<size_t>(std::countr_zero(bits))];
             add_codes(hit, begin);
-            for (const TopReasons& t : hit.tops) AddTopReasons(t, batch, i, reasons, begin, limit);
+            for (const TopReasons& t : hit.tops)
+              AddTopReasons(t, batch, i, reasons, begin, limit, cache);
           }
         }
       } else {
         add_codes(b, begin);
       }
       // Contributions are computed only for the records whose branch asks for them.
-      for (const TopReasons& t : b.tops) AddTopReasons(t, batch, i, reasons, begin, limit);
+      for (const TopReasons& t : b.tops) AddTopReasons(t, batch, i, reasons, begin, limit, cache);
     }
     list.count[i] = static_cast<uint32_t>(reasons.size() - begin);
   }
 }
 
-void Policy::Decide(Batch& batch) const {
+void Policy::Decide(Batch& batch, ContributionCache* cache) const {
   const size_t n = batch.size();
   thread_local std::vector<int32_t> chosen;
   thread_local std::vector<uint64_t> masks;
@@ -1198,7 +1215,7 @@ void Policy::Decide(Batch& batch) const {
     }
   }
   WriteOutputs(batch, chosen.data(), masks);
-  WriteReasons(batch, chosen.data(), masks);
+  WriteReasons(batch, chosen.data(), masks, cache);
 }
 
 void Policy::ClearRow(Batch& batch, size_t row) const {

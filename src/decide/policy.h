@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "decide/internal/table_matcher.h"
@@ -52,6 +53,34 @@ class ContributionSource {
 };
 
 using ModelLookup = std::function<const ContributionSource*(std::string_view name)>;
+
+// The contributions computed for the rows of one batch, so that policies
+// explaining the same row by the same model (a champion and its shadow
+// challenger both declining on the score) compute them once. Clear it
+// before each batch.
+class ContributionCache {
+ public:
+  void Clear() {
+    index_.clear();
+    values_.clear();
+  }
+  // Writes model.input_names().size() contributions of `row` to `out`.
+  void Get(const ContributionSource& model, const Batch& batch, size_t row, double* out);
+
+ private:
+  struct Key {
+    const ContributionSource* model;
+    size_t row;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      return std::hash<const void*>()(k.model) ^ (k.row * 0x9e3779b97f4a7c15ULL);
+    }
+  };
+  std::unordered_map<Key, size_t, KeyHash> index_;  // -> offset in values_
+  std::vector<double> values_;
+};
 
 // What compiling a policy uses and extends.
 struct PolicyContext {
@@ -83,7 +112,9 @@ class Policy {
   static std::optional<Policy> Compile(const pipeline::PolicySpec& spec, PolicyContext& ctx);
 
   // REQUIRES: the program compiled with this policy has run on `batch`.
-  void Decide(Batch& batch) const;
+  // `cache`: contributions shared with the other policies deciding the
+  // same batch (nullptr: computed here).
+  void Decide(Batch& batch, ContributionCache* cache = nullptr) const;
 
   const std::string& name() const { return name_; }
   pipeline::PolicySpec::Kind kind() const { return kind_; }
@@ -141,9 +172,11 @@ class Policy {
   void WriteOutputs(Batch& batch, const int32_t* chosen, const std::vector<uint64_t>& masks) const;
   void WriteCollected(Batch& batch, const int32_t* chosen,
                       const std::vector<uint64_t>& masks) const;
-  void WriteReasons(Batch& batch, const int32_t* chosen, const std::vector<uint64_t>& masks) const;
+  void WriteReasons(Batch& batch, const int32_t* chosen, const std::vector<uint64_t>& masks,
+                    ContributionCache* cache) const;
   void AddTopReasons(const TopReasons& t, const Batch& batch, size_t row,
-                     std::vector<Reason>& reasons, uint32_t begin, size_t limit) const;
+                     std::vector<Reason>& reasons, uint32_t begin, size_t limit,
+                     ContributionCache* cache) const;
 
   std::string name_;
   pipeline::PolicySpec::Kind kind_ = pipeline::PolicySpec::Kind::kRules;

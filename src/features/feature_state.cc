@@ -324,6 +324,12 @@ Status FeatureState::LoadMatching(std::string_view bytes, Carried* carried) {
   return Status::Ok();
 }
 
+size_t FeatureState::live_keys() const {
+  size_t n = 0;
+  for (const auto& ks : keysets_) n += ks.table->live();
+  return n;
+}
+
 FeatureStats FeatureState::Stats() const {
   FeatureStats s;
   for (const auto& ks : keysets_) {

@@ -95,7 +95,10 @@ class FeatureState final : public expr::StepRunner {
   // Call before running a batch through the Program.
   void BeginBatch();
   void RunStep(int step, Batch& batch) override;
+  // Walks every window's state (O(keys)): for summaries, not per batch.
   FeatureStats Stats() const;
+  // Keys with state over every `by` clause, in O(number of clauses).
+  size_t live_keys() const;
 
   // A binary image of the whole state, for checkpoints; Load restores it
   // into a fresh state of the same FeatureSet. Load fails (and the state

@@ -296,7 +296,23 @@ DecisionLoop::Admission DecisionLoop::Submit(const std::shared_ptr<PendingDecisi
     queue_.push_back(request);
     metrics_->SetQueuedEvents(queued_events_);
   }
-  wake_.notify_one();
+  // When nobody is deciding, the submitting thread decides the queue itself
+  // (up to its own request), saving two thread hand-offs; otherwise the
+  // decision thread, or the thread deciding now, takes it.
+  if (options_.delay.count() == 0 && engine_mu_.try_lock()) {
+    std::vector<std::shared_ptr<PendingDecision>> round;
+    while (request->state_.load() == PendingDecision::kQueued && DecideRound(round)) {
+    }
+    engine_mu_.unlock();
+    bool more = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      more = !queue_.empty();
+    }
+    if (more) wake_.notify_one();
+  } else {
+    wake_.notify_one();
+  }
   return Admission::kQueued;
 }
 
@@ -319,12 +335,32 @@ Status DecisionLoop::Stop() {
     }
   }
   reloaded_.notify_all();
+  std::lock_guard<std::mutex> engine(engine_mu_);
   if (audit_) {
     Status s = audit_->Close();
     audit_.reset();
     if (stop_status_.ok()) stop_status_ = s;
   }
   return stop_status_;
+}
+
+bool DecisionLoop::DecideRound(std::vector<std::shared_ptr<PendingDecision>>& round) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    size_t events = 0;
+    while (!queue_.empty() &&
+           (round.empty() || events + queue_.front()->num_events() <= options_.batch_size)) {
+      events += queue_.front()->num_events();
+      round.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    queued_events_ -= events;
+    metrics_->SetQueuedEvents(queued_events_);
+  }
+  if (round.empty()) return false;
+  Decide(round);
+  round.clear();
+  return true;
 }
 
 void DecisionLoop::Run() {
@@ -348,6 +384,7 @@ void DecisionLoop::Run() {
           snapshot_asked_ || (periodic && std::chrono::steady_clock::now() >= next_snapshot_);
       if (queue_.empty() && !reload && !snapshot && stopping_) break;  // all decided
     }
+    std::lock_guard<std::mutex> engine(engine_mu_);
     if (reload) {
       SwapPipeline();
       continue;
@@ -365,26 +402,13 @@ void DecisionLoop::Run() {
       reloaded_.notify_all();
       continue;
     }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (queue_.empty()) continue;  // woken for a snapshot time not yet come
+    // Everything queued (a worker may have decided it meanwhile).
+    for (;;) {
+      if (options_.delay.count() > 0) std::this_thread::sleep_for(options_.delay);
+      if (!DecideRound(round)) break;
     }
-    if (options_.delay.count() > 0) std::this_thread::sleep_for(options_.delay);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      size_t events = 0;
-      while (!queue_.empty() &&
-             (round.empty() || events + queue_.front()->num_events() <= options_.batch_size)) {
-        events += queue_.front()->num_events();
-        round.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      queued_events_ -= events;
-      metrics_->SetQueuedEvents(queued_events_);
-    }
-    Decide(round);
-    round.clear();
   }
+  std::lock_guard<std::mutex> engine(engine_mu_);
   if (!options_.state_dir.empty()) {
     Status s = TakeSnapshot();
     if (!s.ok()) Fail(s, "snapshot");
@@ -467,7 +491,7 @@ void DecisionLoop::Decide(const std::vector<std::shared_ptr<PendingDecision>>& r
       }
     }
   }
-  if (state_) metrics_->SetLiveKeys(state_->Stats().live_keys);
+  if (state_) metrics_->SetLiveKeys(state_->live_keys());
   metrics_->ObserveBatch(processed, Seconds(start));
   for (PendingDecision* r : taken) r->Finish();
 }

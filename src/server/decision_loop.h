@@ -5,12 +5,19 @@
 // HTTP worker threads parse and validate request bodies into batches of
 // typed events (server/request_parser.h) and Submit them here; the queue is
 // bounded in events, and a full queue refuses the request at once (the
-// worker answers 503 with Retry-After) instead of letting latency grow. The
-// decision thread takes every request queued (up to --batch-size events,
+// worker answers 503 with Retry-After) instead of letting latency grow.
+// Whoever decides takes every request queued (up to --batch-size events,
 // whole requests, in arrival order), copies their events into one batch,
 // runs Engine::Process once, writes the audit records, renders each event's
 // answer and wakes the waiting workers. Requests from many connections are
 // thus decided together, one Process call per micro-batch.
+//
+// Whoever decides: one thread at a time holds the engine (engine_mu_). A
+// worker that submits while nobody decides decides the queue itself, up to
+// its own request, which saves the two thread hand-offs of waking the
+// decision thread and being woken by it; otherwise the decision thread (or
+// the worker deciding now) takes the request. The decision thread also
+// carries out reloads and snapshots, between rounds.
 //
 // Arrival order is the order of Submit calls. Windowed state is updated in
 // that order, as `sluice stream` does with lateness 0, so for the same
@@ -176,6 +183,9 @@ class DecisionLoop {
   DecisionLoop(std::shared_ptr<const ServedPipeline> pipeline, DecisionLoopOptions options,
                ServerMetrics* metrics);
   void Run();
+  // Takes the next round of requests from the queue and decides it; false
+  // when the queue is empty. REQUIRES: engine_mu_ held.
+  bool DecideRound(std::vector<std::shared_ptr<PendingDecision>>& round);
   // Decides the requests of one round, in order.
   void Decide(const std::vector<std::shared_ptr<PendingDecision>>& round);
   // Runs the engine over work_ and fills in the answers of its rows.
@@ -213,7 +223,10 @@ class DecisionLoop {
   bool snapshot_asked_ = false;
   std::optional<Status> snapshot_done_;
 
-  // Decision thread only.
+  // Held by the thread that decides: the decision thread, or a worker that
+  // found nobody deciding when it submitted (DecisionLoop::Submit). Guards
+  // everything below.
+  std::mutex engine_mu_;
   std::unique_ptr<features::FeatureState> state_;
   std::unique_ptr<runtime::AuditLog> audit_;
   std::unique_ptr<WriteAheadLog> wal_;
