@@ -10,21 +10,13 @@
 #include <sstream>
 
 #include "common/binary_io.h"
+#include "common/fnv.h"
 
 namespace sluice::runtime {
 namespace {
 
 constexpr uint32_t kMagic = 0x4b434c53;  // "SLCK"
 constexpr uint32_t kVersion = 2;
-
-uint64_t Fnv1a(std::string_view bytes) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
 
 void PutCounts(StateWriter& w, const std::vector<std::pair<std::string, uint64_t>>& v) {
   w.Put<uint64_t>(v.size());
@@ -93,7 +85,7 @@ Status WriteCheckpoint(const std::string& dir, const Checkpoint& c) {
   }
   w.PutString(c.feature_state);
   w.Put(c.sequence);
-  w.Put(Fnv1a(w.bytes()));
+  AppendChecksum(&w.bytes());
 
   return WriteFileAtomically(dir, "checkpoint", w.bytes());
 }
@@ -129,26 +121,46 @@ Status WriteFileAtomically(const std::string& dir, const std::string& name,
   return SyncPath(dir, O_RDONLY | O_DIRECTORY);
 }
 
-Status ReadCheckpoint(const std::string& dir, Checkpoint* c, bool* found) {
-  const std::string path = dir + "/checkpoint";
+void AppendChecksum(std::string* bytes) {
+  const uint64_t sum = Fnv1a64(*bytes);
+  bytes->append(reinterpret_cast<const char*>(&sum), sizeof sum);
+}
+
+Status ReadChecksummedFile(const std::string& path, const std::string& kind,
+                           const std::string& remedy, std::string* body, bool* found) {
   *found = false;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     if (!std::filesystem::exists(path)) return Status::Ok();
-    return IoError("cannot read " + path);
+    return IoError("cannot read " + path + ": " + std::strerror(errno));
   }
   std::stringstream ss;
   ss << in.rdbuf();
-  const std::string bytes = ss.str();
+  *body = ss.str();
+  auto bad = [&](const std::string& what) {
+    return InvalidInput(kind + " " + path + " is " + what + "; " + remedy);
+  };
+  if (body->size() < 16) return bad("truncated");
+  uint64_t sum = 0;
+  std::memcpy(&sum, body->data() + body->size() - 8, 8);
+  body->resize(body->size() - 8);
+  if (Fnv1a64(*body) != sum) return bad("corrupt (checksum mismatch)");
+  *found = true;
+  return Status::Ok();
+}
+
+Status ReadCheckpoint(const std::string& dir, Checkpoint* c, bool* found) {
+  const std::string path = dir + "/checkpoint";
   auto corrupt = [&](const std::string& what) {
     return InvalidInput("checkpoint " + path + " is " + what +
                         "; remove the folder to start the stream from the beginning");
   };
-  if (bytes.size() < 16) return corrupt("truncated");
-  uint64_t sum = 0;
-  std::memcpy(&sum, bytes.data() + bytes.size() - 8, 8);
-  const std::string_view body(bytes.data(), bytes.size() - 8);
-  if (Fnv1a(body) != sum) return corrupt("corrupt (checksum mismatch)");
+  std::string body;
+  SLUICE_RETURN_IF_ERROR(ReadChecksummedFile(
+      path, "checkpoint", "remove the folder to start the stream from the beginning", &body,
+      found));
+  if (!*found) return Status::Ok();
+  *found = false;
   StateReader r(body);
   uint32_t magic = 0, version = 0;
   if (!r.Get(&magic) || magic != kMagic) return corrupt("not a sluice checkpoint");

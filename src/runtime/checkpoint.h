@@ -65,6 +65,14 @@ struct Checkpoint {
 Status WriteFileAtomically(const std::string& dir, const std::string& name,
                            const std::string& bytes);
 
+// Appends the FNV-1a 64 checksum of `bytes` to it (for ReadChecksummedFile).
+void AppendChecksum(std::string* bytes);
+// Reads `path`, written as a body followed by its checksum, into *body; sets
+// *found to false when there is no such file. A short file or a checksum
+// mismatch fails with "KIND PATH is truncated|corrupt ...; REMEDY".
+Status ReadChecksummedFile(const std::string& path, const std::string& kind,
+                           const std::string& remedy, std::string* body, bool* found);
+
 // Writes `c` to dir/checkpoint atomically (creating dir if needed).
 Status WriteCheckpoint(const std::string& dir, const Checkpoint& c);
 // Reads dir/checkpoint; returns false in *found when there is none.

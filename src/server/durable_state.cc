@@ -148,30 +148,20 @@ Status WriteServeSnapshot(const std::string& dir, const ServeSnapshot& s) {
   w.Put(s.accepted);
   w.Put(s.newest_time);
   w.PutString(s.feature_state);
-  w.Put(Fnv1a64(w.bytes()));
+  runtime::AppendChecksum(&w.bytes());
   return runtime::WriteFileAtomically(dir, "snapshot", w.bytes());
 }
 
 Status ReadServeSnapshot(const std::string& dir, ServeSnapshot* s, bool* found) {
   const std::string path = dir + "/snapshot";
-  *found = false;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    if (!std::filesystem::exists(path)) return Status::Ok();
-    return IoError("cannot read " + path + ": " + Errno());
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string bytes = ss.str();
-  auto corrupt = [&path](const std::string& what) {
-    return InvalidInput("snapshot " + path + " is " + what +
-                        "; move it away to start with empty windows");
+  const std::string remedy = "move it away to start with empty windows";
+  auto corrupt = [&](const std::string& what) {
+    return InvalidInput("snapshot " + path + " is " + what + "; " + remedy);
   };
-  if (bytes.size() < 16) return corrupt("truncated");
-  uint64_t sum = 0;
-  std::memcpy(&sum, bytes.data() + bytes.size() - 8, 8);
-  const std::string_view body(bytes.data(), bytes.size() - 8);
-  if (Fnv1a64(body) != sum) return corrupt("corrupt (checksum mismatch)");
+  std::string body;
+  SLUICE_RETURN_IF_ERROR(runtime::ReadChecksummedFile(path, "snapshot", remedy, &body, found));
+  if (!*found) return Status::Ok();
+  *found = false;
   StateReader r(body);
   uint32_t magic = 0, version = 0;
   if (!r.Get(&magic) || magic != kSnapshotMagic) return corrupt("not a sluice serve snapshot");
