@@ -276,8 +276,10 @@ int main(int argc, char** argv) {
   const double rss_start = CurrentRssBytes();
 
   // sluice.
+  const double load_cpu0 = CpuSeconds();
   auto loaded = TreeEnsemble::LoadXgboostJson(opt.model);
   if (!loaded.ok()) Fail(loaded.status().message());
+  const double sluice_load_s = CpuSeconds() - load_cpu0;
   const std::shared_ptr<const TreeEnsemble> model = *loaded;
   const size_t cols = model->num_features();
   if (model->num_groups() != 1) Fail("the benchmark expects a binary or regression model");
@@ -287,7 +289,9 @@ int main(int argc, char** argv) {
   BoosterHandle booster = nullptr;
   XGB_CHECK(XGBoosterCreate(nullptr, 0, &booster));
   XGB_CHECK(XGBoosterSetParam(booster, "nthread", "1"));
+  const double xgb_load_cpu0 = CpuSeconds();
   XGB_CHECK(XGBoosterLoadModel(booster, opt.model.c_str()));
+  const double xgboost_load_s = CpuSeconds() - xgb_load_cpu0;
   XGB_CHECK(XGBoosterSetParam(booster, "nthread", "1"));
   bst_ulong xgb_features = 0;
   XGB_CHECK(XGBoosterGetNumFeature(booster, &xgb_features));
@@ -537,13 +541,15 @@ int main(int argc, char** argv) {
   std::printf(
       "  \"process\": {\"user_s\": %.3f, \"sys_s\": %.3f, \"peak_rss_mib\": %.1f, "
       "\"rss_sluice_model_mib\": %.1f, \"rss_xgboost_model_mib\": %.1f, \"threads\": %d, "
-      "\"omp_num_threads\": \"%s\"}\n",
+      "\"omp_num_threads\": \"%s\", \"sluice_load_cpu_s\": %.3f, \"xgboost_load_cpu_s\": %.3f, "
+      "\"sluice_contribution_table_mib\": %.2f}\n",
       static_cast<double>(usage.ru_utime.tv_sec) +
           static_cast<double>(usage.ru_utime.tv_usec) * 1e-6,
       static_cast<double>(usage.ru_stime.tv_sec) +
           static_cast<double>(usage.ru_stime.tv_usec) * 1e-6,
       static_cast<double>(usage.ru_maxrss) / 1024.0, (rss_after_sluice - rss_start) / mib,
-      (rss_after_xgb - rss_after_sluice) / mib, threads, std::getenv("OMP_NUM_THREADS"));
+      (rss_after_xgb - rss_after_sluice) / mib, threads, std::getenv("OMP_NUM_THREADS"),
+      sluice_load_s, xgboost_load_s, static_cast<double>(model->contribution_table_bytes()) / mib);
   std::printf("}\n");
   XGB_CHECK(XGBoosterFree(booster));
   return 0;

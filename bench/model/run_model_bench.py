@@ -139,6 +139,10 @@ def main():
         lines.append(f"  process: user {p['user_s']:.1f} s, sys {p['sys_s']:.1f} s, peak RSS "
                      f"{p['peak_rss_mib']:.0f} MiB (model in memory: sluice {p['rss_sluice_model_mib']:.1f} "
                      f"MiB, XGBoost {p['rss_xgboost_model_mib']:.1f} MiB)")
+        if "sluice_load_cpu_s" in p:
+            lines.append(f"  load CPU s: sluice {p['sluice_load_cpu_s']:.3f} (TreeSHAP tables "
+                         f"{p['sluice_contribution_table_mib']:.1f} MiB), XGBoost "
+                         f"{p['xgboost_load_cpu_s']:.3f}")
     print("\n".join(lines))
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,

@@ -44,6 +44,7 @@ struct TreeEnsemble::Impl {
   internal::Forest forest;
   std::vector<StepNode> steps;            // parallel to forest.nodes
   std::vector<uint8_t> tree_categorical;  // per tree: has a categorical split
+  internal::ShapPaths shap;               // for Contributions; empty for gblinear
 };
 
 namespace {
@@ -186,6 +187,9 @@ Result<std::shared_ptr<const TreeEnsemble>> TreeEnsemble::ParseXgboostJson(
   std::shared_ptr<TreeEnsemble> model(new TreeEnsemble());
   model->impl_->forest = std::move(forest);
   BuildSteps(model->impl_->forest, &model->impl_->steps, &model->impl_->tree_categorical);
+  if (!model->impl_->forest.linear) {
+    model->impl_->shap = internal::BuildShapPaths(model->impl_->forest);
+  }
   return std::shared_ptr<const TreeEnsemble>(std::move(model));
 }
 
@@ -215,6 +219,9 @@ size_t TreeEnsemble::num_trees() const {
 }
 float TreeEnsemble::base_margin() const {
   return impl_->forest.base_margin;
+}
+size_t TreeEnsemble::contribution_table_bytes() const {
+  return impl_->shap.table_bytes();
 }
 
 void TreeEnsemble::PredictMargin(const float* x, size_t rows, size_t stride, float* margin) const {
@@ -322,15 +329,16 @@ void TreeEnsemble::Contributions(const float* row, float* out) const {
     return;
   }
   // Grows to the largest model seen on this thread, then is reused.
-  thread_local std::vector<internal::PathElement> path;
+  thread_local internal::ShapScratch scratch;
   thread_local std::vector<float> tree_phi;
-  path.resize(std::max(path.size(), internal::ShapScratchSize(forest.max_depth)));
+  scratch.Reserve(impl_->shap);
   tree_phi.resize(std::max(tree_phi.size(), columns));
 
   std::fill(out, out + forest.num_groups * columns, 0.0f);
-  for (const internal::FlatTree& tree : forest.trees) {
+  for (size_t t = 0; t < forest.trees.size(); ++t) {
+    const internal::FlatTree& tree = forest.trees[t];
     std::fill(tree_phi.begin(), tree_phi.begin() + static_cast<std::ptrdiff_t>(columns), 0.0f);
-    internal::AddTreeContributions(forest, tree, row, path.data(), tree_phi.data());
+    internal::AddTreeContributions(forest, impl_->shap, t, row, &scratch, tree_phi.data());
     float* group_out = out + tree.group * columns;
     for (size_t c = 0; c < columns; ++c) group_out[c] += tree_phi[c] * tree.weight;
   }

@@ -74,6 +74,10 @@ class TreeEnsemble {
   // XGBoost's pred_contribs: weight_fg * x_f (0 for a missing x_f), and the
   // bias bias_g + base_margin().
   void Contributions(const float* row, float* out) const;
+  // Bytes of the tables that Contributions precomputed at load (Fast TreeSHAP
+  // v2 values for trees whose paths have at most 6 unique features each), at
+  // most 16 MiB; 0 for gblinear and for models of deeper trees only.
+  size_t contribution_table_bytes() const;
 
   ~TreeEnsemble();
 
