@@ -392,8 +392,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(size_t{1}, size_t{1} << 24));
   serve
       ->add_option("--threads", serve_options.threads,
-                   "HTTP worker threads; each serves one connection at a time (default 16)")
-      ->check(CLI::Range(size_t{1}, size_t{1024}));
+                   "HTTP event loops: threads that accept, read, decide and answer "
+                   "(default 1)")
+      ->check(CLI::Range(size_t{1}, size_t{256}));
   serve
       ->add_option("--batch-size", serve_options.batch_size,
                    "Most events decided at once by the decision thread (default 256)")

@@ -33,28 +33,24 @@ std::shared_ptr<const ServedPipeline> ServedPipeline::Make(
 }
 
 PendingDecision::PendingDecision(std::shared_ptr<const ServedPipeline> pipeline,
-                                 std::unique_ptr<Batch> events, bool is_batch, bool scores)
+                                 std::unique_ptr<Batch> events, bool is_batch, bool scores,
+                                 OnDone on_done)
     : pipeline_(std::move(pipeline)),
       events_(std::move(events)),
       is_batch_(is_batch),
-      scores_(scores) {}
+      scores_(scores),
+      on_done_(std::move(on_done)) {}
 
-bool PendingDecision::Wait(std::chrono::steady_clock::time_point deadline) {
-  std::unique_lock<std::mutex> lock(mu_);
-  if (cv_.wait_until(lock, deadline, [this] { return done_; })) return true;
+bool PendingDecision::TryWithdraw() {
   int expected = kQueued;
-  if (state_.compare_exchange_strong(expected, kWithdrawn)) return false;
-  // Taken: the decision thread answers every request it takes.
-  cv_.wait(lock, [this] { return done_; });
-  return true;
+  return state_.compare_exchange_strong(expected, kWithdrawn);
 }
 
 void PendingDecision::Finish() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    done_ = true;
-  }
-  cv_.notify_one();
+  // Moved out first: whatever on_done holds is released once it returns.
+  OnDone done = std::move(on_done_);
+  on_done_ = nullptr;
+  if (done) done(*this);
 }
 
 DecisionLoop::DecisionLoop(std::shared_ptr<const ServedPipeline> pipeline,
@@ -286,22 +282,28 @@ std::string DecisionLoop::failure() const {
   return failure_;
 }
 
-DecisionLoop::Admission DecisionLoop::Submit(const std::shared_ptr<PendingDecision>& request) {
+DecisionLoop::Admission DecisionLoop::Enqueue(std::shared_ptr<PendingDecision> request) {
   const size_t n = request->num_events();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return Admission::kStopped;
+  if (queued_events_ + n > options_.queue_events) return Admission::kQueueFull;
+  queued_events_ += n;
+  queue_.push_back(std::move(request));
+  metrics_->SetQueuedEvents(queued_events_);
+  return Admission::kQueued;
+}
+
+void DecisionLoop::Drive(size_t max_rounds) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return Admission::kStopped;
-    if (queued_events_ + n > options_.queue_events) return Admission::kQueueFull;
-    queued_events_ += n;
-    queue_.push_back(request);
-    metrics_->SetQueuedEvents(queued_events_);
+    if (queue_.empty()) return;
   }
-  // When nobody is deciding, the submitting thread decides the queue itself
-  // (up to its own request), saving two thread hand-offs; otherwise the
-  // decision thread, or the thread deciding now, takes it.
+  // The decision thread's wait checks the queue under mu_, so a request
+  // queued while another thread decides is never left behind: that thread
+  // takes it in its next round, or the decision thread wakes to it.
   if (options_.delay.count() == 0 && engine_mu_.try_lock()) {
     std::vector<std::shared_ptr<PendingDecision>> round;
-    while (request->state_.load() == PendingDecision::kQueued && DecideRound(round)) {
+    for (size_t i = 0; i < max_rounds && DecideRound(round); ++i) {
     }
     engine_mu_.unlock();
     bool more = false;
@@ -313,7 +315,6 @@ DecisionLoop::Admission DecisionLoop::Submit(const std::shared_ptr<PendingDecisi
   } else {
     wake_.notify_one();
   }
-  return Admission::kQueued;
 }
 
 Status DecisionLoop::Stop() {

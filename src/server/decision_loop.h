@@ -2,24 +2,25 @@
 // The decision thread: the one thread that owns the windowed state and runs
 // the engine for `sluice serve`.
 //
-// HTTP worker threads parse and validate request bodies into batches of
-// typed events (server/request_parser.h) and Submit them here; the queue is
-// bounded in events, and a full queue refuses the request at once (the
-// worker answers 503 with Retry-After) instead of letting latency grow.
-// Whoever decides takes every request queued (up to --batch-size events,
-// whole requests, in arrival order), copies their events into one batch,
-// runs Engine::Process once, writes the audit records, renders each event's
-// answer and wakes the waiting workers. Requests from many connections are
-// thus decided together, one Process call per micro-batch.
+// The HTTP event loops (server/internal/http_server.h) parse and validate
+// request bodies into batches of typed events (server/request_parser.h)
+// and Enqueue them here; the queue is bounded in events, and a full queue
+// refuses the request at once (answered 503 with Retry-After) instead of
+// letting latency grow. Whoever decides takes every request queued (up to
+// --batch-size events, whole requests, in arrival order), copies their
+// events into one batch, runs Engine::Process once, writes the audit
+// records, renders each event's answer and calls each request's on_done.
+// Requests from many connections are thus decided together, one Process
+// call per micro-batch.
 //
-// Whoever decides: one thread at a time holds the engine (engine_mu_). A
-// worker that submits while nobody decides decides the queue itself, up to
-// its own request, which saves the two thread hand-offs of waking the
-// decision thread and being woken by it; otherwise the decision thread (or
-// the worker deciding now) takes the request. The decision thread also
-// carries out reloads and snapshots, between rounds.
+// Whoever decides: one thread at a time holds the engine (engine_mu_). An
+// event loop calls Drive() after each round of ready sockets: when nobody
+// decides, it decides the queue itself, on its own thread, so the common
+// path has no thread hand-off at all; otherwise the decision thread (or the
+// loop deciding now) takes the requests. The decision thread also carries
+// out reloads and snapshots, between rounds.
 //
-// Arrival order is the order of Submit calls. Windowed state is updated in
+// Arrival order is the order of Enqueue calls. Windowed state is updated in
 // that order, as `sluice stream` does with lateness 0, so for the same
 // events in the same order the answers are those of `sluice run`, byte for
 // byte. An event whose event time is older than the newest event time
@@ -27,25 +28,24 @@
 // (late) and not processed. Equal times are fine (ties go in arrival order,
 // as in batch).
 //
-// A waiting worker that reaches its deadline withdraws its request if the
-// decision thread has not taken it yet (then nothing of it was processed)
-// and otherwise waits for the answer, which is near: a request once taken
-// is always decided and answered.
+// A request whose deadline passes is withdrawn (TryWithdraw) if nobody has
+// taken it yet (then nothing of it was processed); once taken it is always
+// decided and answered.
 //
-// Made for what comes next (hot reload, snapshots, a write-ahead log): the
-// engine is held through a shared ServedPipeline that only the decision
-// thread replaces, between batches; each request records the pipeline it
-// was parsed for, and the feature state and audit log are reachable only
-// from the decision thread.
+// The engine is held through a shared ServedPipeline that only the
+// deciding thread replaces, between batches; each request records the
+// pipeline it was parsed for, and the feature state and audit log are
+// reachable only by the thread holding engine_mu_.
 //
-// Thread safety: Submit, pipeline(), running() and Stop() may be called
-// from any thread; everything else runs on the decision thread.
+// Thread safety: Enqueue, Drive, pipeline(), running(), Reload, Snapshot
+// and Stop may be called from any thread.
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -100,23 +100,27 @@ struct EventOutcome {
   std::string json;  // the decision object, or {"error":{...}}
 };
 
-// A request on its way through the decision thread; shared by the worker
-// that waits for it and the queue.
+// A request on its way through the decision loop, held by the queue.
 class PendingDecision {
  public:
+  // Called once the request is decided, on the deciding thread, with the
+  // outcomes filled in. It must not block.
+  using OnDone = std::function<void(PendingDecision&)>;
+
   // `events`: rows in the columns of `pipeline`'s input fields; `is_batch`:
   // the request was an array (errors then name the event's index);
   // `scores`: answers add every model output.
   PendingDecision(std::shared_ptr<const ServedPipeline> pipeline, std::unique_ptr<Batch> events,
-                  bool is_batch, bool scores);
+                  bool is_batch, bool scores, OnDone on_done);
 
-  // Waits until the request is decided, or until `deadline`. Returns false
-  // when the deadline passed before the decision thread took the request:
-  // it is withdrawn and none of its events is processed.
-  bool Wait(std::chrono::steady_clock::time_point deadline);
-  // One per event, in request order. REQUIRES: Wait() returned true.
+  // Withdraws the request if nobody has taken it yet: then none of its
+  // events is processed and on_done is never called. False when taken
+  // (on_done comes).
+  bool TryWithdraw();
+  // One per event, in request order; filled in before on_done.
   const std::vector<EventOutcome>& outcomes() const { return outcomes_; }
   size_t num_events() const { return events_->size(); }
+  bool is_batch() const { return is_batch_; }
 
  private:
   friend class DecisionLoop;
@@ -127,11 +131,9 @@ class PendingDecision {
   std::unique_ptr<Batch> events_;
   bool is_batch_;
   bool scores_;
+  OnDone on_done_;
   std::atomic<int> state_{kQueued};
   std::vector<EventOutcome> outcomes_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
 };
 
 struct DecisionLoopOptions {
@@ -156,7 +158,13 @@ class DecisionLoop {
   ~DecisionLoop();
 
   enum class Admission { kQueued, kQueueFull, kStopped };
-  Admission Submit(const std::shared_ptr<PendingDecision>& request);
+  // Queues a request; nobody decides it before the next Drive() (or the
+  // decision thread's next round).
+  Admission Enqueue(std::shared_ptr<PendingDecision> request);
+  // Decides what is queued now, on this thread, when nobody else is
+  // deciding (up to `max_rounds` rounds); otherwise, and for what is left,
+  // wakes the decision thread.
+  void Drive(size_t max_rounds = 64);
 
   // The pipeline new requests should be parsed for.
   std::shared_ptr<const ServedPipeline> pipeline() const;
@@ -223,9 +231,8 @@ class DecisionLoop {
   bool snapshot_asked_ = false;
   std::optional<Status> snapshot_done_;
 
-  // Held by the thread that decides: the decision thread, or a worker that
-  // found nobody deciding when it submitted (DecisionLoop::Submit). Guards
-  // everything below.
+  // Held by the thread that decides: the decision thread, or an event loop
+  // that found nobody deciding (Drive). Guards everything below.
   std::mutex engine_mu_;
   std::unique_ptr<features::FeatureState> state_;
   std::unique_ptr<runtime::AuditLog> audit_;

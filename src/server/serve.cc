@@ -1,10 +1,9 @@
 // The HTTP side of `sluice serve`: routes, authentication, limits and
-// answers, over cpp-httplib's server (a pool of worker threads, one
-// connection per thread at a time, HTTP/1.1 keep-alive).
+// answers, over the service's own HTTP/1.1 event loops
+// (server/internal/http_server.h).
 
 #include "server/serve.h"
 
-#include <httplib.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -12,6 +11,7 @@
 #include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <csignal>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -21,6 +21,7 @@
 
 #include "pipeline/spec.h"
 #include "server/decision_loop.h"
+#include "server/internal/http_server.h"
 #include "server/internal/openapi_document.h"
 #include "server/metrics.h"
 #include "server/request_parser.h"
@@ -92,21 +93,39 @@ bool SameSecret(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-void Reply(httplib::Response& res, int status, std::string body, const char* type = kJson) {
-  res.status = status;
-  res.body = std::move(body);
-  res.set_header("Content-Type", type);
+using internal::HttpRequest;
+using internal::HttpResponder;
+using internal::HttpResponse;
+
+HttpResponse Reply(int status, std::string body, const char* type = kJson) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  r.content_type = type;
+  return r;
 }
 
-void ReplyError(httplib::Response& res, int status, std::string_view code, std::string_view message,
-                std::string_view field = {}, int64_t event = -1) {
-  Reply(res, status, ErrorJson(status, code, message, field, event) + "\n");
-  if (status == 503) res.set_header("Retry-After", "1");
+HttpResponse ReplyError(int status, std::string_view code, std::string_view message,
+                        std::string_view field = {}, int64_t event = -1) {
+  HttpResponse r = Reply(status, ErrorJson(status, code, message, field, event) + "\n");
+  if (status == 503) r.headers.emplace_back("Retry-After", "1");
+  return r;
 }
 
-// When the handler of the request running on this thread started (set by
-// the pre-routing handler, read by the logger).
-thread_local Clock::time_point t_request_start{};
+bool IsGet(const HttpRequest& req) {
+  return req.method == "GET" || req.method == "HEAD";
+}
+
+// A /v1/decide request on its way: parsed, queued, decided, answered. Held
+// by the queued PendingDecision's on_done (and, weakly, by its timeout).
+struct DecideCall {
+  HttpResponder responder;
+  std::string body;
+  bool scores = false;
+  int attempts = 0;
+  std::mutex mu;
+  std::weak_ptr<PendingDecision> pending;  // the attempt queued now
+};
 
 }  // namespace
 
@@ -116,57 +135,69 @@ struct DecisionServer::Impl {
   std::string token;  // "" = no authentication
   std::unique_ptr<ServerMetrics> metrics;
   std::unique_ptr<DecisionLoop> loop;
-  httplib::Server http;
-  std::thread listener;
+  std::unique_ptr<internal::HttpServer> http;
   std::atomic<bool> shutting_down{false};
   bool shut_down = false;
   Status shutdown_status;
+  // Admin requests (reload, snapshot) run on threads of their own, so that
+  // the event loops never wait for them.
+  std::mutex admin_mu;
+  std::vector<std::thread> admin_threads;
 
-  void InstallRoutes();
-  bool Authorized(const httplib::Request& req) const;
+  void Route(HttpRequest& req, HttpResponder responder);
+  bool Authorized(const HttpRequest& req) const;
   // Checks the bearer token for `req` (admin endpoints always need one);
-  // answers 401 or 403 and returns false when it is missing or wrong.
-  bool Admit(const httplib::Request& req, httplib::Response& res) const;
-  void Decide(const httplib::Request& req, std::string_view body, httplib::Response& res);
+  // fills in the 401 or 403 answer and returns false when it is missing or
+  // wrong.
+  bool Admit(const HttpRequest& req, HttpResponse* refusal) const;
+  void Decide(const HttpRequest& req, HttpResponder responder);
+  // Parses the call's body for the pipeline served now and queues it.
+  void StartDecide(const std::shared_ptr<DecideCall>& call);
+  // On the deciding thread: the answer, or another attempt after a reload.
+  void Decided(const std::shared_ptr<DecideCall>& call, PendingDecision& pending);
   ReloadReport Reload();
-  void Ready(httplib::Response& res);
+  HttpResponse Ready();
+  HttpResponse Snapshot();
+  void RunAdmin(std::function<HttpResponse()> task, HttpResponder responder);
   DecideRequestParser& ParserFor(const ServedPipeline& pipeline);
 };
 
-bool DecisionServer::Impl::Authorized(const httplib::Request& req) const {
-  const std::string header = req.get_header_value("Authorization");
+bool DecisionServer::Impl::Authorized(const HttpRequest& req) const {
+  const std::string* header = req.Header("authorization");
+  if (header == nullptr) return false;
   constexpr std::string_view kScheme = "bearer ";
-  if (header.size() <= kScheme.size()) return false;
+  if (header->size() <= kScheme.size()) return false;
   for (size_t i = 0; i < kScheme.size(); ++i) {
-    if (static_cast<char>(std::tolower(static_cast<unsigned char>(header[i]))) != kScheme[i]) {
+    if (static_cast<char>(std::tolower(static_cast<unsigned char>((*header)[i]))) != kScheme[i]) {
       return false;
     }
   }
-  std::string_view presented(header);
+  std::string_view presented(*header);
   presented.remove_prefix(kScheme.size());
   while (!presented.empty() && presented.front() == ' ') presented.remove_prefix(1);
   return SameSecret(presented, token);
 }
 
-bool DecisionServer::Impl::Admit(const httplib::Request& req, httplib::Response& res) const {
+bool DecisionServer::Impl::Admit(const HttpRequest& req, HttpResponse* refusal) const {
   const Handler h = HandlerForPath(req.path);
   if (h == Handler::kHealth || h == Handler::kReady) return true;
   if (h == Handler::kAdmin && token.empty()) {
-    ReplyError(res, 403, "forbidden",
-               "admin endpoints are refused unless the service has a token (--token-file)");
+    *refusal = ReplyError(403, "forbidden",
+                          "admin endpoints are refused unless the service has a token "
+                          "(--token-file)");
     return false;
   }
   if (token.empty() || Authorized(req)) return true;
-  ReplyError(res, 401, "unauthorized",
-             req.has_header("Authorization")
-                 ? "the bearer token is wrong"
-                 : "this endpoint needs 'Authorization: Bearer TOKEN' (--token-file)");
-  res.set_header("WWW-Authenticate", "Bearer realm=\"sluice\"");
+  *refusal = ReplyError(401, "unauthorized",
+                        req.Header("authorization") != nullptr
+                            ? "the bearer token is wrong"
+                            : "this endpoint needs 'Authorization: Bearer TOKEN' (--token-file)");
+  refusal->headers.emplace_back("WWW-Authenticate", "Bearer realm=\"sluice\"");
   return false;
 }
 
 DecideRequestParser& DecisionServer::Impl::ParserFor(const ServedPipeline& pipeline) {
-  // One parser per worker thread, made again when the pipeline changes
+  // One parser per thread, made again when the pipeline changes
   // (generations are unique in the process, so parsers of another server
   // in the same process are never reused by mistake).
   thread_local uint64_t generation = 0;
@@ -179,71 +210,99 @@ DecideRequestParser& DecisionServer::Impl::ParserFor(const ServedPipeline& pipel
   return *parser;
 }
 
-void DecisionServer::Impl::Decide(const httplib::Request& req, std::string_view body,
-                                  httplib::Response& res) {
-  const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(options.timeout_ms);
-  bool scores = false;
-  if (req.has_param("scores")) {
-    const std::string v = req.get_param_value("scores");
-    if (v == "true" || v == "1") {
-      scores = true;
-    } else if (v != "false" && v != "0") {
+void DecisionServer::Impl::Decide(const HttpRequest& req, HttpResponder responder) {
+  auto call = std::make_shared<DecideCall>();
+  call->responder = std::move(responder);
+  if (std::optional<std::string> v = req.QueryParam("scores")) {
+    if (*v == "true" || *v == "1") {
+      call->scores = true;
+    } else if (*v != "false" && *v != "0") {
       metrics->CountRejectedInput("invalid_parameter");
-      ReplyError(res, 400, "invalid_parameter",
-                 "query parameter 'scores': expected true or false, found '" + v + "'");
+      call->responder.Send(
+          ReplyError(400, "invalid_parameter",
+                     "query parameter 'scores': expected true or false, found '" + *v + "'"));
       return;
     }
   }
-  std::shared_ptr<PendingDecision> pending;
-  bool is_batch = false;
-  // A request parsed for a pipeline that a reload replaced before its
-  // events were decided comes back undecided: parse it again for the new one.
-  for (int attempt = 0;; ++attempt) {
-    std::shared_ptr<const ServedPipeline> pipeline = loop->pipeline();
-    DecideRequest parsed;
-    if (std::optional<RequestError> error = ParserFor(*pipeline).Parse(body, &parsed)) {
-      metrics->CountRejectedInput(error->code);
-      ReplyError(res, error->status, error->code, error->message, error->field, error->event);
+  call->body = req.body;
+  StartDecide(call);
+  if (!call->responder) return;  // answered already (refused)
+  // The deadline: a request nobody has taken by then is withdrawn and
+  // answered 503; one taken is always decided and answered.
+  std::weak_ptr<DecideCall> weak = call;
+  internal::HttpServer::RunAt(
+      Clock::now() + std::chrono::milliseconds(options.timeout_ms), [this, weak] {
+        std::shared_ptr<DecideCall> c = weak.lock();
+        if (!c) return;
+        std::shared_ptr<PendingDecision> p;
+        {
+          std::lock_guard<std::mutex> lock(c->mu);
+          p = c->pending.lock();
+        }
+        if (!p || !p->TryWithdraw()) return;
+        metrics->CountOverload("timeout");
+        c->responder.Send(ReplyError(503, "timeout",
+                                     "no decision within " + std::to_string(options.timeout_ms) +
+                                         " ms (--timeout-ms); the events were not processed: "
+                                         "retry later"));
+      });
+}
+
+void DecisionServer::Impl::StartDecide(const std::shared_ptr<DecideCall>& call) {
+  std::shared_ptr<const ServedPipeline> pipeline = loop->pipeline();
+  DecideRequest parsed;
+  if (std::optional<RequestError> error = ParserFor(*pipeline).Parse(call->body, &parsed)) {
+    metrics->CountRejectedInput(error->code);
+    call->responder.Send(
+        ReplyError(error->status, error->code, error->message, error->field, error->event));
+    return;
+  }
+  auto pending = std::make_shared<PendingDecision>(
+      std::move(pipeline), std::move(parsed.events), parsed.is_batch, call->scores,
+      [this, call](PendingDecision& done) { Decided(call, done); });
+  {
+    std::lock_guard<std::mutex> lock(call->mu);
+    call->pending = pending;
+  }
+  switch (loop->Enqueue(std::move(pending))) {
+    case DecisionLoop::Admission::kQueued:
       return;
-    }
-    is_batch = parsed.is_batch;
-    pending = std::make_shared<PendingDecision>(std::move(pipeline), std::move(parsed.events),
-                                                is_batch, scores);
-    switch (loop->Submit(pending)) {
-      case DecisionLoop::Admission::kQueued:
-        break;
-      case DecisionLoop::Admission::kQueueFull:
-        metrics->CountOverload("queue_full");
-        ReplyError(res, 503, "overloaded",
-                   "the decision queue is full (" + std::to_string(options.queue_events) +
-                       " events, --queue); the events were not processed: retry later");
-        return;
-      case DecisionLoop::Admission::kStopped:
-        metrics->CountOverload("shutting_down");
-        ReplyError(res, 503, "shutting_down",
-                   "the service is shutting down; the events were not processed");
-        return;
-    }
-    if (!pending->Wait(deadline)) {
-      metrics->CountOverload("timeout");
-      ReplyError(res, 503, "timeout",
-                 "no decision within " + std::to_string(options.timeout_ms) +
-                     " ms (--timeout-ms); the events were not processed: retry later");
+    case DecisionLoop::Admission::kQueueFull:
+      metrics->CountOverload("queue_full");
+      call->responder.Send(
+          ReplyError(503, "overloaded",
+                     "the decision queue is full (" + std::to_string(options.queue_events) +
+                         " events, --queue); the events were not processed: retry later"));
       return;
-    }
-    if (pending->outcomes().empty() || pending->outcomes()[0].status != 0) break;
-    if (attempt == 8) {  // reloads faster than requests are decided
+    case DecisionLoop::Admission::kStopped:
+      metrics->CountOverload("shutting_down");
+      call->responder.Send(ReplyError(
+          503, "shutting_down", "the service is shutting down; the events were not processed"));
+      return;
+  }
+}
+
+void DecisionServer::Impl::Decided(const std::shared_ptr<DecideCall>& call,
+                                   PendingDecision& pending) {
+  const std::vector<EventOutcome>& outcomes = pending.outcomes();
+  if (!outcomes.empty() && outcomes[0].status == 0) {
+    // Parsed for a pipeline that a reload replaced before its events were
+    // decided: parse it again for the new one.
+    if (++call->attempts > 8) {  // reloads faster than requests are decided
       metrics->CountOverload("reloading");
-      ReplyError(res, 503, "reloading",
-                 "the pipeline was reloaded again and again while the request waited; the "
-                 "events were not processed: retry later");
+      call->responder.Send(ReplyError(
+          503, "reloading",
+          "the pipeline was reloaded again and again while the request waited; the events "
+          "were not processed: retry later"));
       return;
     }
+    StartDecide(call);
+    return;
   }
-  const std::vector<EventOutcome>& outcomes = pending->outcomes();
-  if (!is_batch) {
-    Reply(res, outcomes[0].status, outcomes[0].json + "\n");
-    if (outcomes[0].status == 503) res.set_header("Retry-After", "1");
+  if (!pending.is_batch()) {
+    HttpResponse r = Reply(outcomes[0].status, outcomes[0].json + "\n");
+    if (outcomes[0].status == 503) r.headers.emplace_back("Retry-After", "1");
+    call->responder.Send(std::move(r));
     return;
   }
   size_t bytes = 16;
@@ -256,7 +315,7 @@ void DecisionServer::Impl::Decide(const httplib::Request& req, std::string_view 
     answer += outcomes[i].json;
   }
   answer += "]}\n";
-  Reply(res, 200, std::move(answer));
+  call->responder.Send(Reply(200, std::move(answer)));
 }
 
 ReloadReport DecisionServer::Impl::Reload() {
@@ -346,7 +405,7 @@ ReloadReport DecisionServer::Impl::Reload() {
   return report;
 }
 
-void DecisionServer::Impl::Ready(httplib::Response& res) {
+HttpResponse DecisionServer::Impl::Ready() {
   std::string reason;
   if (shutting_down.load()) {
     reason = "shutting down";
@@ -357,169 +416,114 @@ void DecisionServer::Impl::Ready(httplib::Response& res) {
   if (!reason.empty()) {
     std::string body = "{\"status\":\"not_ready\",\"reason\":";
     io::AppendJsonString(reason, &body);
-    Reply(res, 503, body + "}\n");
-    res.set_header("Retry-After", "1");
-    return;
+    HttpResponse r = Reply(503, body + "}\n");
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
   }
   std::string body = "{\"status\":\"ready\",\"pipeline\":";
   io::AppendJsonString(loop->pipeline()->engine->spec().name, &body);
-  Reply(res, 200, body + "}\n");
+  return Reply(200, body + "}\n");
 }
 
-void DecisionServer::Impl::InstallRoutes() {
-  using httplib::Request;
-  using httplib::Response;
-  using HandlerResponse = httplib::Server::HandlerResponse;
+HttpResponse DecisionServer::Impl::Snapshot() {
+  if (options.state_dir.empty()) {
+    return ReplyError(409, "no_state_dir",
+                      "the service keeps its state in memory only (no --state-dir)");
+  }
+  const auto start = Clock::now();
+  Status s = loop->Snapshot();
+  if (!s.ok()) return ReplyError(500, "snapshot_failed", s.message());
+  std::string body = "{\"status\":\"written\",\"path\":";
+  io::AppendJsonString(options.state_dir + "/snapshot", &body);
+  body += ",\"seconds\":" +
+          std::to_string(std::chrono::duration<double>(Clock::now() - start).count());
+  return Reply(200, body + "}\n");
+}
 
-  // Latency is measured from here (the request's headers are read) to the
-  // logger (the answer is written).
-  http.set_pre_routing_handler([](const Request&, Response&) {
-    t_request_start = Clock::now();
-    return HandlerResponse::Unhandled;
-  });
+void DecisionServer::Impl::RunAdmin(std::function<HttpResponse()> task, HttpResponder responder) {
+  std::lock_guard<std::mutex> lock(admin_mu);
+  admin_threads.emplace_back(
+      [task = std::move(task), responder = std::move(responder)]() mutable {
+        responder.Send(task());
+      });
+}
 
-  http.Get("/healthz",
-           [](const Request&, Response& res) { Reply(res, 200, "{\"status\":\"ok\"}\n"); });
-  http.Get("/readyz", [this](const Request&, Response& res) { Ready(res); });
-  // The others check the token first. Checking it in the handler, after
-  // httplib has read the body (at most --max-body bytes), keeps the
-  // connection usable: refusing before would leave the body unread.
-  auto guarded = [this](httplib::Server::Handler handler) {
-    return [this, handler = std::move(handler)](const Request& req, Response& res) {
-      if (Admit(req, res)) handler(req, res);
-    };
-  };
-  http.Get("/v1/pipeline", guarded([this](const Request&, Response& res) {
-             Reply(res, 200, loop->pipeline()->info_json + "\n");
-           }));
-  // The body is taken through a content reader: httplib's plain handlers
-  // parse a body sent as application/x-www-form-urlencoded (curl -d's
-  // default) as a form and refuse it above 8 KiB; events are JSON whatever
-  // the Content-Type says. The body limit (--max-body) still applies.
-  http.Post("/v1/decide",
-            [this](const Request& req, Response& res, const httplib::ContentReader& reader) {
-              std::string body;
-              const bool read = reader([&body](const char* data, size_t n) {
-                body.append(data, n);
-                return true;
-              });
-              if (!read) {
-                // Too large (413, set by httplib) or unreadable: the error
-                // handler writes the answer.
-                if (res.status < 400) res.status = 400;
-                return;
-              }
-              if (Admit(req, res)) Decide(req, body, res);
-            });
-  http.Get("/metrics", guarded([this](const Request&, Response& res) {
-             Reply(res, 200, metrics->Render(), "text/plain; version=0.0.4; charset=utf-8");
-           }));
-  http.Get("/openapi.json", guarded([](const Request&, Response& res) {
-             Reply(res, 200, std::string(internal::OpenApiDocument()));
-           }));
-  http.Post("/admin/reload", guarded([this](const Request&, Response& res) {
+void DecisionServer::Impl::Route(HttpRequest& req, HttpResponder responder) {
+  const std::string& path = req.path;
+  const Handler h = HandlerForPath(path);
+  // The methods each endpoint takes; another method is answered 405.
+  const char* allow = nullptr;
+  if (path == "/healthz" || path == "/readyz" || path == "/v1/pipeline" || path == "/metrics" ||
+      path == "/openapi.json") {
+    allow = "GET, HEAD";
+  } else if (path == "/v1/decide" || path == "/admin/reload" || path == "/admin/snapshot") {
+    allow = "POST";
+  }
+  // Every endpoint but health checks the token first (the body has been
+  // read, so the connection stays usable).
+  HttpResponse refusal;
+  if (!Admit(req, &refusal)) {
+    responder.Send(std::move(refusal));
+    return;
+  }
+  if (allow == nullptr) {
+    if (h == Handler::kAdmin) {
+      responder.Send(ReplyError(404, "not_found",
+                                "no admin endpoint " + req.method + " " + path +
+                                    " (there are POST /admin/reload and POST /admin/snapshot)"));
+    } else {
+      responder.Send(ReplyError(404, "not_found",
+                                "no endpoint " + req.method + " " + path + " (see /openapi.json)"));
+    }
+    return;
+  }
+  const bool post = std::strcmp(allow, "POST") == 0;
+  if (post ? req.method != "POST" : !IsGet(req)) {
+    HttpResponse r =
+        ReplyError(405, "method_not_allowed",
+                   req.method + " is not allowed on " + path + "; use " + allow);
+    r.headers.emplace_back("Allow", allow);
+    responder.Send(std::move(r));
+    return;
+  }
+  switch (h) {
+    case Handler::kDecide:
+      Decide(req, std::move(responder));
+      return;
+    case Handler::kHealth:
+      responder.Send(Reply(200, "{\"status\":\"ok\"}\n"));
+      return;
+    case Handler::kReady:
+      responder.Send(Ready());
+      return;
+    case Handler::kPipeline:
+      responder.Send(Reply(200, loop->pipeline()->info_json + "\n"));
+      return;
+    case Handler::kMetrics:
+      responder.Send(Reply(200, metrics->Render(), "text/plain; version=0.0.4; charset=utf-8"));
+      return;
+    case Handler::kOpenApi:
+      responder.Send(Reply(200, std::string(internal::OpenApiDocument())));
+      return;
+    case Handler::kAdmin:
+      if (path == "/admin/reload") {
+        RunAdmin(
+            [this] {
               ReloadReport r = Reload();
               std::fprintf(stderr, "sluice serve: POST /admin/reload: %s\n", r.summary.c_str());
-              Reply(res, r.http_status, r.json + "\n");
-              if (r.http_status == 503) res.set_header("Retry-After", "1");
-            }));
-  http.Post("/admin/snapshot", guarded([this](const Request&, Response& res) {
-              if (options.state_dir.empty()) {
-                ReplyError(res, 409, "no_state_dir",
-                           "the service keeps its state in memory only (no --state-dir)");
-                return;
-              }
-              const auto start = Clock::now();
-              Status s = loop->Snapshot();
-              if (!s.ok()) {
-                ReplyError(res, 500, "snapshot_failed", s.message());
-                return;
-              }
-              std::string body = "{\"status\":\"written\",\"path\":";
-              io::AppendJsonString(options.state_dir + "/snapshot", &body);
-              body += ",\"seconds\":" +
-                      std::to_string(std::chrono::duration<double>(Clock::now() - start).count());
-              Reply(res, 200, body + "}\n");
-            }));
-  auto no_admin_endpoint = guarded([](const Request& req, Response& res) {
-    ReplyError(res, 404, "not_found",
-               "no admin endpoint " + req.method + " " + req.path +
-                   " (there are POST /admin/reload and POST /admin/snapshot)");
-  });
-  for (const char* pattern : {"/admin", "/admin/.*"}) {
-    http.Get(pattern, no_admin_endpoint);
-    http.Post(pattern, no_admin_endpoint);
-    http.Put(pattern, no_admin_endpoint);
-    http.Delete(pattern, no_admin_endpoint);
+              HttpResponse res = Reply(r.http_status, r.json + "\n");
+              if (r.http_status == 503) res.headers.emplace_back("Retry-After", "1");
+              return res;
+            },
+            std::move(responder));
+      } else {
+        RunAdmin([this] { return Snapshot(); }, std::move(responder));
+      }
+      return;
+    case Handler::kOther:
+      break;
   }
-
-  // A known path with another method: 405 with the methods it takes.
-  struct Route {
-    const char* path;
-    const char* allow;
-  };
-  for (const Route& route : {Route{"/healthz", "GET, HEAD"}, Route{"/readyz", "GET, HEAD"},
-                             Route{"/v1/pipeline", "GET, HEAD"}, Route{"/v1/decide", "POST"},
-                             Route{"/metrics", "GET, HEAD"}, Route{"/openapi.json", "GET, HEAD"}}) {
-    const bool health =
-        std::strcmp(route.path, "/healthz") == 0 || std::strcmp(route.path, "/readyz") == 0;
-    auto refuse = [route](const Request& req, Response& res) {
-      ReplyError(
-          res, 405, "method_not_allowed",
-          std::string(req.method) + " is not allowed on " + route.path + "; use " + route.allow);
-      res.set_header("Allow", route.allow);
-    };
-    const httplib::Server::Handler not_allowed =
-        health ? httplib::Server::Handler(refuse) : guarded(refuse);
-    const bool is_post = std::strcmp(route.allow, "POST") == 0;
-    if (is_post) {
-      http.Get(route.path, not_allowed);
-    } else {
-      http.Post(route.path, not_allowed);
-    }
-    http.Put(route.path, not_allowed);
-    http.Patch(route.path, not_allowed);
-    http.Delete(route.path, not_allowed);
-    http.Options(route.path, not_allowed);
-  }
-
-  // Errors httplib answers itself (no route, body too large, bad request
-  // line) get a JSON body too; answers that have one are left alone.
-  http.set_error_handler(
-      httplib::Server::HandlerWithResponse([this](const Request& req, Response& res) {
-        if (!res.body.empty()) return HandlerResponse::Unhandled;
-        switch (res.status) {
-          case 404:
-            if (!Admit(req, res)) break;  // with a token, unknown paths are not told apart
-            ReplyError(res, 404, "not_found",
-                       "no endpoint " + req.method + " " + req.path + " (see /openapi.json)");
-            break;
-          case 413:
-            metrics->CountRejectedInput("too_large");
-            ReplyError(res, 413, "too_large",
-                       "the request body is larger than " + std::to_string(options.max_body_bytes) +
-                           " bytes (--max-body)");
-            break;
-          default:
-            ReplyError(
-                res, res.status, "bad_request",
-                "the request could not be read (HTTP status " + std::to_string(res.status) + ")");
-            break;
-        }
-        return HandlerResponse::Handled;
-      }));
-  http.set_exception_handler([](const Request&, Response& res, std::exception_ptr) {
-    ReplyError(res, 500, "internal", "internal error");
-  });
-  http.set_logger([this](const Request& req, const Response& res) {
-    const Handler h = HandlerForPath(req.path);
-    metrics->CountRequest(h, res.status);
-    if (t_request_start != Clock::time_point{}) {
-      metrics->ObserveLatency(
-          h, std::chrono::duration<double>(Clock::now() - t_request_start).count());
-      t_request_start = Clock::time_point{};
-    }
-  });
+  responder.Send(ReplyError(404, "not_found", "no endpoint " + req.method + " " + path));
 }
 
 DecisionServer::DecisionServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -567,31 +571,44 @@ Result<std::unique_ptr<DecisionServer>> DecisionServer::Start(
       impl->loop, DecisionLoop::Start(ServedPipeline::Make(std::move(engine), options.stamp_time),
                                       loop_options, impl->metrics.get()));
 
-  httplib::Server& http = impl->http;
-  const size_t threads = options.threads;
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  http.set_keep_alive_max_count(1u << 20);
-  http.set_keep_alive_timeout(5);
-  http.set_read_timeout(5, 0);
-  http.set_write_timeout(5, 0);
-  http.set_tcp_nodelay(true);
-  http.set_payload_max_length(options.max_body_bytes);
-  impl->InstallRoutes();
-
-  ListenAddress& a = impl->address;
-  if (a.port == 0) {
-    a.port = http.bind_to_any_port(a.host);
-    if (a.port <= 0) {
-      return IoError("cannot listen on " + a.host + " (any port): " + std::strerror(errno));
-    }
-  } else if (!http.bind_to_port(a.host, a.port)) {
-    return IoError("cannot listen on " + options.listen + ": " + std::strerror(errno) +
-                   " (is another process using the port?)");
-  }
+  internal::HttpServerOptions http;
+  http.host = impl->address.host;
+  http.port = impl->address.port;
+  http.threads = options.threads;
+  http.limits.max_body_bytes = options.max_body_bytes;
   Impl* raw = impl.get();
-  impl->listener = std::thread([raw] { raw->http.listen_after_bind(); });
-  // stop() does nothing before the accept loop has started: wait for it.
-  while (!http.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  http.handler = [raw](HttpRequest& req, HttpResponder responder) {
+    raw->Route(req, std::move(responder));
+  };
+  http.error_response = [raw](int status, const std::string& message) {
+    if (status == 413) {
+      raw->metrics->CountRejectedInput("too_large");
+      return ReplyError(413, "too_large",
+                        "the request body is larger than " +
+                            std::to_string(raw->options.max_body_bytes) + " bytes (--max-body)");
+    }
+    if (status == 503) raw->metrics->CountOverload("connections");
+    return ReplyError(status,
+                      status == 503   ? "overloaded"
+                      : status == 408 ? "timeout"
+                                      : "bad_request",
+                      message);
+  };
+  http.on_answer = [raw](const std::string& path, int status, double seconds) {
+    const Handler h = HandlerForPath(path);
+    raw->metrics->CountRequest(h, status);
+    if (!path.empty()) raw->metrics->ObserveLatency(h, seconds);
+  };
+  // After each round of ready sockets: decide what the round queued, on
+  // the loop's own thread when nobody else is deciding.
+  http.after_events = [raw] { raw->loop->Drive(); };
+  auto started = internal::HttpServer::Start(std::move(http));
+  if (!started.ok()) {
+    (void)impl->loop->Stop();
+    return started.status();
+  }
+  impl->http = std::move(started).value();
+  impl->address.port = impl->http->port();
   return std::unique_ptr<DecisionServer>(new DecisionServer(std::move(impl)));
 }
 
@@ -604,10 +621,14 @@ Status DecisionServer::Shutdown() {
   if (s.shut_down) return s.shutdown_status;
   s.shut_down = true;
   s.shutting_down = true;
-  // No new connections; the workers finish the requests in flight (whose
-  // events the still running decision thread decides) and end.
-  s.http.stop();
-  if (s.listener.joinable()) s.listener.join();
+  // No new connections; the requests in flight are answered (their events
+  // decided by the still running decision thread), then the loops end.
+  s.http->Stop();
+  {
+    std::lock_guard<std::mutex> lock(s.admin_mu);
+    for (std::thread& t : s.admin_threads) t.join();
+    s.admin_threads.clear();
+  }
   s.shutdown_status = s.loop->Stop();
   return s.shutdown_status;
 }

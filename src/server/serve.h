@@ -9,8 +9,10 @@
 //   GET  /metrics        Prometheus text format
 //   GET  /openapi.json   the API, as OpenAPI 3.0
 //
-// HTTP worker threads (cpp-httplib's pool, keep-alive) parse and validate
-// bodies; one decision thread owns the engine and the windowed state
+// HTTP event loops (server/internal/http_server.h: epoll, keep-alive,
+// pipelining) read and parse requests and, after each round of ready
+// sockets, decide what they queued on their own thread when nobody else is
+// deciding; the decision loop owns the engine and the windowed state
 // (server/decision_loop.h). Every answer is computed by the same
 // Engine::Process as `sluice run`: for the same events in the same order,
 // each decision object is byte for byte the line `sluice run` writes.
@@ -35,9 +37,9 @@ struct ServeOptions {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT ([v6]:PORT); port 0 picks a free port
   std::string token_file;                 // "" = no authentication (admin endpoints refused)
   size_t max_body_bytes = 1u << 20;       // larger bodies: 413
-  int64_t timeout_ms = 1000;              // per request, from its handler's start
+  int64_t timeout_ms = 1000;              // per request, from the moment it has been read
   size_t queue_events = 4096;             // events waiting for the decision thread, at most
-  size_t threads = 16;      // HTTP worker threads (each serves one connection at a time)
+  size_t threads = 1;       // HTTP event loops (each accepts, reads, decides and answers)
   size_t batch_size = 256;  // events per Engine::Process, at most
   std::string audit;        // "" = none; else one JSON line per decided event
   // Events may leave out the event-time field: they get the service's clock

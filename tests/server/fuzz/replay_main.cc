@@ -1,5 +1,6 @@
 // Replays files through the fuzz target without libFuzzer, so that every
-// build (gcc too) runs the committed corpus: `request_parser_replay DIR...`.
+// build (gcc too) runs the committed corpus: `request_parser_replay DIR...`,
+// `http_request_replay DIR...`.
 
 #include <algorithm>
 #include <cstdint>
@@ -25,8 +26,9 @@ int main(int argc, char** argv) {
     }
   }
   std::sort(files.begin(), files.end());
+  const std::string name = std::filesystem::path(argv[0]).filename().string();
   if (files.empty()) {
-    std::fprintf(stderr, "request_parser_replay: no input files\n");
+    std::fprintf(stderr, "%s: no input files\n", name.c_str());
     return 1;
   }
   for (const auto& f : files) {
@@ -36,6 +38,6 @@ int main(int argc, char** argv) {
     const std::string bytes = ss.str();
     LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   }
-  std::printf("request_parser_replay: %zu inputs replayed, none crashed\n", files.size());
+  std::printf("%s: %zu inputs replayed, none crashed\n", name.c_str(), files.size());
   return 0;
 }
