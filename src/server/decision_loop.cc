@@ -403,7 +403,7 @@ void DecisionLoop::Run() {
       reloaded_.notify_all();
       continue;
     }
-    // Everything queued (a worker may have decided it meanwhile).
+    // Everything queued (an event loop may have decided it meanwhile).
     for (;;) {
       if (options_.delay.count() > 0) std::this_thread::sleep_for(options_.delay);
       if (!DecideRound(round)) break;
@@ -429,7 +429,7 @@ void DecisionLoop::Decide(const std::vector<std::shared_ptr<PendingDecision>>& r
     const size_t n = r->events_->size();
     r->outcomes_.resize(n);
     if (r->pipeline_.get() != &pipeline) {
-      // Parsed for a pipeline replaced since (a reload): the worker parses
+      // Parsed for a pipeline replaced since (a reload): the server parses
       // it again for the new one.
       for (EventOutcome& o : r->outcomes_) o = {0, {}};
       continue;

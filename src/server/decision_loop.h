@@ -95,7 +95,7 @@ struct ReloadOutcome {
 struct EventOutcome {
   // 200 decided, 409 late, 422 rejected by the pipeline, 503 not processed;
   // 0: not processed because the request was parsed for a pipeline replaced
-  // since (a reload); the worker parses it again and resubmits it.
+  // since (a reload); the server parses it again and queues it again.
   int status = 0;
   std::string json;  // the decision object, or {"error":{...}}
 };

@@ -8,10 +8,10 @@
 //
 // Parsing is all-or-nothing: a body with one bad event is refused whole,
 // naming the event and the field, so that nothing of it reaches the
-// windowed state. This is the code the HTTP worker threads run on untrusted
+// windowed state. This is the code the HTTP event loops run on untrusted
 // bytes; tests/server/fuzz fuzzes it.
 //
-// Thread safety: a parser belongs to one thread (each HTTP worker keeps one).
+// Thread safety: a parser belongs to one thread (each thread that parses keeps one).
 
 #include <cstdint>
 #include <memory>

@@ -1,5 +1,5 @@
 // libFuzzer target: the body parser of POST /v1/decide, the code that HTTP
-// worker threads run on untrusted bytes. Any input must give either events
+// event loops run on untrusted bytes. Any input must give either events
 // or a refusal with a status, a code and a message; never a crash, a leak,
 // an out-of-bounds read or undefined behaviour (built with ASan and UBSan).
 //
