@@ -447,6 +447,35 @@ TEST(HttpServer, HalfClosedClientsGetTheirAnswer) {
   EXPECT_NE(s.ReadToClose().find("later"), std::string::npos);
 }
 
+TEST(HttpServer, PipelinedRequestsBeforeAHalfCloseAreAllAnswered) {
+  TestServer t;
+  Socket s(t.server->port());
+  s.Send("GET /later HTTP/1.1\r\n\r\nGET /second HTTP/1.1\r\n\r\nGET /partial HTT");
+  s.ShutdownWrite();
+  const std::string got = s.ReadToClose();
+  EXPECT_EQ(Count(got, "HTTP/1.1 200 OK"), 2u) << got;
+  EXPECT_LT(got.find("later"), got.find("GET /second")) << got;
+  EXPECT_EQ(got.find("partial"), std::string::npos) << got;
+}
+
+TEST(HttpServer, AClientFarAheadIsReadInBoundedSteps) {
+  HttpServerOptions o;
+  o.limits.max_body_bytes = 1000;
+  TestServer t(std::move(o));
+  Socket s(t.server->port());
+  // One slow request, then 400 KiB of pipelined requests: the server holds
+  // at most about a head and a body of them at a time, and answers all.
+  std::string many;
+  for (int i = 0; i < 4000; ++i) {
+    many += "POST /p HTTP/1.1\r\nContent-Length: 50\r\n\r\n" + std::string(50, 'x');
+  }
+  s.Send("GET /later HTTP/1.1\r\n\r\n");
+  std::thread writer([&] { s.Send(many); });
+  const std::string got = s.ReadAnswers(4001);
+  writer.join();
+  EXPECT_EQ(Count(got, "HTTP/1.1 200 OK"), 4001u);
+}
+
 TEST(HttpServer, StopAnswersWhatIsInFlight) {
   TestServer t;
   Socket s(t.server->port());

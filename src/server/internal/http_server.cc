@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <queue>
 #include <thread>
@@ -127,6 +128,10 @@ class EventLoop : public std::enable_shared_from_this<EventLoop> {
   void DrainMailbox();
   void RunTimers(Clock::time_point now);
   int WaitMs(Clock::time_point now) const;
+  // The most one connection buffers unread by the handler: a head and a body.
+  size_t InputCap() const {
+    return options_->limits.max_head_bytes + options_->limits.max_body_bytes + 64;
+  }
 
   const HttpServerOptions* const options_;
   const int listen_fd_;
@@ -143,6 +148,7 @@ class EventLoop : public std::enable_shared_from_this<EventLoop> {
   Clock::time_point stop_deadline_{};
   bool listening_ = true;
 
+  std::deque<Timer> fifo_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   uint64_t timer_seq_ = 0;
   Clock::time_point next_sweep_{};
@@ -211,12 +217,19 @@ void EventLoop::Post(uint64_t connection, HttpResponse response) {
 }
 
 void EventLoop::AddTimer(Clock::time_point when, std::function<void()> task) {
-  timers_.push(Timer{when, timer_seq_++, std::move(task)});
+  // Timers mostly come in time order (one timeout for every request): a
+  // queue takes those; the heap the others.
+  if (fifo_.empty() || when >= fifo_.back().when) {
+    fifo_.push_back(Timer{when, timer_seq_++, std::move(task)});
+  } else {
+    timers_.push(Timer{when, timer_seq_++, std::move(task)});
+  }
 }
 
 int EventLoop::WaitMs(Clock::time_point now) const {
   Clock::time_point until = next_sweep_;
   if (!timers_.empty()) until = std::min(until, timers_.top().when);
+  if (!fifo_.empty()) until = std::min(until, fifo_.front().when);
   if (until <= now) return 0;
   const auto ms = std::chrono::ceil<std::chrono::milliseconds>(until - now).count();
   return static_cast<int>(std::min<int64_t>(ms, 1000));
@@ -324,17 +337,16 @@ void EventLoop::OnEvent(Conn& c, uint32_t events) {
     Flush(c);
     if (conns_.find(id) == conns_.end()) return;
   }
-  if ((events & (EPOLLIN | EPOLLRDHUP)) && !c.in_flight && !c.peer_closed) {
+  // Reading goes on while a request is with the handler (pipelined bytes
+  // wait in `in`), so the common path needs no epoll_ctl per request.
+  if ((events & (EPOLLIN | EPOLLRDHUP)) && !c.peer_closed && c.in.size() <= InputCap()) {
     for (;;) {
       const ssize_t n = ::read(c.fd, read_buffer_.data(), read_buffer_.size());
       if (n > 0) {
         c.in.append(read_buffer_.data(), static_cast<size_t>(n));
         c.last_activity = Clock::now();
         if (static_cast<size_t>(n) < read_buffer_.size()) break;
-        // Bound what one connection may buffer: a head and a body.
-        if (c.in.size() > options_->limits.max_head_bytes + options_->limits.max_body_bytes + 64) {
-          break;
-        }
+        if (c.in.size() > InputCap()) break;
         continue;
       }
       if (n == 0) {
@@ -346,12 +358,8 @@ void EventLoop::OnEvent(Conn& c, uint32_t events) {
       Close(c);
       return;
     }
-    Process(c);
+    Process(c);  // flushes, and closes a finished connection
     if (conns_.find(id) == conns_.end()) return;
-    if (c.peer_closed && !c.in_flight && c.out_done == c.out.size()) {
-      Close(c);
-      return;
-    }
     SetInterest(c);
   }
 }
@@ -441,7 +449,9 @@ void EventLoop::Flush(Conn& c) {
   c.out.clear();
   c.out_done = 0;
   c.write_since = {};
-  if (c.close_after_write && !c.in_flight) {
+  // Nothing in flight and nothing to write: closed when asked, or when the
+  // client has finished sending (what is left in `in` is no whole request).
+  if (!c.in_flight && (c.close_after_write || c.peer_closed)) {
     Close(c);
     return;
   }
@@ -451,7 +461,9 @@ void EventLoop::Flush(Conn& c) {
 void EventLoop::SetInterest(Conn& c) {
   uint32_t want = 0;
   if (c.out_done < c.out.size()) want |= EPOLLOUT;
-  if (!c.in_flight && !c.peer_closed && !c.close_after_write) want |= EPOLLIN | EPOLLRDHUP;
+  if (!c.peer_closed && !c.close_after_write && c.in.size() <= InputCap()) {
+    want |= EPOLLIN | EPOLLRDHUP;
+  }
   if (want == c.interest) return;
   epoll_event ev{};
   ev.events = want;
@@ -503,6 +515,11 @@ void EventLoop::DrainMailbox() {
 }
 
 void EventLoop::RunTimers(Clock::time_point now) {
+  while (!fifo_.empty() && fifo_.front().when <= now) {
+    std::function<void()> task = std::move(fifo_.front().task);
+    fifo_.pop_front();
+    task();
+  }
   while (!timers_.empty() && timers_.top().when <= now) {
     std::function<void()> task = std::move(const_cast<Timer&>(timers_.top()).task);
     timers_.pop();
