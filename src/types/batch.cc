@@ -17,8 +17,11 @@ char* StringArena::Allocate(size_t n) {
     ++current_;
     used_ = 0;
   }
-  size_t size = std::max(block_size_, n);
-  blocks_.push_back(Block{std::make_unique<char[]>(size), size});
+  // The first block is small (a batch of one event needs little), the
+  // others full-sized; bytes are not zeroed (they are written before read).
+  const size_t wanted = blocks_.empty() ? std::min<size_t>(block_size_, 4096) : block_size_;
+  const size_t size = std::max(wanted, n);
+  blocks_.push_back(Block{std::make_unique_for_overwrite<char[]>(size), size});
   current_ = blocks_.size() - 1;
   used_ = n;
   return blocks_.back().data.get();
