@@ -48,6 +48,12 @@ local path = os.getenv("SERVE_BENCH_PATH") or "/v1/decide"
 local rate = tonumber(os.getenv("SERVE_BENCH_RATE") or "0")
 local threads = tonumber(os.getenv("SERVE_BENCH_THREADS") or "1")
 local run_tag = "~" .. (os.getenv("SERVE_BENCH_RUN") or "0") .. "."
+-- A fixed population (SERVE_BENCH_POPULATION = K > 0): the cards are the
+-- bodies' cards times K suffixes, visited in a cycle that continues across
+-- runs from SERVE_BENCH_START (requests sent before this run), so that
+-- after one cycle no new card appears and the state stops growing.
+local population = tonumber(os.getenv("SERVE_BENCH_POPULATION") or "0")
+local start = tonumber(os.getenv("SERVE_BENCH_START") or "0")
 
 -- setup() runs in wrk's main Lua state, once per thread before they start:
 -- each thread learns its index, which sets where it starts in the bodies.
@@ -85,6 +91,13 @@ function init(args)
     assert(n > 0, "no request bodies in " .. file)
     -- Threads start at evenly spaced offsets.
     cursor = 1 + math.floor(index * n / threads) % n
+    if population > 0 then
+      -- Position in the cycle of n * population cards: this thread's share
+      -- of the requests sent so far, plus its offset.
+      local g = math.floor(start / threads) + math.floor(index * n * population / threads)
+      cursor = 1 + g % n
+      pass = math.floor(g / n) % population
+    end
   else
     static_request = wrk.format("GET", path)
   end
@@ -92,11 +105,17 @@ end
 
 function request()
   if static_request then return static_request end
-  local body = heads[cursor] .. run_tag .. index .. "." .. pass .. tails[cursor]
+  local body
+  if population > 0 then
+    body = heads[cursor] .. "~" .. pass .. tails[cursor]
+  else
+    body = heads[cursor] .. run_tag .. index .. "." .. pass .. tails[cursor]
+  end
   cursor = cursor + 1
   if cursor > n then
     cursor = 1
     pass = pass + 1
+    if population > 0 then pass = pass % population end
   end
   return wrk.format("POST", path, headers, body)
 end

@@ -236,13 +236,16 @@ def machine_info():
 
 
 RUN_COUNTER = [0]
+DECIDE_SENT = [0]  # decide requests sent so far: where the population cycle goes on
 
 
 def run_wrk(args, server, path, rate, connections, bodies, duration):
     RUN_COUNTER[0] += 1
     env = dict(os.environ, SERVE_BENCH_BODIES=bodies, SERVE_BENCH_PATH=path,
                SERVE_BENCH_RUN=str(RUN_COUNTER[0]),
-               SERVE_BENCH_RATE=str(rate), SERVE_BENCH_THREADS=str(args.wrk_threads))
+               SERVE_BENCH_RATE=str(rate), SERVE_BENCH_THREADS=str(args.wrk_threads),
+               SERVE_BENCH_POPULATION=str(args.population_cycles),
+               SERVE_BENCH_START=str(DECIDE_SENT[0]))
     argv = [args.wrk, "-t", str(args.wrk_threads), "-c", str(connections), "-d", f"{duration}s",
             "--timeout", "5s", "-s", LUA, server.url + path]
     m0 = server.metrics()
@@ -262,6 +265,8 @@ def run_wrk(args, server, path, rate, connections, bodies, duration):
     if os.waitstatus_to_exitcode(status) != 0 or "SERVE_BENCH_RESULT" not in out:
         raise RuntimeError(f"wrk failed: {' '.join(argv)}\n{out}\n{err}")
     r = json.loads(out.split("SERVE_BENCH_RESULT", 1)[1].strip().splitlines()[0])
+    if path == "/v1/decide":
+        DECIDE_SENT[0] += r["requests"]
     secs = r["duration_us"] / 1e6
     handler = "decide" if path == "/v1/decide" else "healthz"
     codes = {}
@@ -425,10 +430,16 @@ def main():
     ap.add_argument("--cards", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=100)
     ap.add_argument("--warmup", type=int, default=5, help="seconds of warm-up at 5,000/s")
+    ap.add_argument("--population", type=int, default=0,
+                    help="a fixed population of about this many cards (a multiple of --events), "
+                         "each visited once by a closed-loop warm-up, so that the state stops "
+                         "growing; 0 (default): fresh cards in every run, the state grows")
     ap.add_argument("--json", default=os.path.join(ROOT, "bench", "results", "serve.json"),
                     help="results file ('' for none)")
     args = ap.parse_args()
     threads = args.threads
+    args.population_cycles = (0 if args.population <= 0
+                              else max(1, -(-args.population // args.events)))
     rates = [int(x) for x in args.rates.split(",") if x.strip()]
     for tool in (args.sluice, args.wrk):
         if not os.access(tool, os.X_OK):
@@ -449,6 +460,15 @@ def main():
             print("CHECK FAILED:", p)
         warm = run_wrk(args, server, "/v1/decide", 5000, args.connections, bodies, args.warmup)
         extra_decided = samples["samples"] + warm["requests"]
+        if args.population_cycles:
+            # Visit every card of the population once (closed loop).
+            cards = n_bodies * args.population_cycles
+            while DECIDE_SENT[0] < cards:
+                fill = run_wrk(args, server, "/v1/decide", 0, args.connections, bodies, 10)
+                extra_decided += fill["requests"]
+            print(f"population: {cards:,} cards, all visited once ({DECIDE_SENT[0]:,} requests); "
+                  f"live keys {metric_sum(server.metrics(), 'sluice_live_keys'):,.0f}",
+                  flush=True)
 
         paths = ["/v1/decide"] + ([] if args.no_floor else ["/healthz"])
         runs = {p: {rate: [] for rate in rates} for p in paths}
@@ -532,6 +552,7 @@ def main():
                 or "wrk", "wrk_threads": args.wrk_threads, "connections": args.connections,
                 "duration_s": args.duration, "reps": args.reps,
                 "events": args.events, "cards": args.cards, "seed": args.seed,
+                "population": args.population_cycles * args.events,
                 "git_head": subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"],
                                            capture_output=True, text=True).stdout.strip(),
                 "median": {p: {str(k): v for k, v in by.items()} for p, by in summary.items()},
