@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <mutex>
+#include <set>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -263,10 +265,13 @@ size_t Count(const std::string& s, const std::string& what) {
 
 struct TestServer {
   explicit TestServer(HttpServerOptions o = {}) {
-    o.threads = o.threads == 0 ? 2 : o.threads;
     if (!o.handler) {
       o.handler = [this](HttpRequest& req, HttpResponder responder) {
         ++handled;
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          loop_threads.insert(std::this_thread::get_id());
+        }
         HttpResponse r;
         r.content_type = "text/plain";
         if (req.path == "/later") {
@@ -296,6 +301,8 @@ struct TestServer {
     server = std::move(s).value();
   }
   std::unique_ptr<HttpServer> server;
+  std::mutex mu;
+  std::set<std::thread::id> loop_threads;  // the loops that ran the handler
   std::atomic<int> handled{0};
   std::atomic<int> answers{0};
 };
@@ -488,7 +495,9 @@ TEST(HttpServer, StopAnswersWhatIsInFlight) {
 }
 
 TEST(HttpServer, ManyClientsAtOnce) {
-  TestServer t;
+  HttpServerOptions o;
+  o.threads = 2;
+  TestServer t(std::move(o));
   std::vector<std::thread> clients;
   std::atomic<int> ok{0};
   for (int c = 0; c < 8; ++c) {
@@ -504,6 +513,8 @@ TEST(HttpServer, ManyClientsAtOnce) {
   }
   for (auto& c : clients) c.join();
   EXPECT_EQ(ok.load(), 1600);
+  // The connections went round both loops.
+  EXPECT_EQ(t.loop_threads.size(), 2u);
 }
 
 TEST(HttpServer, BindErrorsAreClear) {

@@ -78,8 +78,13 @@ struct Timer {
 // One event loop: a thread, an epoll set, the connections it accepted.
 class EventLoop : public std::enable_shared_from_this<EventLoop> {
  public:
-  EventLoop(const HttpServerOptions* options, int listen_fd, std::atomic<size_t>* open)
-      : options_(options), listen_fd_(listen_fd), open_(open) {}
+  EventLoop(const HttpServerOptions* options, int listen_fd, std::atomic<size_t>* open,
+            const std::vector<EventLoop*>* peers, std::atomic<size_t>* next_peer)
+      : options_(options),
+        listen_fd_(listen_fd),
+        open_(open),
+        peers_(peers),
+        next_peer_(next_peer) {}
   ~EventLoop();
 
   Status Init();
@@ -117,6 +122,10 @@ class EventLoop : public std::enable_shared_from_this<EventLoop> {
   };
 
   void Accept();
+  // A connection accepted by another loop, for this one (any thread).
+  void Hand(int fd);
+  // Serves connection `fd` from now on (this loop's thread).
+  void Adopt(int fd);
   void OnEvent(Conn& c, uint32_t events);
   void Process(Conn& c);
   void Complete(uint64_t connection, HttpResponse response);
@@ -136,6 +145,8 @@ class EventLoop : public std::enable_shared_from_this<EventLoop> {
   const HttpServerOptions* const options_;
   const int listen_fd_;
   std::atomic<size_t>* const open_;
+  const std::vector<EventLoop*>* const peers_;  // every loop, this one included
+  std::atomic<size_t>* const next_peer_;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
@@ -144,6 +155,7 @@ class EventLoop : public std::enable_shared_from_this<EventLoop> {
 
   std::mutex mailbox_mu_;
   std::vector<std::pair<uint64_t, HttpResponse>> mailbox_;
+  std::vector<int> handed_;  // connections handed over by other loops
   std::atomic<bool> stopping_{false};
   Clock::time_point stop_deadline_{};
   bool listening_ = true;
@@ -166,6 +178,7 @@ EventLoop::~EventLoop() {
   for (auto& [id, c] : conns_) {
     if (c->fd >= 0) ::close(c->fd);
   }
+  for (int fd : handed_) ::close(fd);
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
@@ -207,7 +220,7 @@ void EventLoop::Post(uint64_t connection, HttpResponse response) {
   bool first = false;
   {
     std::lock_guard<std::mutex> lock(mailbox_mu_);
-    first = mailbox_.empty();
+    first = mailbox_.empty() && handed_.empty();
     mailbox_.emplace_back(connection, std::move(response));
   }
   if (first) {
@@ -308,21 +321,51 @@ void EventLoop::Accept() {
     }
     const int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    auto c = std::make_unique<Conn>();
-    c->id = next_id_++;
-    c->fd = fd;
-    c->last_activity = Clock::now();
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP;
-    ev.data.u64 = c->id;
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
-      ::close(fd);
-      continue;
-    }
-    c->interest = ev.events;
     open_->fetch_add(1);
-    conns_.emplace(c->id, std::move(c));
+    // Connections go round the loops, whichever accepted them.
+    EventLoop* target = this;
+    if (peers_->size() > 1) target = (*peers_)[next_peer_->fetch_add(1) % peers_->size()];
+    if (target == this) {
+      Adopt(fd);
+    } else {
+      target->Hand(fd);
+    }
   }
+}
+
+void EventLoop::Hand(int fd) {
+  bool first = false;
+  {
+    std::lock_guard<std::mutex> lock(mailbox_mu_);
+    first = mailbox_.empty() && handed_.empty();
+    handed_.push_back(fd);
+  }
+  if (first) {
+    const uint64_t one = 1;
+    (void)!::write(wake_fd_, &one, sizeof one);
+  }
+}
+
+void EventLoop::Adopt(int fd) {
+  if (stopping_.load()) {
+    ::close(fd);
+    open_->fetch_sub(1);
+    return;
+  }
+  auto c = std::make_unique<Conn>();
+  c->id = next_id_++;
+  c->fd = fd;
+  c->last_activity = Clock::now();
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLRDHUP;
+  ev.data.u64 = c->id;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    ::close(fd);
+    open_->fetch_sub(1);
+    return;
+  }
+  c->interest = ev.events;
+  conns_.emplace(c->id, std::move(c));
 }
 
 void EventLoop::OnEvent(Conn& c, uint32_t events) {
@@ -507,10 +550,13 @@ void EventLoop::Sweep(Clock::time_point now) {
 
 void EventLoop::DrainMailbox() {
   std::vector<std::pair<uint64_t, HttpResponse>> items;
+  std::vector<int> handed;
   {
     std::lock_guard<std::mutex> lock(mailbox_mu_);
     items.swap(mailbox_);
+    handed.swap(handed_);
   }
+  for (int fd : handed) Adopt(fd);
   for (auto& [id, response] : items) Complete(id, std::move(response));
 }
 
@@ -605,10 +651,13 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options)
                       : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   auto shared_options = std::make_shared<HttpServerOptions>(std::move(options));
   auto open = std::make_shared<std::atomic<size_t>>(0);
+  auto peers = std::make_shared<std::vector<EventLoop*>>();
+  auto next_peer = std::make_shared<std::atomic<size_t>>(0);
   for (size_t i = 0; i < shared_options->threads; ++i) {
-    // The loops keep the options and the counter alive through the deleter.
-    std::shared_ptr<EventLoop> loop(new EventLoop(shared_options.get(), fd, open.get()),
-                                    [shared_options, open](EventLoop* l) { delete l; });
+    // The loops keep what they share alive through the deleter.
+    std::shared_ptr<EventLoop> loop(
+        new EventLoop(shared_options.get(), fd, open.get(), peers.get(), next_peer.get()),
+        [shared_options, open, peers, next_peer](EventLoop* l) { delete l; });
     Status s = loop->Init();
     if (!s.ok()) {
       server->Stop();
@@ -616,6 +665,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options)
     }
     server->loops_.push_back(loop);
   }
+  for (auto& loop : server->loops_) peers->push_back(loop.get());
   for (auto& loop : server->loops_) {
     EventLoop* l = loop.get();
     loop->thread = std::thread([l] { l->Run(); });
