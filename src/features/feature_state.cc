@@ -1,6 +1,7 @@
 #include "features/feature_state.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "common/check.h"
 #include "features/internal/key_records.h"
@@ -136,10 +137,11 @@ void FeatureState::RunStep(int step, Batch& batch) {
   internal::GroupMember& m = gs.group->member(member);
   const expr::WindowCall& call = set_.calls_[set_.groups_[g].calls[member]];
   Column& out = batch.column(call.result);
-  uint8_t* valid = out.valid();
-  for (size_t row = 0; row < rows; ++row) {
-    valid[row] = m.valid[row];
-    if (m.overflow[row] != 0) batch.SetRowError(row, m.overflow_error);
+  std::memcpy(out.valid(), m.valid.data(), rows);
+  if (m.can_overflow) {
+    for (size_t row = 0; row < rows; ++row) {
+      if (m.overflow[row] != 0) batch.SetRowError(row, m.overflow_error);
+    }
   }
   switch (call.result_type.kind) {
     case TypeKind::kFloat64:

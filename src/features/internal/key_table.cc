@@ -78,7 +78,7 @@ uint32_t KeyTable::Find(std::string_view key, uint64_t hash) const {
     const uint32_t e = index_[i];
     if (e == 0) return kNoSlot;
     const uint32_t slot = e - 1;
-    if (entries_[slot].hash == hash && KeyOf(slot) == key) return slot;
+    if (entries_[slot].hash == hash && SameKey(slot, key)) return slot;
   }
 }
 

@@ -95,6 +95,17 @@ class KeyTable {
     std::memcpy(&i, k.bytes, sizeof i);
     return long_keys_[i];
   }
+  bool SameKey(uint32_t slot, std::string_view key) const {
+    const StoredKey& k = entries_[slot].key;
+    if (k.size != key.size()) return false;
+    if (key.size() <= sizeof k.bytes) {
+      // Inline keys are zero after their bytes: compare all 12 (no call).
+      char padded[sizeof k.bytes] = {};
+      std::memcpy(padded, key.data(), key.size());
+      return std::memcmp(padded, k.bytes, sizeof k.bytes) == 0;
+    }
+    return KeyOf(slot) == key;
+  }
   void StoreKey(uint32_t slot, std::string_view key);
   void FreeKey(uint32_t slot);
   // Per slot, what a lookup reads: one aligned 32-byte entry, so one line.

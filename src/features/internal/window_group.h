@@ -55,6 +55,7 @@ struct GroupMember {
   bool exclude_current = false;
   Type result_type;
   uint32_t overflow_error = 0;
+  bool can_overflow = false;  // an int64 sum: `overflow` is filled
   // This batch's results, copied to the result column by the member's step.
   std::vector<uint64_t> words;
   std::vector<std::string_view> strings;  // string results, in the batch arena
@@ -123,6 +124,9 @@ class WindowGroup {
   };
 
   void EnsureSketches(size_t n);
+  // Process() for rows [begin, end).
+  void ProcessChunk(Batch& batch, const uint32_t* slots, const int64_t* times, const Column* filter,
+                    const Column* value, size_t begin, size_t end);
   // This group's fields in slot `slot`'s record.
   template <typename T>
   T* Field(uint32_t slot, uint32_t offset) const {
