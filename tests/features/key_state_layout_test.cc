@@ -239,3 +239,61 @@ TEST(MappedArray, GrowsWithoutLosingContentsAndZeroesWhatItAdds) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// An int64 sum outside int64 is a record error; the record has entered the
+// windows of the aggregates computed before the error and of none after.
+TEST(IntegerSums, OverflowIsARecordErrorThatKeepsTheRecordOutOfLaterWindows) {
+  const char* yaml = R"(pipeline: overflow
+source:
+  schema:
+    ts: {type: timestamp, event_time: true, format: epoch_ms}
+    k: string
+    y: int64
+features:
+  s: sum(y) over 10s by k
+  c: count() over 10s by k
+)";
+  std::vector<Diagnostic> diags;
+  auto spec = pipeline::LoadPipelineText(yaml, "p.yaml", &diags);
+  ASSERT_TRUE(spec.ok());
+  auto engine = runtime::Engine::Compile(std::move(spec).value(), &diags);
+  ASSERT_TRUE(engine);
+  auto state = engine->NewFeatureState();
+  const auto& f = engine->source_fields();
+  int s = -1, c = -1;
+  for (size_t i = 0; i < engine->layout().size(); ++i) {
+    const std::string& name = engine->layout().column(static_cast<int>(i)).name;
+    if (name == "s") s = static_cast<int>(i);
+    if (name == "c") c = static_cast<int>(i);
+  }
+  ASSERT_GE(s, 0);
+  ASSERT_GE(c, 0);
+  constexpr int64_t kHalf = int64_t{1} << 62;
+  const int64_t ys[] = {kHalf, kHalf, -kHalf};
+  Batch batch(engine->layout(), 8);
+  for (int i = 0; i < 3; ++i) {
+    const size_t r = batch.AppendRow();
+    batch.column(f[0].column).valid()[r] = 1;
+    batch.column(f[0].column).data<int64_t>()[r] = int64_t{i} * 1'000'000'000;
+    batch.column(f[1].column).valid()[r] = 1;
+    batch.column(f[1].column).data<std::string_view>()[r] = "k";
+    batch.column(f[2].column).valid()[r] = 1;
+    batch.column(f[2].column).data<int64_t>()[r] = ys[i];
+  }
+  engine->Process(batch, state.get());
+  EXPECT_EQ(batch.row_error(0), 0u);
+  EXPECT_NE(batch.row_error(1), 0u) << "2^62 + 2^62 is outside int64";
+  EXPECT_EQ(batch.row_error(2), 0u);
+  EXPECT_EQ(batch.column(s).data<int64_t>()[0], kHalf);
+  // The sum counted the failed record (it came before the error)...
+  EXPECT_EQ(batch.column(s).data<int64_t>()[2], kHalf);
+  // ... count(), computed after it, did not.
+  EXPECT_EQ(batch.column(c).data<int64_t>()[0], 1);
+  EXPECT_EQ(batch.column(c).data<int64_t>()[2], 2);
+}
+
+}  // namespace
+}  // namespace sluice
