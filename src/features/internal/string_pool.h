@@ -56,12 +56,7 @@ class StringPool {
   }
   void Retain(uint32_t id) { ++entries_[id].refs; }
   void Release(uint32_t id) {
-    if (--entries_[id].refs != 0) return;
-    Erase(id);
-    entries_[id].text.clear();
-    entries_[id].text.shrink_to_fit();
-    free_.push_back(id);
-    --live_;
+    if (--entries_[id].refs == 0) Forget(id);
   }
   std::string_view Get(uint32_t id) const { return entries_[id].text; }
   size_t size() const { return live_; }
@@ -125,6 +120,14 @@ class StringPool {
     uint32_t refs = 0;
   };
 
+  // The last reference to `id` is gone (out of line: Release is inlined).
+  __attribute__((noinline)) void Forget(uint32_t id) {
+    Erase(id);
+    entries_[id].text.clear();
+    entries_[id].text.shrink_to_fit();
+    free_.push_back(id);
+    --live_;
+  }
   uint32_t Find(std::string_view s, uint64_t h) const {
     const size_t mask = index_.size() - 1;
     for (size_t i = h & mask; index_[i] != kEmpty; i = (i + 1) & mask) {

@@ -267,13 +267,6 @@ uint64_t WindowGroup::ValueWord(const Batch& batch, size_t row) {
   }
 }
 
-void WindowGroup::RetainWord(uint64_t word) {
-  if (IsString()) strings_->Retain(static_cast<uint32_t>(word));
-}
-void WindowGroup::ReleaseWord(uint64_t word) {
-  if (IsString()) strings_->Release(static_cast<uint32_t>(word));
-}
-
 bool WindowGroup::Less(uint64_t a, uint64_t b) const {
   if (value_type_.kind == TypeKind::kFloat64) return WordDouble(a) < WordDouble(b);
   return static_cast<int64_t>(a) < static_cast<int64_t>(b);

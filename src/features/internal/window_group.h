@@ -170,8 +170,13 @@ class WindowGroup {
   // A result read from a held value: seconds elapsed since it, or the value.
   void EmitHeld(GroupMember& m, Batch& batch, size_t row, bool elapsed, int64_t elapsed_ns,
                 uint64_t word);
-  void ReleaseWord(uint64_t word);
-  void RetainWord(uint64_t word);
+  // References to string values held in the state (inline: a few per event).
+  void ReleaseWord(uint64_t word) {
+    if (IsString()) strings_->Release(static_cast<uint32_t>(word));
+  }
+  void RetainWord(uint64_t word) {
+    if (IsString()) strings_->Retain(static_cast<uint32_t>(word));
+  }
   int64_t CountOf(uint32_t slot) const;
   bool IsString() const { return value_type_.kind == TypeKind::kString; }
   bool Less(uint64_t a, uint64_t b) const;
