@@ -65,6 +65,7 @@ class StateReader {
   }
   bool failed() const { return failed_; }
   bool at_end() const { return pos_ == in_.size(); }
+  size_t remaining() const { return in_.size() - pos_; }
 
  private:
   bool Fail() {

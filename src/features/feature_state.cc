@@ -1,8 +1,10 @@
 #include "features/feature_state.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "common/check.h"
+#include "features/internal/key_records.h"
 #include "features/internal/key_table.h"
 #include "features/internal/string_pool.h"
 #include "features/internal/window_group.h"
@@ -64,6 +66,7 @@ FeatureState::FeatureState(const FeatureSet& set)
     KeySetState state;
     state.table = std::make_unique<internal::KeyTable>(ks.columns, ks.types, set.key_groups_,
                                                        ks.max_window_ns);
+    state.records = std::make_unique<internal::KeyRecords>();
     keysets_.push_back(std::move(state));
   }
   for (size_t g = 0; g < set.groups_.size(); ++g) {
@@ -71,12 +74,15 @@ FeatureState::FeatureState(const FeatureSet& set)
     const expr::WindowCall& first = set.calls_[def.calls.front()];
     GroupState state;
     state.group = std::make_unique<internal::WindowGroup>(
-        keysets_[def.keyset].table.get(), first.value, first.value_type, first.filter,
-        first.window_ns, first.half_life_ns, strings_.get());
+        keysets_[def.keyset].table.get(), keysets_[def.keyset].records.get(), first.value,
+        first.value_type, first.filter, first.window_ns, first.half_life_ns, strings_.get());
     for (size_t c : def.calls) state.group->AddMember(set.calls_[c]);
+    state.group->DeclareFields();
     keysets_[def.keyset].groups.push_back(g);
     groups_.push_back(std::move(state));
   }
+  for (auto& ks : keysets_) ks.records->Finish();
+  for (auto& gs : groups_) gs.group->BindFields();
 }
 
 FeatureState::~FeatureState() = default;
@@ -100,6 +106,7 @@ void FeatureState::Sweep() {
     ks.table->Expired(now_, &expired);
     for (uint32_t slot : expired) {
       for (size_t g : ks.groups) groups_[g].group->Reset(slot);
+      if (slot < ks.records->slots()) ks.records->Clear(slot);
       ks.table->Remove(slot);
     }
     evicted_ += expired.size();
@@ -116,6 +123,10 @@ void FeatureState::RunStep(int step, Batch& batch) {
     if (ks.serial != serial_) {
       ks.slots.resize(batch.capacity());
       ks.table->LookupBatch(batch, rows, times, ks.slots.data());
+      ks.records->EnsureSlots(ks.table->slot_limit());
+      // A key's running values for every group sit in one record: load the
+      // batch's records once, for all the groups (see WindowGroup::Process).
+      touch_sink_ += ks.records->Touch(ks.slots.data(), rows);
       ks.serial = serial_;
       ks.events_since_sweep += rows;
     }
@@ -126,10 +137,11 @@ void FeatureState::RunStep(int step, Batch& batch) {
   internal::GroupMember& m = gs.group->member(member);
   const expr::WindowCall& call = set_.calls_[set_.groups_[g].calls[member]];
   Column& out = batch.column(call.result);
-  uint8_t* valid = out.valid();
-  for (size_t row = 0; row < rows; ++row) {
-    valid[row] = m.valid[row];
-    if (m.overflow[row] != 0) batch.SetRowError(row, m.overflow_error);
+  std::memcpy(out.valid(), m.valid.data(), rows);
+  if (m.can_overflow) {
+    for (size_t row = 0; row < rows; ++row) {
+      if (m.overflow[row] != 0) batch.SetRowError(row, m.overflow_error);
+    }
   }
   switch (call.result_type.kind) {
     case TypeKind::kFloat64:
@@ -334,7 +346,8 @@ FeatureStats FeatureState::Stats() const {
   FeatureStats s;
   for (const auto& ks : keysets_) {
     s.live_keys += ks.table->live();
-    s.state_bytes += ks.table->bytes_reserved() + ks.slots.capacity() * sizeof(uint32_t);
+    s.state_bytes += ks.table->bytes_reserved() + ks.records->bytes_reserved() +
+                     ks.slots.capacity() * sizeof(uint32_t);
   }
   for (const auto& gs : groups_) {
     s.events_held += gs.group->events_held();

@@ -27,6 +27,7 @@
 namespace sluice::features {
 
 namespace internal {
+class KeyRecords;
 class KeyTable;
 class WindowGroup;
 class StringPool;
@@ -129,7 +130,8 @@ class FeatureState final : public expr::StepRunner {
 
   struct KeySetState {
     std::unique_ptr<internal::KeyTable> table;
-    std::vector<uint32_t> slots;  // this batch's rows
+    std::unique_ptr<internal::KeyRecords> records;  // every group's running values, per slot
+    std::vector<uint32_t> slots;                    // this batch's rows
     uint64_t serial = 0;
     size_t events_since_sweep = 0;
     std::vector<size_t> groups;
@@ -145,6 +147,7 @@ class FeatureState final : public expr::StepRunner {
   uint64_t serial_ = 0;
   int64_t now_ = INT64_MIN;  // time of the latest event processed
   size_t evicted_ = 0;
+  uint64_t touch_sink_ = 0;  // keeps the loads of KeyRecords::Touch from being optimised away
 };
 
 }  // namespace sluice::features

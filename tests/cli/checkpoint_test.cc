@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -169,6 +170,30 @@ TEST_F(Checkpoints, SigtermKeepsWaitingEventsForTheNextRun) {
       << Read("err1");
   EXPECT_NE(Read("err2").find("resumed from a checkpoint"), std::string::npos) << Read("err2");
   EXPECT_TRUE(Read("out.csv") == Read("ref.csv"));
+}
+
+// tests/cli/data/checkpoint_0430c9d: a checkpoint written by sluice at
+// 0430c9d, before the running values of the window groups were laid out in
+// one record per key, in the middle of a burst (count_distinct windows of
+// about 90 events, in the pair table), with the input and the output as they
+// were then. The state image kept its format: sluice resumes from it and
+// writes what an uninterrupted run writes.
+TEST_F(Checkpoints, ResumesFromACheckpointOfAnEarlierSluice) {
+  const fs::path data = fs::path(SLUICE_SOURCE_DIR) / "tests/cli/data/checkpoint_0430c9d";
+  for (const char* name : {"p.yaml", "events.csv", "rest.csv", "out.csv"}) {
+    fs::copy_file(data / name, dir_ / name, fs::copy_options::overwrite_existing);
+  }
+  fs::create_directories(dir_ / "ck");
+  fs::copy_file(data / "ck" / "checkpoint", dir_ / "ck" / "checkpoint");
+  auto r = Shell("cat events.csv rest.csv > whole.csv\ncat rest.csv >> events.csv\n" + Bin() +
+                 " stream p.yaml -i events.csv -o out.csv --checkpoint ck 2> err\n"
+                 "echo exit=$?\n" +
+                 Bin() + " run p.yaml -i whole.csv -o ref.csv -q\necho exit=$?\n");
+  EXPECT_NE(r.output.find("exit=0\nexit=0"), std::string::npos) << r.output;
+  EXPECT_NE(Read("err").find("resumed from a checkpoint"), std::string::npos) << Read("err");
+  const std::string want = Read("ref.csv");
+  EXPECT_EQ(std::count(want.begin(), want.end(), '\n'), 1201);
+  EXPECT_TRUE(Read("out.csv") == want);
 }
 
 TEST_F(Checkpoints, RefusesACorruptCheckpointOrAnotherPipelines) {

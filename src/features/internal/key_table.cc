@@ -78,7 +78,7 @@ uint32_t KeyTable::Find(std::string_view key, uint64_t hash) const {
     const uint32_t e = index_[i];
     if (e == 0) return kNoSlot;
     const uint32_t slot = e - 1;
-    if (hashes_[slot] == hash && KeyOf(slot) == key) return slot;
+    if (entries_[slot].hash == hash && SameKey(slot, key)) return slot;
   }
 }
 
@@ -89,23 +89,19 @@ uint32_t KeyTable::Add(std::string_view key, uint64_t hash, int64_t time) {
     slot = free_slots_.back();
     free_slots_.pop_back();
   } else {
-    slot = static_cast<uint32_t>(hashes_.size());
-    if (hashes_.size() == hashes_.capacity()) {
+    slot = static_cast<uint32_t>(entries_.size());
+    if (entries_.size() == entries_.capacity()) {
       // Grow by an eighth (not double): per-key memory is what --stats reports.
-      const size_t n = hashes_.size() + hashes_.size() / 8 + 64;
-      hashes_.reserve(n);
-      keys_.reserve(n);
-      last_time_.reserve(n);
+      const size_t n = entries_.size() + entries_.size() / 8 + 64;
+      entries_.reserve(n);
       in_use_.reserve(n);
     }
-    hashes_.push_back(0);
-    keys_.emplace_back();
-    last_time_.push_back(0);
+    entries_.emplace_back();
     in_use_.push_back(0);
   }
-  hashes_[slot] = hash;
+  entries_[slot].hash = hash;
   StoreKey(slot, key);
-  last_time_[slot] = time;
+  entries_[slot].last_time = time;
   in_use_[slot] = 1;
   ++live_;
   const size_t mask = index_.size() - 1;
@@ -120,7 +116,7 @@ uint32_t KeyTable::Lookup(const Batch& batch, size_t row, int64_t time) {
   const uint64_t hash = HashBytes(key_scratch_);
   uint32_t slot = Find(key_scratch_, hash);
   if (slot == kNoSlot) return Add(key_scratch_, hash, time);
-  last_time_[slot] = time;
+  entries_[slot].last_time = time;
   return slot;
 }
 
@@ -129,27 +125,30 @@ void KeyTable::LookupBatch(const Batch& batch, size_t rows, const int64_t* times
   batch_hashes_.resize(rows);
   batch_ends_.resize(rows);
   uint64_t touched = 0;
-  // Pass 1: encode and hash every key; load its home bucket.
+  const size_t mask = index_.size() - 1;
+  // Pass 1: encode and hash every key. Pass 2: load its home bucket (plain
+  // loads in a tight loop, which the CPU overlaps).
   for (size_t row = 0; row < rows; ++row) {
     const bool ok = batch.row_error(row) == 0 && Encode(batch, row);
     if (ok) {
       batch_hashes_[row] = HashBytes(key_scratch_);
       batch_keys_ += key_scratch_;
-      touched += index_[batch_hashes_[row] & (index_.size() - 1)];
     } else {
       batch_hashes_[row] = 0;
       slots[row] = kNoSlot;
     }
     batch_ends_[row] = static_cast<uint32_t>(batch_keys_.size()) | (ok ? 0u : 0x80000000u);
   }
-  // Pass 2: load the slot entries the buckets point to.
   for (size_t row = 0; row < rows; ++row) {
-    const uint32_t e = index_[batch_hashes_[row] & (index_.size() - 1)];
-    if (e != 0)
-      touched += hashes_[e - 1] + keys_[e - 1].size + static_cast<uint64_t>(last_time_[e - 1]);
+    if ((batch_ends_[row] & 0x80000000u) == 0) touched += index_[batch_hashes_[row] & mask];
+  }
+  // Pass 3: load the slot entries the buckets point to (one line each).
+  for (size_t row = 0; row < rows; ++row) {
+    const uint32_t e = index_[batch_hashes_[row] & mask];
+    if (e != 0) touched += entries_[e - 1].hash;
   }
   touch_sink_ += touched;
-  // Pass 3: the lookups themselves, in row order.
+  // Pass 4: the lookups themselves, in row order.
   uint32_t begin = 0;
   for (size_t row = 0; row < rows; ++row) {
     const uint32_t end_word = batch_ends_[row];
@@ -162,7 +161,7 @@ void KeyTable::LookupBatch(const Batch& batch, size_t rows, const int64_t* times
     if (slot == kNoSlot) {
       slot = Add(key, hash, times[row]);
     } else {
-      last_time_[slot] = times[row];
+      entries_[slot].last_time = times[row];
     }
     slots[row] = slot;
   }
@@ -172,7 +171,7 @@ uint32_t KeyTable::Insert(std::string_view key_bytes, int64_t last_time) {
   const uint64_t hash = HashBytes(key_bytes);
   uint32_t slot = Find(key_bytes, hash);
   if (slot != kNoSlot) {
-    last_time_[slot] = last_time;
+    entries_[slot].last_time = last_time;
     return slot;
   }
   return Add(key_bytes, hash, last_time);
@@ -184,14 +183,14 @@ void KeyTable::Grow() {
   const size_t mask = index_.size() - 1;
   for (uint32_t e : old) {
     if (e == 0) continue;
-    size_t i = hashes_[e - 1] & mask;
+    size_t i = entries_[e - 1].hash & mask;
     while (index_[i] != 0) i = (i + 1) & mask;
     index_[i] = e;
   }
 }
 
 void KeyTable::StoreKey(uint32_t slot, std::string_view key) {
-  StoredKey& k = keys_[slot];
+  StoredKey& k = entries_[slot].key;
   k.size = static_cast<uint32_t>(key.size());
   if (key.size() <= sizeof k.bytes) {
     std::memcpy(k.bytes, key.data(), key.size());
@@ -210,7 +209,7 @@ void KeyTable::StoreKey(uint32_t slot, std::string_view key) {
 }
 
 void KeyTable::FreeKey(uint32_t slot) {
-  StoredKey& k = keys_[slot];
+  StoredKey& k = entries_[slot].key;
   if (k.size > sizeof k.bytes) {
     uint32_t i;
     std::memcpy(&i, k.bytes, sizeof i);
@@ -224,8 +223,8 @@ void KeyTable::FreeKey(uint32_t slot) {
 void KeyTable::Expired(int64_t now, std::vector<uint32_t>* out) const {
   if (max_window_ns_ < 0) return;
   // A key is empty for every later event e when last <= e.t - W, and e.t >= now.
-  for (size_t s = 0; s < hashes_.size(); ++s) {
-    if (in_use_[s] != 0 && last_time_[s] <= now - max_window_ns_) {
+  for (size_t s = 0; s < entries_.size(); ++s) {
+    if (in_use_[s] != 0 && entries_[s].last_time <= now - max_window_ns_) {
       out->push_back(static_cast<uint32_t>(s));
     }
   }
@@ -234,12 +233,12 @@ void KeyTable::Expired(int64_t now, std::vector<uint32_t>* out) const {
 void KeyTable::Remove(uint32_t slot) {
   SLUICE_CHECK(in_use_[slot] != 0);
   const size_t mask = index_.size() - 1;
-  size_t i = hashes_[slot] & mask;
+  size_t i = entries_[slot].hash & mask;
   while (index_[i] != slot + 1) i = (i + 1) & mask;
   // Backward-shift deletion keeps probe sequences unbroken without tombstones.
   size_t hole = i;
   for (size_t j = (hole + 1) & mask; index_[j] != 0; j = (j + 1) & mask) {
-    const size_t home = hashes_[index_[j] - 1] & mask;
+    const size_t home = entries_[index_[j] - 1].hash & mask;
     // Move entry j into the hole if its home is not in (hole, j].
     const bool between = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
     if (!between) {
@@ -255,8 +254,7 @@ void KeyTable::Remove(uint32_t slot) {
 }
 
 size_t KeyTable::bytes_reserved() const {
-  size_t b = index_.capacity() * sizeof(uint32_t) + hashes_.capacity() * sizeof(uint64_t) +
-             keys_.capacity() * sizeof(StoredKey) + last_time_.capacity() * sizeof(int64_t) +
+  size_t b = index_.capacity() * sizeof(uint32_t) + entries_.capacity() * sizeof(Entry) +
              in_use_.capacity() + free_slots_.capacity() * sizeof(uint32_t);
   b += long_keys_.capacity() * sizeof(std::string);
   for (const auto& k : long_keys_) {
@@ -266,12 +264,12 @@ size_t KeyTable::bytes_reserved() const {
 }
 
 void KeyTable::Save(StateWriter& w) const {
-  w.Put<uint64_t>(hashes_.size());
-  for (size_t s = 0; s < hashes_.size(); ++s) {
+  w.Put<uint64_t>(entries_.size());
+  for (size_t s = 0; s < entries_.size(); ++s) {
     w.Put(in_use_[s]);
     if (in_use_[s] != 0) {
       w.PutString(KeyOf(static_cast<uint32_t>(s)));
-      w.Put(last_time_[s]);
+      w.Put(entries_[s].last_time);
     }
   }
   w.PutVector(free_slots_);
@@ -280,20 +278,20 @@ void KeyTable::Save(StateWriter& w) const {
 bool KeyTable::Load(StateReader& r) {
   uint64_t slots = 0;
   if (!r.Get(&slots) || slots >= UINT32_MAX) return false;
-  hashes_.assign(slots, 0);
-  keys_.assign(slots, {});
+  // Each slot takes at least a byte of the image: a bound before reserving.
+  if (slots > r.remaining()) return false;
+  entries_.assign(slots, {});
   long_keys_.clear();
   free_long_keys_.clear();
-  last_time_.assign(slots, 0);
   in_use_.assign(slots, 0);
   live_ = 0;
   for (size_t s = 0; s < slots; ++s) {
     if (!r.Get(&in_use_[s])) return false;
     if (in_use_[s] == 0) continue;
     std::string key;
-    if (!r.GetString(&key) || !r.Get(&last_time_[s])) return false;
+    if (!r.GetString(&key) || !r.Get(&entries_[s].last_time)) return false;
     StoreKey(static_cast<uint32_t>(s), key);
-    hashes_[s] = HashBytes(key);
+    entries_[s].hash = HashBytes(key);
     ++live_;
   }
   if (!r.GetVector(&free_slots_) || free_slots_.size() + live_ != slots) return false;
@@ -306,8 +304,8 @@ bool KeyTable::Load(StateReader& r) {
   const size_t mask = index_.size() - 1;
   for (size_t s = 0; s < slots; ++s) {
     if (in_use_[s] == 0) continue;
-    if (Find(KeyOf(static_cast<uint32_t>(s)), hashes_[s]) != kNoSlot) return false;  // twice
-    size_t i = hashes_[s] & mask;
+    if (Find(KeyOf(static_cast<uint32_t>(s)), entries_[s].hash) != kNoSlot) return false;  // twice
+    size_t i = entries_[s].hash & mask;
     while (index_[i] != 0) i = (i + 1) & mask;
     index_[i] = static_cast<uint32_t>(s) + 1;
   }

@@ -54,13 +54,13 @@ class KeyTable {
 
   size_t live() const { return live_; }
   // One past the highest slot number in use; per-slot arrays need this size.
-  size_t slot_limit() const { return hashes_.size(); }
+  size_t slot_limit() const { return entries_.size(); }
   uint32_t key_group(uint32_t slot) const {
-    return static_cast<uint32_t>((hashes_[slot] >> 32) % key_groups_);
+    return static_cast<uint32_t>((entries_[slot].hash >> 32) % key_groups_);
   }
   bool in_use(uint32_t slot) const { return in_use_[slot] != 0; }
   std::string_view key_bytes(uint32_t slot) const { return KeyOf(slot); }
-  int64_t last_time(uint32_t slot) const { return last_time_[slot]; }
+  int64_t last_time(uint32_t slot) const { return entries_[slot].last_time; }
   // Adds a key with its encoded bytes (restoring a checkpoint).
   uint32_t Insert(std::string_view key_bytes, int64_t last_time);
   size_t bytes_reserved() const;
@@ -82,7 +82,6 @@ class KeyTable {
 
   // Open addressing with linear probing: slot + 1, 0 = empty. At most half full.
   std::vector<uint32_t> index_;
-  std::vector<uint64_t> hashes_;  // per slot
   // A key's encoded bytes: up to 12 inline (card and account ids), longer
   // ones in long_keys_ (the inline bytes then hold its index).
   struct StoredKey {
@@ -90,18 +89,35 @@ class KeyTable {
     char bytes[12] = {};
   };
   std::string_view KeyOf(uint32_t slot) const {
-    const StoredKey& k = keys_[slot];
+    const StoredKey& k = entries_[slot].key;
     if (k.size <= sizeof k.bytes) return {k.bytes, k.size};
     uint32_t i;
     std::memcpy(&i, k.bytes, sizeof i);
     return long_keys_[i];
   }
+  bool SameKey(uint32_t slot, std::string_view key) const {
+    const StoredKey& k = entries_[slot].key;
+    if (k.size != key.size()) return false;
+    if (key.size() <= sizeof k.bytes) {
+      // Inline keys are zero after their bytes: compare all 12 (no call).
+      char padded[sizeof k.bytes] = {};
+      std::memcpy(padded, key.data(), key.size());
+      return std::memcmp(padded, k.bytes, sizeof k.bytes) == 0;
+    }
+    return KeyOf(slot) == key;
+  }
   void StoreKey(uint32_t slot, std::string_view key);
   void FreeKey(uint32_t slot);
-  std::vector<StoredKey> keys_;
+  // Per slot, what a lookup reads: one aligned 32-byte entry, so one line.
+  struct alignas(32) Entry {
+    uint64_t hash = 0;
+    int64_t last_time = 0;
+    StoredKey key;
+  };
+  static_assert(sizeof(Entry) == 32);
+  std::vector<Entry> entries_;
   std::vector<std::string> long_keys_;
   std::vector<uint32_t> free_long_keys_;
-  std::vector<int64_t> last_time_;
   std::vector<uint8_t> in_use_;
   std::vector<uint32_t> free_slots_;
   size_t live_ = 0;

@@ -1,5 +1,6 @@
 #include "features/internal/ring_pool.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 
@@ -17,9 +18,15 @@ uint32_t RingPool::Allocate(uint32_t capacity) {
     free_[cls].pop_back();
     return offset;
   }
-  const size_t records = store_.size() / width_;
+  // Blocks of up to 64 bytes start at a multiple of their size, so that a
+  // short queue's oldest and newest records share a cache line.
+  size_t records = store_.size() / width_;
+  const size_t align = std::max<size_t>(1, std::min<size_t>(capacity, 64 / (width_ * 8)));
+  records = (records + align - 1) / align * align;
   SLUICE_CHECK_LE(records + capacity, size_t{UINT32_MAX});
-  store_.resize((records + capacity) * width_);
+  const size_t words = (records + capacity) * width_;
+  if (words > store_.capacity()) store_.reserve(std::max(words, store_.capacity() * 2));
+  store_.resize(words);
   return static_cast<uint32_t>(records);
 }
 
@@ -73,16 +80,22 @@ void RingPool::Release(RingRef& r) {
 
 void RingPool::Save(StateWriter& w) const {
   w.Put(width_);
-  w.PutVector(store_);
+  w.Put<uint64_t>(store_.size());  // as StateWriter::PutVector
+  if (!store_.empty()) {
+    w.bytes().append(reinterpret_cast<const char*>(store_.data()),
+                     store_.size() * sizeof(uint64_t));
+  }
   w.Put<uint64_t>(free_.size());
   for (const auto& f : free_) w.PutVector(f);
 }
 
 bool RingPool::Load(StateReader& r) {
   uint32_t width = 0;
-  if (!r.Get(&width) || width != width_ || !r.GetVector(&store_) || store_.size() % width_ != 0) {
+  std::vector<uint64_t> store;
+  if (!r.Get(&width) || width != width_ || !r.GetVector(&store) || store.size() % width_ != 0) {
     return false;
   }
+  store_.assign(store.data(), store.size());
   uint64_t classes = 0;
   if (!r.Get(&classes) || classes > 32) return false;
   free_.assign(classes, {});

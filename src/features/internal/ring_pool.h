@@ -1,7 +1,8 @@
 #pragma once
 // Per-key queues of fixed-width records (the events a window holds), stored
 // in one pooled array per window so that a key costs a 16-byte RingRef and
-// no allocation of its own. Capacities are powers of two; storage freed by a
+// no allocation of its own. The pool's capacity doubles as it grows, as a
+// std::vector's would. Capacities are powers of two; storage freed by a
 // shrinking or evicted key is reused through per-size free lists.
 
 #include <cstddef>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "common/binary_io.h"
+#include "features/internal/mapped_array.h"
 
 namespace sluice::features::internal {
 
@@ -54,7 +56,7 @@ class RingPool {
   void Resize(RingRef& r, uint32_t capacity);
 
   uint32_t width_;
-  std::vector<uint64_t> store_;
+  MappedArray<uint64_t> store_;              // grows without copying (see MappedArray)
   std::vector<std::vector<uint32_t>> free_;  // by log2(capacity)
 };
 

@@ -19,14 +19,16 @@ class StringPool {
   StringPool() : index_(64, kEmpty) {}
 
   // Returns the id of `s` with one more reference.
-  uint32_t Intern(std::string_view s) {
-    const uint64_t h = HashBytes(s);
+  uint32_t Intern(std::string_view s) { return Intern(s, HashBytes(s)); }
+  // The same, with h = HashBytes(s).
+  uint32_t Intern(std::string_view s, uint64_t h) {
     const size_t mask = index_.size() - 1;
     size_t i = h & mask;
     for (; index_[i] != kEmpty; i = (i + 1) & mask) {
-      const uint32_t id = index_[i];
-      if (hashes_[id] == h && strings_[id] == s) {
-        ++refs_[id];
+      if (Tag(index_[i]) != Tag(h)) continue;
+      const auto id = static_cast<uint32_t>(index_[i]);
+      if (entries_[id].text == s) {
+        ++entries_[id].refs;
         return id;
       }
     }
@@ -34,69 +36,63 @@ class StringPool {
     if (!free_.empty()) {
       id = free_.back();
       free_.pop_back();
-      strings_[id].assign(s);
-      hashes_[id] = h;
+      entries_[id].text.assign(s);
     } else {
-      id = static_cast<uint32_t>(strings_.size());
-      strings_.emplace_back(s);
-      hashes_.push_back(h);
-      refs_.push_back(0);
+      id = static_cast<uint32_t>(entries_.size());
+      entries_.push_back({std::string(s), 0, 0});
     }
-    refs_[id] = 1;
-    index_[i] = id;
+    entries_[id].hash = h;
+    entries_[id].refs = 1;
+    index_[i] = IndexEntry(h, id);
     if (++live_ * 2 > index_.size()) Rebuild(index_.size() * 2);
     return id;
   }
-  // Loads the index entry and the string `s` would be found at (a value to
-  // sink): a first pass over a batch makes the Intern() calls hit the cache.
-  uint64_t Touch(std::string_view s) const {
-    const uint32_t id = index_[HashBytes(s) & (index_.size() - 1)];
-    return id == kEmpty ? 0 : hashes_[id] + strings_[id].size();
+  // Loads the index entry and the string of hash `h` would be found at (a
+  // value to sink): a first pass over a batch makes the Intern() calls hit
+  // the cache.
+  uint64_t Touch(uint64_t h) const {
+    const uint64_t e = index_[h & (index_.size() - 1)];
+    return e == kEmpty ? 0 : entries_[static_cast<uint32_t>(e)].refs;
   }
-  void Retain(uint32_t id) { ++refs_[id]; }
+  void Retain(uint32_t id) { ++entries_[id].refs; }
   void Release(uint32_t id) {
-    if (--refs_[id] != 0) return;
-    Erase(id);
-    strings_[id].clear();
-    strings_[id].shrink_to_fit();
-    free_.push_back(id);
-    --live_;
+    if (--entries_[id].refs == 0) Forget(id);
   }
-  std::string_view Get(uint32_t id) const { return strings_[id]; }
+  std::string_view Get(uint32_t id) const { return entries_[id].text; }
   size_t size() const { return live_; }
-  bool Valid(uint32_t id) const { return id < refs_.size() && refs_[id] != 0; }
+  bool Valid(uint32_t id) const { return id < entries_.size() && entries_[id].refs != 0; }
   size_t bytes_estimate() const {
-    size_t b = index_.capacity() * sizeof(uint32_t) + strings_.capacity() * sizeof(std::string) +
-               hashes_.capacity() * sizeof(uint64_t) + refs_.capacity() * sizeof(uint32_t);
-    for (const auto& s : strings_) {
-      if (s.capacity() > 15) b += s.capacity() + 1;
+    size_t b = index_.capacity() * sizeof(uint64_t) + entries_.capacity() * sizeof(Entry) +
+               free_.capacity() * sizeof(uint32_t);
+    for (const auto& e : entries_) {
+      if (e.text.capacity() > 15) b += e.text.capacity() + 1;
     }
     return b;
   }
 
   void Save(StateWriter& w) const {
-    w.Put<uint64_t>(strings_.size());
-    for (size_t id = 0; id < strings_.size(); ++id) {
-      w.Put<uint32_t>(refs_[id]);
-      if (refs_[id] != 0) w.PutString(strings_[id]);
+    w.Put<uint64_t>(entries_.size());
+    for (const Entry& e : entries_) {
+      w.Put<uint32_t>(e.refs);
+      if (e.refs != 0) w.PutString(e.text);
     }
   }
   bool Load(StateReader& r) {
     uint64_t n = 0;
-    if (!r.Get(&n) || n >= UINT32_MAX) return false;
-    strings_.assign(n, {});
-    hashes_.assign(n, 0);
-    refs_.assign(n, 0);
+    // Each string takes at least 4 bytes of the image: a bound before reserving.
+    if (!r.Get(&n) || n >= UINT32_MAX || n > r.remaining() / 4) return false;
+    entries_.assign(n, {});
     free_.clear();
     live_ = 0;
     for (uint64_t id = 0; id < n; ++id) {
-      if (!r.Get(&refs_[id])) return false;
-      if (refs_[id] == 0) {
+      Entry& e = entries_[id];
+      if (!r.Get(&e.refs)) return false;
+      if (e.refs == 0) {
         free_.push_back(static_cast<uint32_t>(id));
         continue;
       }
-      if (!r.GetString(&strings_[id])) return false;
-      hashes_[id] = HashBytes(strings_[id]);
+      if (!r.GetString(&e.text)) return false;
+      e.hash = HashBytes(e.text);
       ++live_;
     }
     size_t size = 64;
@@ -104,29 +100,50 @@ class StringPool {
     Rebuild(size);
     // A string given twice would make ids ambiguous.
     for (uint64_t id = 0; id < n; ++id) {
-      if (refs_[id] != 0 && Find(strings_[id], hashes_[id]) != id) return false;
+      if (entries_[id].refs != 0 && Find(entries_[id].text, entries_[id].hash) != id) return false;
     }
     return true;
   }
 
  private:
-  static constexpr uint32_t kEmpty = UINT32_MAX;
+  // Index entries: the string's id, and above it the top half of its hash,
+  // so that a probe compares strings only when those match.
+  static constexpr uint64_t kEmpty = UINT64_MAX;
+  static uint32_t Tag(uint64_t hash_or_entry) { return static_cast<uint32_t>(hash_or_entry >> 32); }
+  static uint64_t IndexEntry(uint64_t hash, uint32_t id) {
+    return (hash & ~uint64_t{UINT32_MAX}) | id;
+  }
+  // A string with its hash and reference count: one place to load.
+  struct Entry {
+    std::string text;
+    uint64_t hash = 0;
+    uint32_t refs = 0;
+  };
 
+  // The last reference to `id` is gone (out of line: Release is inlined).
+  __attribute__((noinline)) void Forget(uint32_t id) {
+    Erase(id);
+    entries_[id].text.clear();
+    entries_[id].text.shrink_to_fit();
+    free_.push_back(id);
+    --live_;
+  }
   uint32_t Find(std::string_view s, uint64_t h) const {
     const size_t mask = index_.size() - 1;
     for (size_t i = h & mask; index_[i] != kEmpty; i = (i + 1) & mask) {
-      if (hashes_[index_[i]] == h && strings_[index_[i]] == s) return index_[i];
+      const auto id = static_cast<uint32_t>(index_[i]);
+      if (Tag(index_[i]) == Tag(h) && entries_[id].text == s) return id;
     }
-    return kEmpty;
+    return UINT32_MAX;
   }
   void Erase(uint32_t id) {
     const size_t mask = index_.size() - 1;
-    size_t i = hashes_[id] & mask;
-    while (index_[i] != id) i = (i + 1) & mask;
+    size_t i = entries_[id].hash & mask;
+    while (static_cast<uint32_t>(index_[i]) != id) i = (i + 1) & mask;
     // Backward-shift deletion (no tombstones).
     size_t hole = i;
     for (size_t j = (hole + 1) & mask; index_[j] != kEmpty; j = (j + 1) & mask) {
-      const size_t home = hashes_[index_[j]] & mask;
+      const size_t home = entries_[static_cast<uint32_t>(index_[j])].hash & mask;
       const bool between = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
       if (!between) {
         index_[hole] = index_[j];
@@ -138,18 +155,17 @@ class StringPool {
   void Rebuild(size_t size) {
     index_.assign(size, kEmpty);
     const size_t mask = size - 1;
-    for (size_t id = 0; id < refs_.size(); ++id) {
-      if (refs_[id] == 0) continue;
-      size_t i = hashes_[id] & mask;
+    for (size_t id = 0; id < entries_.size(); ++id) {
+      const Entry& e = entries_[id];
+      if (e.refs == 0) continue;
+      size_t i = e.hash & mask;
       while (index_[i] != kEmpty) i = (i + 1) & mask;
-      index_[i] = static_cast<uint32_t>(id);
+      index_[i] = IndexEntry(e.hash, static_cast<uint32_t>(id));
     }
   }
 
-  std::vector<uint32_t> index_;  // ids; kEmpty = free
-  std::vector<std::string> strings_;
-  std::vector<uint64_t> hashes_;
-  std::vector<uint32_t> refs_;
+  std::vector<uint64_t> index_;  // IndexEntry; kEmpty = free
+  std::vector<Entry> entries_;   // by id
   std::vector<uint32_t> free_;
   size_t live_ = 0;
 };

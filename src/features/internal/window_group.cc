@@ -13,6 +13,18 @@ namespace {
 
 using expr::AggregateKind;
 
+// count_distinct over a time window: while a key's window holds at most
+// kScanDistinct events, its distinct count is kept by scanning them (a few
+// adjacent records, already in cache) instead of probing the (key, value)
+// pair table; the top bit of the count says that the key has outgrown that
+// and its pairs are in the table, until its window is empty again.
+constexpr uint32_t kScanDistinct = 16;
+constexpr uint32_t kPairTable = 0x80000000u;
+
+// Rows per chunk of WindowGroup::Process: a chunk's state (a few cache lines
+// per row and queue) stays within the first-level cache.
+constexpr size_t kChunkRows = 64;
+
 uint64_t DoubleWord(double d) {
   uint64_t w;
   std::memcpy(&w, &d, sizeof w);
@@ -63,7 +75,7 @@ double WindowGroup::AsDouble(uint64_t word) const {
 
 DoubleDouble WindowGroup::Deviation(uint32_t slot, uint64_t word) const {
   uint64_t k;
-  std::memcpy(&k, &welford_[slot * 3 + 2], sizeof k);
+  std::memcpy(&k, &welford(slot)[2], sizeof k);
   if (value_type_.kind == TypeKind::kInt64) {
     return FromInt128(static_cast<Int128>(static_cast<int64_t>(word)) - static_cast<int64_t>(k));
   }
@@ -72,19 +84,19 @@ DoubleDouble WindowGroup::Deviation(uint32_t slot, uint64_t word) const {
 
 DoubleDouble WindowGroup::ShiftedSum(uint32_t slot, int64_t n) const {
   uint64_t k;
-  std::memcpy(&k, &welford_[slot * 3 + 2], sizeof k);
+  std::memcpy(&k, &welford(slot)[2], sizeof k);
   if (int_sum_) {  // exact: sum(y) - n * K in 128 bits
-    return FromInt128(isum_[slot] - static_cast<Int128>(n) * static_cast<int64_t>(k));
+    return FromInt128(isum(slot) - static_cast<Int128>(n) * static_cast<int64_t>(k));
   }
-  return Add(DoubleDouble{sum_[slot * 2], sum_[slot * 2 + 1]},
+  return Add(DoubleDouble{sum(slot)[0], sum(slot)[1]},
              Negate(TwoProduct(static_cast<double>(n), WordDouble(k))));
 }
 
 bool WindowGroup::Cancelled(uint32_t slot, double largest) const {
   constexpr double kLost = 1048576.0;  // 2^20: 20 of the ~106 bits
-  if (needs_.sum && !int_sum_ && largest > kLost * std::fabs(sum_[slot * 2])) return true;
+  if (needs_.sum && !int_sum_ && largest > kLost * std::fabs(sum(slot)[0])) return true;
   if (needs_.welford) {
-    const double squares = welford_[slot * 3];
+    const double squares = welford(slot)[0];
     if (largest * largest > kLost * kLost * std::fabs(squares)) return true;
     // The shift K has drifted far from the window's values (K may have
     // left): sum(d^2) and sum(d)^2 / n then cancel.
@@ -97,29 +109,30 @@ bool WindowGroup::Cancelled(uint32_t slot, double largest) const {
 }
 
 void WindowGroup::Resum(uint32_t slot) {
-  const RingRef& r = ring_[slot];
+  const RingRef& r = ring(slot);
   if (needs_.sum && !int_sum_) {
     DoubleDouble total;
     for (uint32_t i = 0; i < r.size; ++i) total = Add(total, WordDouble(ring_pool_.At(r, i)[1]));
-    sum_[slot * 2] = total.hi;
-    sum_[slot * 2 + 1] = total.lo;
+    sum(slot)[0] = total.hi;
+    sum(slot)[1] = total.lo;
   }
   if (needs_.welford) {
     const uint64_t k = ring_pool_.Front(r)[1];
-    std::memcpy(&welford_[slot * 3 + 2], &k, sizeof k);
+    std::memcpy(&welford(slot)[2], &k, sizeof k);
     DoubleDouble squares;
     for (uint32_t i = 0; i < r.size; ++i) {
       const DoubleDouble d = Deviation(slot, ring_pool_.At(r, i)[1]);
       squares = Add(squares, Multiply(d, d));
     }
-    welford_[slot * 3] = squares.hi;
-    welford_[slot * 3 + 1] = squares.lo;
+    welford(slot)[0] = squares.hi;
+    welford(slot)[1] = squares.lo;
   }
 }
 
-WindowGroup::WindowGroup(KeyTable* keys, int value, Type value_type, int filter, int64_t window_ns,
-                         int64_t half_life_ns, StringPool* strings)
+WindowGroup::WindowGroup(KeyTable* keys, KeyRecords* records, int value, Type value_type,
+                         int filter, int64_t window_ns, int64_t half_life_ns, StringPool* strings)
     : keys_(keys),
+      records_(records),
       value_(value),
       value_type_(std::move(value_type)),
       filter_(filter),
@@ -131,7 +144,7 @@ WindowGroup::WindowGroup(KeyTable* keys, int value, Type value_type, int filter,
 WindowGroup::~WindowGroup() = default;
 
 size_t WindowGroup::AddMember(const expr::WindowCall& call) {
-  SLUICE_CHECK_EQ(slots_, size_t{0});
+  SLUICE_CHECK_EQ(records_->slots(), size_t{0});
   const bool windowed = window_ns_ > 0;
   switch (call.kind) {
     case AggregateKind::kCount:
@@ -187,42 +200,52 @@ size_t WindowGroup::AddMember(const expr::WindowCall& call) {
   return members_.size() - 1;
 }
 
-void WindowGroup::EnsureSlots(size_t n) {
-  if (n <= slots_) return;
-  const size_t grown = std::max<size_t>(n, slots_ + slots_ / 8 + 64);
-  // Exact reservations: resize() alone may double the capacity, and memory
-  // per key is what --stats reports.
-  auto grow = [grown](auto& v, size_t per_slot) {
-    v.reserve(grown * per_slot);
-    v.resize(grown * per_slot);
+void WindowGroup::DeclareFields() {
+  auto declare = [this](bool needed, uint32_t size, uint32_t align) {
+    return needed ? records_->Declare(size, align) : 0;
   };
-  if (needs_.ring) grow(ring_, 1);
-  if (needs_.min) grow(min_q_, 1);
-  if (needs_.max) grow(max_q_, 1);
-  if (needs_.count) grow(count_, 1);
-  if (needs_.sum) {
-    if (int_sum_) {
-      grow(isum_, 1);
-    } else {
-      grow(sum_, 2);
-    }
+  // Int128 sums are read and written with memcpy: 8-byte alignment is enough.
+  at_.ring = declare(needs_.ring, sizeof(RingRef), alignof(RingRef));
+  at_.min_q = declare(needs_.min, sizeof(RingRef), alignof(RingRef));
+  at_.max_q = declare(needs_.max, sizeof(RingRef), alignof(RingRef));
+  at_.count = declare(needs_.count, 8, 8);
+  at_.sum = declare(needs_.sum, 16, 8);
+  at_.welford = declare(needs_.welford, 24, 8);
+  at_.first = declare(needs_.first, 16, 8);
+  at_.last = declare(needs_.last, 16, 8);
+  at_.has_last = declare(needs_.last, 1, 1);
+  at_.distinct = declare(needs_.distinct, 4, 4);
+  at_.decay = declare(needs_.decay, 40, 8);
+}
+
+void WindowGroup::BindFields() {
+  auto bind = [this](bool needed, uint32_t& at) { at = needed ? records_->offset(at) : 0; };
+  bind(needs_.ring, at_.ring);
+  bind(needs_.min, at_.min_q);
+  bind(needs_.max, at_.max_q);
+  bind(needs_.count, at_.count);
+  bind(needs_.sum, at_.sum);
+  bind(needs_.welford, at_.welford);
+  bind(needs_.first, at_.first);
+  bind(needs_.last, at_.last);
+  bind(needs_.last, at_.has_last);
+  bind(needs_.distinct, at_.distinct);
+  bind(needs_.decay, at_.decay);
+}
+
+void WindowGroup::EnsureSketches(size_t n) {
+  if (!needs_.sketch) return;
+  // Exact reservations, as for the records.
+  auto grow = [n](auto& v) {
+    if (v.size() >= n) return;
+    v.reserve(n);
+    v.resize(n);
+  };
+  if (window_ns_ < 0) {
+    grow(sketch_);
+  } else {
+    grow(sliding_);
   }
-  if (needs_.welford) grow(welford_, 3);
-  if (needs_.first) grow(first_, 2);
-  if (needs_.last) {
-    grow(last_, 2);
-    grow(has_last_, 1);
-  }
-  if (needs_.distinct) grow(distinct_, 1);
-  if (needs_.sketch) {
-    if (window_ns_ < 0) {
-      grow(sketch_, 1);
-    } else {
-      grow(sliding_, 1);
-    }
-  }
-  if (needs_.decay) grow(decay_, 5);
-  slots_ = grown;
 }
 
 uint64_t WindowGroup::ValueWord(const Batch& batch, size_t row) {
@@ -244,43 +267,36 @@ uint64_t WindowGroup::ValueWord(const Batch& batch, size_t row) {
   }
 }
 
-void WindowGroup::RetainWord(uint64_t word) {
-  if (IsString()) strings_->Retain(static_cast<uint32_t>(word));
-}
-void WindowGroup::ReleaseWord(uint64_t word) {
-  if (IsString()) strings_->Release(static_cast<uint32_t>(word));
-}
-
 bool WindowGroup::Less(uint64_t a, uint64_t b) const {
   if (value_type_.kind == TypeKind::kFloat64) return WordDouble(a) < WordDouble(b);
   return static_cast<int64_t>(a) < static_cast<int64_t>(b);
 }
 
 int64_t WindowGroup::CountOf(uint32_t slot) const {
-  return needs_.ring ? static_cast<int64_t>(ring_[slot].size) : count_[slot];
+  return needs_.ring ? static_cast<int64_t>(ring(slot).size) : count(slot);
 }
 
 void WindowGroup::Enter(uint32_t slot, int64_t t, uint64_t word) {
   if (needs_.ring) {
-    uint64_t* rec = ring_pool_.PushBack(ring_[slot]);
+    uint64_t* rec = ring_pool_.PushBack(ring(slot));
     rec[0] = static_cast<uint64_t>(t);
     rec[1] = word;
     RetainWord(word);
   }
-  if (needs_.count) ++count_[slot];
+  if (needs_.count) ++count(slot);
   const int64_t n = (needs_.ring || needs_.count) ? CountOf(slot) : 0;
   if (needs_.sum) {
     if (int_sum_) {
-      isum_[slot] += static_cast<int64_t>(word);
+      set_isum(slot, isum(slot) + static_cast<int64_t>(word));
     } else {
-      Accumulate(&sum_[slot * 2], DoubleDouble{WordDouble(word), 0.0});
+      Accumulate(sum(slot), DoubleDouble{WordDouble(word), 0.0});
     }
   }
   const double x = value_type_.kind == TypeKind::kInt64
                        ? static_cast<double>(static_cast<int64_t>(word))
                        : WordDouble(word);
   if (needs_.welford) {
-    double* w = &welford_[slot * 3];
+    double* w = welford(slot);
     if (n == 1) std::memcpy(&w[2], &word, sizeof word);  // the shift: the first value
     const DoubleDouble d = Deviation(slot, word);
     Accumulate(w, Multiply(d, d));
@@ -304,18 +320,18 @@ void WindowGroup::Enter(uint32_t slot, int64_t t, uint64_t word) {
     rec[0] = static_cast<uint64_t>(t);
     rec[1] = word;
   };
-  if (needs_.min) push_queue(min_pool_, min_q_[slot], false);
-  if (needs_.max) push_queue(max_pool_, max_q_[slot], true);
+  if (needs_.min) push_queue(min_pool_, min_q(slot), false);
+  if (needs_.max) push_queue(max_pool_, max_q(slot), true);
   if (needs_.first && n == 1) {
-    first_[slot * 2] = word;
-    first_[slot * 2 + 1] = static_cast<uint64_t>(t);
+    first(slot)[0] = word;
+    first(slot)[1] = static_cast<uint64_t>(t);
     RetainWord(word);
   }
   if (needs_.last) {
-    if (has_last_[slot] != 0) ReleaseWord(last_[slot * 2]);
-    last_[slot * 2] = word;
-    last_[slot * 2 + 1] = static_cast<uint64_t>(t);
-    has_last_[slot] = 1;
+    if (has_last(slot) != 0) ReleaseWord(last(slot)[0]);
+    last(slot)[0] = word;
+    last(slot)[1] = static_cast<uint64_t>(t);
+    has_last(slot) = 1;
     RetainWord(word);
   }
   if (needs_.sketch) {
@@ -328,13 +344,33 @@ void WindowGroup::Enter(uint32_t slot, int64_t t, uint64_t word) {
     }
   }
   if (needs_.distinct) {
-    if (pairs_.Add(slot, word)) {
-      ++distinct_[slot];
+    uint32_t& d = distinct(slot);
+    bool added;
+    if (needs_.ring && (d & kPairTable) == 0) {
+      // A short window: is the value among the others held (the new record
+      // is the newest)?
+      const RingRef& r = ring(slot);
+      added = true;
+      for (uint32_t i = 0; i + 1 < r.size; ++i) {
+        if (ring_pool_.At(r, i)[1] == word) {
+          added = false;
+          break;
+        }
+      }
+      if (r.size > kScanDistinct) {  // from now on, the pair table
+        for (uint32_t i = 0; i < r.size; ++i) pairs_.Add(slot, ring_pool_.At(r, i)[1]);
+        d |= kPairTable;
+      }
+    } else {
+      added = pairs_.Add(slot, word);
+    }
+    if (added) {
+      ++d;
       if (!needs_.ring) RetainWord(word);  // unbounded: the pair holds the string
     }
   }
   if (needs_.decay) {
-    double* d = &decay_[slot * 5];
+    double* d = decay(slot);
     int64_t t0;
     std::memcpy(&t0, &d[4], sizeof t0);
     if (n == 1) {
@@ -367,18 +403,35 @@ void WindowGroup::Leave(uint32_t slot, int64_t t, uint64_t word) {
                        : WordDouble(word);
   if (needs_.sum) {
     if (int_sum_) {
-      isum_[slot] -= static_cast<int64_t>(word);
+      set_isum(slot, isum(slot) - static_cast<int64_t>(word));
     } else {
-      Accumulate(&sum_[slot * 2], DoubleDouble{-WordDouble(word), 0.0});
+      Accumulate(sum(slot), DoubleDouble{-WordDouble(word), 0.0});
     }
   }
   if (needs_.welford) {
     const DoubleDouble d = Deviation(slot, word);
-    Accumulate(&welford_[slot * 3], Negate(Multiply(d, d)));
+    Accumulate(welford(slot), Negate(Multiply(d, d)));
   }
-  if (needs_.distinct && pairs_.Remove(slot, word)) --distinct_[slot];
+  if (needs_.distinct) {
+    uint32_t& d = distinct(slot);
+    if (needs_.ring && (d & kPairTable) == 0) {
+      // Whether another record of the window (after the leaving one, the
+      // oldest) holds the value.
+      const RingRef& r = ring(slot);
+      bool last = true;
+      for (uint32_t i = 1; i < r.size; ++i) {
+        if (ring_pool_.At(r, i)[1] == word) {
+          last = false;
+          break;
+        }
+      }
+      if (last) --d;
+    } else if (pairs_.Remove(slot, word)) {
+      --d;
+    }
+  }
   if (needs_.decay) {
-    double* d = &decay_[slot * 5];
+    double* d = decay(slot);
     int64_t t0;
     std::memcpy(&t0, &d[4], sizeof t0);
     const double g = DecayFactor(t - t0);
@@ -389,13 +442,15 @@ void WindowGroup::Leave(uint32_t slot, int64_t t, uint64_t word) {
   if (n == 1) {  // the window is empty: start again from exact zeros
     if (needs_.sum) {
       if (int_sum_) {
-        isum_[slot] = 0;
+        set_isum(slot, 0);
       } else {
-        sum_[slot * 2] = sum_[slot * 2 + 1] = 0.0;
+        sum(slot)[0] = sum(slot)[1] = 0.0;
       }
     }
-    if (needs_.welford) std::fill_n(&welford_[slot * 3], 3, 0.0);
-    if (needs_.decay) std::fill_n(&decay_[slot * 5], 5, 0.0);
+    if (needs_.welford) std::fill_n(welford(slot), 3, 0.0);
+    if (needs_.decay) std::fill_n(decay(slot), 5, 0.0);
+    // The pair table holds none of the key's pairs now: back to scanning.
+    if (needs_.distinct && needs_.ring) distinct(slot) = 0;
   }
 }
 
@@ -403,7 +458,7 @@ void WindowGroup::Evict(uint32_t slot, int64_t now) {
   if (window_ns_ < 0) return;
   const int64_t horizon = now - window_ns_;  // times <= horizon have left
   if (needs_.ring) {
-    RingRef& r = ring_[slot];
+    RingRef& r = ring(slot);
     double largest = 0;  // magnitude of the largest value that left
     while (r.size > 0 && static_cast<int64_t>(ring_pool_.Front(r)[0]) <= horizon) {
       const uint64_t* rec = ring_pool_.Front(r);
@@ -418,8 +473,8 @@ void WindowGroup::Evict(uint32_t slot, int64_t now) {
   auto evict_queue = [horizon](RingPool& pool, RingRef& q) {
     while (q.size > 0 && static_cast<int64_t>(pool.Front(q)[0]) <= horizon) pool.PopFront(q);
   };
-  if (needs_.min) evict_queue(min_pool_, min_q_[slot]);
-  if (needs_.max) evict_queue(max_pool_, max_q_[slot]);
+  if (needs_.min) evict_queue(min_pool_, min_q(slot));
+  if (needs_.max) evict_queue(max_pool_, max_q(slot));
   if (needs_.sketch) sliding_[slot].Expire(horizon);
 }
 
@@ -445,7 +500,7 @@ void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, 
       out = static_cast<uint64_t>(n);
       return;
     case AggregateKind::kCountDistinct:
-      out = distinct_[slot];
+      out = distinct(slot) & ~kPairTable;
       return;
     case AggregateKind::kApproxCountDistinct:
       out = static_cast<uint64_t>(window_ns_ < 0 ? sketch_[slot].Estimate()
@@ -454,24 +509,23 @@ void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, 
     case AggregateKind::kSum:
       if (n == 0) break;
       if (int_sum_) {
-        const Int128 s = isum_[slot];
+        const Int128 s = isum(slot);
         if (s > std::numeric_limits<int64_t>::max() || s < std::numeric_limits<int64_t>::min()) {
           m.overflow[row] = 1;
           break;
         }
         out = static_cast<uint64_t>(static_cast<int64_t>(s));
       } else {
-        out = DoubleWord(sum_[slot * 2] + sum_[slot * 2 + 1]);  // hi + lo, rounded once
+        out = DoubleWord(sum(slot)[0] + sum(slot)[1]);  // hi + lo, rounded once
       }
       return;
     case AggregateKind::kAvg:
       if (n == 0) break;
       if (int_sum_) {
-        out = DoubleWord(static_cast<double>(isum_[slot]) / static_cast<double>(n));
+        out = DoubleWord(static_cast<double>(isum(slot)) / static_cast<double>(n));
       } else {
         out = DoubleWord(
-            Divide(DoubleDouble{sum_[slot * 2], sum_[slot * 2 + 1]}, static_cast<double>(n))
-                .value());
+            Divide(DoubleDouble{sum(slot)[0], sum(slot)[1]}, static_cast<double>(n)).value());
       }
       return;
     case AggregateKind::kVariance:
@@ -479,7 +533,7 @@ void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, 
       if (n < 2) break;
       // With d = x - K (K: a value of the window), M2 = sum(d^2) - sum(d)^2 / n,
       // in double-double; equal values give exactly 0.
-      const double* w = &welford_[slot * 3];
+      const double* w = welford(slot);
       const DoubleDouble sd = ShiftedSum(slot, n);
       const DoubleDouble m2 =
           Add(DoubleDouble{w[0], w[1]}, Negate(Divide(Multiply(sd, sd), static_cast<double>(n))));
@@ -489,7 +543,7 @@ void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, 
     }
     case AggregateKind::kMin:
     case AggregateKind::kMax: {
-      const RingRef& q = m.kind == AggregateKind::kMin ? min_q_[slot] : max_q_[slot];
+      const RingRef& q = m.kind == AggregateKind::kMin ? min_q(slot) : max_q(slot);
       if (q.size == 0) break;
       out = (m.kind == AggregateKind::kMin ? min_pool_ : max_pool_).Front(q)[1];
       return;
@@ -499,14 +553,14 @@ void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, 
       uint64_t word;
       int64_t time;
       if (needs_.ring) {
-        if (ring_[slot].size == 0) break;
-        const uint64_t* rec = ring_pool_.Front(ring_[slot]);
+        if (ring(slot).size == 0) break;
+        const uint64_t* rec = ring_pool_.Front(ring(slot));
         time = static_cast<int64_t>(rec[0]);
         word = rec[1];
       } else {
-        if (count_[slot] == 0) break;
-        word = first_[slot * 2];
-        time = static_cast<int64_t>(first_[slot * 2 + 1]);
+        if (count(slot) == 0) break;
+        word = first(slot)[0];
+        time = static_cast<int64_t>(first(slot)[1]);
       }
       EmitHeld(m, batch, row, m.kind == AggregateKind::kTimeSinceFirst, t - time, word);
       return;
@@ -514,16 +568,16 @@ void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, 
     case AggregateKind::kLast:
     case AggregateKind::kPrevious:
     case AggregateKind::kTimeSinceLast: {
-      if (has_last_[slot] == 0) break;
-      const int64_t time = static_cast<int64_t>(last_[slot * 2 + 1]);
+      if (has_last(slot) == 0) break;
+      const int64_t time = static_cast<int64_t>(last(slot)[1]);
       if (!in_window(time)) break;
-      EmitHeld(m, batch, row, m.kind == AggregateKind::kTimeSinceLast, t - time, last_[slot * 2]);
+      EmitHeld(m, batch, row, m.kind == AggregateKind::kTimeSinceLast, t - time, last(slot)[0]);
       return;
     }
     case AggregateKind::kDecayedSum:
     case AggregateKind::kDecayedAvg: {
       if (n == 0) break;
-      const double* d = &decay_[slot * 5];
+      const double* d = decay(slot);
       int64_t t0;
       std::memcpy(&t0, &d[4], sizeof t0);
       const double s = d[0] + d[1];
@@ -540,36 +594,41 @@ void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, 
   out = 0;
 }
 
-uint64_t WindowGroup::Touch(uint32_t slot, bool contents) const {
-  if (slot == KeyTable::kNoSlot) return 0;
+uint64_t WindowGroup::Touch(const uint32_t* slots, const int64_t* times, size_t rows) const {
   uint64_t acc = 0;
-  auto queue = [&acc, contents](const RingPool& pool, const RingRef& q) {
-    acc += q.size;
-    if (contents && q.size != 0) acc += pool.Front(q)[0] + pool.Back(q)[0];
+  // The oldest record (eviction reads it) and, for min/max queues, the
+  // newest (entering compares with it; a plain ring's new record is only
+  // written, which does not wait for memory), one queue at a time: the loops
+  // are short, so that many rows' loads are under way at once.
+  auto queue = [&](const RingPool& pool, uint32_t at, bool back) {
+    for (size_t row = 0; row < rows; ++row) {
+      if (slots[row] == KeyTable::kNoSlot) continue;
+      const RingRef& q = *Field<RingRef>(slots[row], at);
+      if (q.size != 0) acc += pool.Front(q)[0] + (back ? pool.Back(q)[0] : 0);
+    }
   };
-  if (contents) {
-    if (needs_.ring) queue(ring_pool_, ring_[slot]);
-    if (needs_.min) queue(min_pool_, min_q_[slot]);
-    if (needs_.max) queue(max_pool_, max_q_[slot]);
-    return acc;
+  if (needs_.ring) queue(ring_pool_, at_.ring, false);
+  if (needs_.min) queue(min_pool_, at_.min_q, true);
+  if (needs_.max) queue(max_pool_, at_.max_q, true);
+  if (needs_.distinct && needs_.ring) {
+    // The count of the pair that the oldest event's eviction will lower.
+    for (size_t row = 0; row < rows; ++row) {
+      const uint32_t slot = slots[row];
+      if (slot == KeyTable::kNoSlot || (distinct(slot) & kPairTable) == 0) continue;
+      const RingRef& r = ring(slot);
+      if (r.size == 0) continue;
+      const uint64_t* oldest = ring_pool_.Front(r);
+      if (static_cast<int64_t>(oldest[0]) <= times[row] - window_ns_) {
+        acc += pairs_.Touch(slot, oldest[1]);
+      }
+    }
   }
-  if (needs_.ring) queue(ring_pool_, ring_[slot]);
-  if (needs_.min) queue(min_pool_, min_q_[slot]);
-  if (needs_.max) queue(max_pool_, max_q_[slot]);
-  if (needs_.count) acc += static_cast<uint64_t>(count_[slot]);
-  if (needs_.sum) {
-    acc += int_sum_ ? static_cast<uint64_t>(isum_[slot]) : DoubleWord(sum_[slot * 2]);
-  }
-  if (needs_.welford) acc += DoubleWord(welford_[slot * 3]);
-  if (needs_.first) acc += first_[slot * 2];
-  if (needs_.last) acc += last_[slot * 2] + has_last_[slot];
-  if (needs_.distinct) acc += distinct_[slot];
-  if (needs_.decay) acc += DoubleWord(decay_[slot * 5]);
   return acc;
 }
 
 void WindowGroup::Process(Batch& batch, const uint32_t* slots, int time_column) {
-  EnsureSlots(keys_->slot_limit());
+  SLUICE_CHECK_LE(keys_->slot_limit(), records_->slots());
+  EnsureSketches(records_->slots());
   const size_t rows = batch.size();
   if (before_.size() + after_.size() != members_.size()) {
     // Members read the state before the event enters (exclude current, and
@@ -587,50 +646,73 @@ void WindowGroup::Process(Batch& batch, const uint32_t* slots, int time_column) 
       m.overflow.resize(batch.capacity());
       if (m.result_type.kind == TypeKind::kString) m.strings.resize(batch.capacity());
     }
-    std::fill(m.overflow.begin(), m.overflow.begin() + static_cast<ptrdiff_t>(rows), 0);
+    m.can_overflow = int_sum_ && m.kind == AggregateKind::kSum;
+    if (m.can_overflow) {
+      std::fill(m.overflow.begin(), m.overflow.begin() + static_cast<ptrdiff_t>(rows), 0);
+    }
   }
   const int64_t* times = batch.column(time_column).data<int64_t>();
   const Column* filter = filter_ >= 0 ? &batch.column(filter_) : nullptr;
   const Column* value = value_ >= 0 ? &batch.column(value_) : nullptr;
-  // Per-key state is scattered over memory. A first pass loads every row's
-  // state (plain loads in a tight loop, which the CPU overlaps; measured
-  // faster here than prefetch instructions), so that the pass that updates
-  // it finds it in cache.
-  uint64_t touched = 0;
-  for (size_t row = 0; row < rows; ++row) touched += Touch(slots[row], /*contents=*/false);
-  for (size_t row = 0; row < rows; ++row) touched += Touch(slots[row], /*contents=*/true);
-  touch_sink_ += touched;
-  // Which rows enter the window, and their values (strings interned here,
-  // in a loop of their own for the same reason).
   enters_.resize(batch.capacity());
   words_.resize(batch.capacity());
-  if (IsString() && value != nullptr) {
-    // Interning probes a table as scattered as the state: load first.
-    uint64_t probed = 0;
-    const std::string_view* text = value->data<std::string_view>();
-    for (size_t row = 0; row < rows; ++row) {
-      if (value->is_valid(row)) probed += strings_->Touch(text[row]);
-    }
-    touch_sink_ += probed;
+  if (IsString()) hashes_.resize(batch.capacity());
+  // Rows go through in chunks small enough that what a chunk's first passes
+  // load is still in the nearest cache when its last pass updates it.
+  for (size_t begin = 0; begin < rows; begin += kChunkRows) {
+    ProcessChunk(batch, slots, times, filter, value, begin, std::min(rows, begin + kChunkRows));
   }
-  for (size_t row = 0; row < rows; ++row) {
-    const bool enters =
+}
+
+void WindowGroup::ProcessChunk(Batch& batch, const uint32_t* slots, const int64_t* times,
+                               const Column* filter, const Column* value, size_t begin,
+                               size_t end) {
+  // Window contents are scattered over memory. A first pass loads what every
+  // row will read (plain loads in a tight loop, which the CPU overlaps;
+  // measured faster here than prefetch instructions, which it may drop), so
+  // that the pass that updates it finds it in cache. The per-key records
+  // were loaded once for every group (FeatureState::RunStep).
+  touch_sink_ += Touch(slots + begin, times + begin, end - begin);
+  // Which rows enter the window, and their values (strings interned here,
+  // in loops of their own for the same reason).
+  for (size_t row = begin; row < end; ++row) {
+    enters_[row] =
         slots[row] != KeyTable::kNoSlot && batch.row_error(row) == 0 &&
         (filter == nullptr || (filter->is_valid(row) && filter->data<uint8_t>()[row] != 0)) &&
         (value == nullptr || value->is_valid(row));
-    enters_[row] = enters;
-    words_[row] = enters && value != nullptr ? ValueWord(batch, row) : 0;
+  }
+  if (IsString() && value != nullptr) {
+    // Interning probes a table as scattered as the state: its index, then
+    // the strings it points to; each string is hashed once.
+    const std::string_view* text = value->data<std::string_view>();
+    for (size_t row = begin; row < end; ++row) {
+      if (enters_[row] != 0) hashes_[row] = HashBytes(text[row]);
+    }
+    uint64_t probed = 0;
+    for (size_t row = begin; row < end; ++row) {
+      if (enters_[row] != 0) probed += strings_->Touch(hashes_[row]);
+    }
+    touch_sink_ += probed;
+    for (size_t row = begin; row < end; ++row) {
+      words_[row] = enters_[row] != 0 ? strings_->Intern(text[row], hashes_[row]) : 0;
+    }
+  } else {
+    for (size_t row = begin; row < end; ++row) {
+      words_[row] = enters_[row] != 0 && value != nullptr ? ValueWord(batch, row) : 0;
+    }
   }
   if (needs_.distinct) {
     // The (key, value) counts are one more scattered table: load the home
     // entry of each pair that will be added.
     uint64_t probed = 0;
-    for (size_t row = 0; row < rows; ++row) {
-      if (enters_[row] != 0) probed += pairs_.Touch(slots[row], words_[row]);
+    for (size_t row = begin; row < end; ++row) {
+      if (enters_[row] != 0 && (!needs_.ring || (distinct(slots[row]) & kPairTable) != 0)) {
+        probed += pairs_.Touch(slots[row], words_[row]);
+      }
     }
     touch_sink_ += probed;
   }
-  for (size_t row = 0; row < rows; ++row) {
+  for (size_t row = begin; row < end; ++row) {
     const uint32_t slot = slots[row];
     if (slot == KeyTable::kNoSlot || batch.row_error(row) != 0) {
       for (auto& m : members_) m.valid[row] = 0;
@@ -648,40 +730,81 @@ void WindowGroup::Process(Batch& batch, const uint32_t* slots, int time_column) 
 }
 
 void WindowGroup::Reset(uint32_t slot) {
-  if (slot >= slots_) return;
+  if (slot >= records_->slots()) return;
   if (needs_.ring) {
-    RingRef& r = ring_[slot];
+    RingRef& r = ring(slot);
     while (r.size > 0) {
       const uint64_t* rec = ring_pool_.Front(r);
       Leave(slot, static_cast<int64_t>(rec[0]), rec[1]);
       ring_pool_.PopFront(r);
     }
   }
-  if (needs_.min) min_pool_.Release(min_q_[slot]);
-  if (needs_.max) max_pool_.Release(max_q_[slot]);
+  if (needs_.min) min_pool_.Release(min_q(slot));
+  if (needs_.max) max_pool_.Release(max_q(slot));
   if (needs_.sketch) sliding_[slot] = SlidingSketch();
   SLUICE_CHECK(!needs_.count);  // unbounded windows never evict their keys
   if (needs_.last) {
-    if (has_last_[slot] != 0) ReleaseWord(last_[slot * 2]);
-    has_last_[slot] = 0;
-    last_[slot * 2] = last_[slot * 2 + 1] = 0;
+    if (has_last(slot) != 0) ReleaseWord(last(slot)[0]);
+    has_last(slot) = 0;
+    last(slot)[0] = last(slot)[1] = 0;
   }
 }
 
+template <typename T>
+void WindowGroup::PutField(StateWriter& w, bool needed, uint32_t offset, size_t per_slot) const {
+  const size_t slots = records_->slots();
+  if (!needed) {
+    w.Put<uint64_t>(0);
+    return;
+  }
+  w.Put<uint64_t>(slots * per_slot);
+  std::string& out = w.bytes();
+  out.reserve(out.size() + slots * per_slot * sizeof(T));
+  for (size_t slot = 0; slot < slots; ++slot) {
+    out.append(
+        reinterpret_cast<const char*>(records_->record(static_cast<uint32_t>(slot)) + offset),
+        per_slot * sizeof(T));
+  }
+}
+
+template <typename T>
+bool WindowGroup::GetField(StateReader& r, bool needed, uint32_t offset, size_t per_slot,
+                           size_t slots) {
+  std::vector<T> values;
+  if (!r.GetVector(&values) || values.size() != (needed ? slots * per_slot : 0)) return false;
+  if (!needed) return true;
+  for (size_t slot = 0; slot < slots; ++slot) {
+    std::memcpy(records_->record(static_cast<uint32_t>(slot)) + offset, &values[slot * per_slot],
+                per_slot * sizeof(T));
+  }
+  return true;
+}
+
 void WindowGroup::Save(StateWriter& w) const {
-  w.Put<uint64_t>(slots_);
-  w.PutVector(ring_);
-  w.PutVector(min_q_);
-  w.PutVector(max_q_);
-  w.PutVector(count_);
-  w.PutVector(sum_);
-  w.PutVector(isum_);
-  w.PutVector(welford_);
-  w.PutVector(first_);
-  w.PutVector(last_);
-  w.PutVector(has_last_);
-  w.PutVector(distinct_);
-  w.PutVector(decay_);
+  // The layout of the arrays each group had before the records were shared:
+  // images are unchanged.
+  w.Put<uint64_t>(records_->slots());
+  PutField<RingRef>(w, needs_.ring, at_.ring, 1);
+  PutField<RingRef>(w, needs_.min, at_.min_q, 1);
+  PutField<RingRef>(w, needs_.max, at_.max_q, 1);
+  PutField<int64_t>(w, needs_.count, at_.count, 1);
+  PutField<double>(w, needs_.sum && !int_sum_, at_.sum, 2);
+  PutField<Int128>(w, needs_.sum && int_sum_, at_.sum, 1);
+  PutField<double>(w, needs_.welford, at_.welford, 3);
+  PutField<uint64_t>(w, needs_.first, at_.first, 2);
+  PutField<uint64_t>(w, needs_.last, at_.last, 2);
+  PutField<uint8_t>(w, needs_.last, at_.has_last, 1);
+  if (needs_.distinct && needs_.ring) {
+    // The image holds what it held before short windows were scanned: the
+    // counts alone, and every pair in the table.
+    std::vector<uint32_t> counts(records_->slots());
+    for (uint32_t slot = 0; slot < counts.size(); ++slot)
+      counts[slot] = distinct(slot) & ~kPairTable;
+    w.PutVector(counts);
+  } else {
+    PutField<uint32_t>(w, needs_.distinct, at_.distinct, 1);
+  }
+  PutField<double>(w, needs_.decay, at_.decay, 5);
   // Time windows write their sliding sketches in the place of the unbounded
   // ones (which they never have), so that images without them are unchanged.
   if (window_ns_ < 0) {
@@ -691,7 +814,17 @@ void WindowGroup::Save(StateWriter& w) const {
     w.Put<uint64_t>(sliding_.size());
     for (const auto& sk : sliding_) sk.Save(w);
   }
-  pairs_.Save(w);
+  if (needs_.distinct && needs_.ring) {
+    PairCounter all = pairs_;
+    for (uint32_t slot = 0; slot < records_->slots(); ++slot) {
+      if ((distinct(slot) & kPairTable) != 0) continue;
+      const RingRef& r = ring(slot);
+      for (uint32_t i = 0; i < r.size; ++i) all.Add(slot, ring_pool_.At(r, i)[1]);
+    }
+    all.Save(w);
+  } else {
+    pairs_.Save(w);
+  }
   ring_pool_.Save(w);
   min_pool_.Save(w);
   max_pool_.Save(w);
@@ -699,37 +832,47 @@ void WindowGroup::Save(StateWriter& w) const {
 
 bool WindowGroup::Load(StateReader& r) {
   uint64_t slots = 0;
-  if (!r.Get(&slots) || !r.GetVector(&ring_) || !r.GetVector(&min_q_) || !r.GetVector(&max_q_) ||
-      !r.GetVector(&count_) || !r.GetVector(&sum_) || !r.GetVector(&isum_) ||
-      !r.GetVector(&welford_) || !r.GetVector(&first_) || !r.GetVector(&last_) ||
-      !r.GetVector(&has_last_) || !r.GetVector(&distinct_) || !r.GetVector(&decay_) ||
-      !LoadSketches(r) || !pairs_.Load(r) || !ring_pool_.Load(r) || !min_pool_.Load(r) ||
-      !max_pool_.Load(r)) {
+  // Every slot takes at least one byte of the image (a field or a sketch):
+  // a bound before the records grow.
+  if (!r.Get(&slots) || slots >= UINT32_MAX || slots < keys_->slot_limit() ||
+      slots > r.remaining()) {
     return false;
   }
-  slots_ = slots;
-  auto sized = [&](size_t n, bool needed, size_t per_slot) {
-    return n == (needed ? slots * per_slot : 0);
-  };
-  if (!sized(ring_.size(), needs_.ring, 1) || !sized(min_q_.size(), needs_.min, 1) ||
-      !sized(max_q_.size(), needs_.max, 1) || !sized(count_.size(), needs_.count, 1) ||
-      !sized(sum_.size(), needs_.sum && !int_sum_, 2) ||
-      !sized(isum_.size(), needs_.sum && int_sum_, 1) ||
-      !sized(welford_.size(), needs_.welford, 3) || !sized(first_.size(), needs_.first, 2) ||
-      !sized(last_.size(), needs_.last, 2) || !sized(has_last_.size(), needs_.last, 1) ||
-      !sized(distinct_.size(), needs_.distinct, 1) || !sized(decay_.size(), needs_.decay, 5) ||
-      !sized(sketch_.size(), needs_.sketch && window_ns_ < 0, 1) ||
-      !sized(sliding_.size(), needs_.sketch && window_ns_ >= 0, 1)) {
+  records_->EnsureSlots(slots);
+  if (!GetField<RingRef>(r, needs_.ring, at_.ring, 1, slots) ||
+      !GetField<RingRef>(r, needs_.min, at_.min_q, 1, slots) ||
+      !GetField<RingRef>(r, needs_.max, at_.max_q, 1, slots) ||
+      !GetField<int64_t>(r, needs_.count, at_.count, 1, slots) ||
+      !GetField<double>(r, needs_.sum && !int_sum_, at_.sum, 2, slots) ||
+      !GetField<Int128>(r, needs_.sum && int_sum_, at_.sum, 1, slots) ||
+      !GetField<double>(r, needs_.welford, at_.welford, 3, slots) ||
+      !GetField<uint64_t>(r, needs_.first, at_.first, 2, slots) ||
+      !GetField<uint64_t>(r, needs_.last, at_.last, 2, slots) ||
+      !GetField<uint8_t>(r, needs_.last, at_.has_last, 1, slots) ||
+      !GetField<uint32_t>(r, needs_.distinct, at_.distinct, 1, slots) ||
+      !GetField<double>(r, needs_.decay, at_.decay, 5, slots) || !LoadSketches(r) ||
+      !pairs_.Load(r) || !ring_pool_.Load(r) || !min_pool_.Load(r) || !max_pool_.Load(r)) {
     return false;
   }
-  for (const RingRef& q : ring_) {
-    if (!ring_pool_.Valid(q)) return false;
+  if (needs_.distinct && needs_.ring) {
+    // The image's pair table holds every pair: keys with values use it.
+    for (uint32_t slot = 0; slot < slots; ++slot) {
+      uint32_t& d = distinct(slot);
+      if ((d & kPairTable) != 0) return false;
+      if (d != 0) d |= kPairTable;
+    }
   }
-  for (const RingRef& q : min_q_) {
-    if (!min_pool_.Valid(q)) return false;
+  auto sized = [&](size_t n, bool needed) { return n == (needed ? slots : 0); };
+  if (!sized(sketch_.size(), needs_.sketch && window_ns_ < 0) ||
+      !sized(sliding_.size(), needs_.sketch && window_ns_ >= 0)) {
+    return false;
   }
-  for (const RingRef& q : max_q_) {
-    if (!max_pool_.Valid(q)) return false;
+  for (uint32_t slot = 0; slot < slots; ++slot) {
+    if ((needs_.ring && !ring_pool_.Valid(ring(slot))) ||
+        (needs_.min && !min_pool_.Valid(min_q(slot))) ||
+        (needs_.max && !max_pool_.Valid(max_q(slot)))) {
+      return false;
+    }
   }
   return true;
 }
@@ -772,21 +915,25 @@ size_t WindowGroup::SlidingSketchBytes() const {
 bool WindowGroup::StringsValid() const {
   if (!IsString()) return true;
   auto ok = [this](uint64_t word) { return strings_->Valid(static_cast<uint32_t>(word)); };
-  for (const RingRef& q : ring_) {
+  const auto slots = static_cast<uint32_t>(records_->slots());
+  for (uint32_t slot = 0; needs_.ring && slot < slots; ++slot) {
+    const RingRef& q = ring(slot);
     for (uint32_t i = 0; i < q.size; ++i) {
       if (!ok(ring_pool_.At(q, i)[1])) return false;
     }
   }
-  for (size_t slot = 0; slot < slots_; ++slot) {
-    if (needs_.last && has_last_[slot] != 0 && !ok(last_[slot * 2])) return false;
-    if (needs_.first && count_[slot] > 0 && !ok(first_[slot * 2])) return false;
+  for (uint32_t slot = 0; slot < slots; ++slot) {
+    if (needs_.last && has_last(slot) != 0 && !ok(last(slot)[0])) return false;
+    if (needs_.first && count(slot) > 0 && !ok(first(slot)[0])) return false;
   }
   return pairs_.AllValues(ok);
 }
 
 size_t WindowGroup::events_held() const {
+  if (!needs_.ring) return 0;
   size_t n = 0;
-  for (const auto& r : ring_) n += r.size;
+  const auto slots = static_cast<uint32_t>(records_->slots());
+  for (uint32_t slot = 0; slot < slots; ++slot) n += ring(slot).size;
   return n;
 }
 
@@ -796,14 +943,7 @@ size_t WindowGroup::window_bytes() const {
 }
 
 size_t WindowGroup::bytes_reserved() const {
-  return ring_pool_.bytes_reserved() + min_pool_.bytes_reserved() + max_pool_.bytes_reserved() +
-         ring_.capacity() * sizeof(RingRef) + min_q_.capacity() * sizeof(RingRef) +
-         max_q_.capacity() * sizeof(RingRef) + count_.capacity() * sizeof(int64_t) +
-         sum_.capacity() * sizeof(double) + isum_.capacity() * sizeof(Int128) +
-         welford_.capacity() * sizeof(double) + first_.capacity() * sizeof(uint64_t) +
-         last_.capacity() * sizeof(uint64_t) + has_last_.capacity() +
-         distinct_.capacity() * sizeof(uint32_t) + pairs_.bytes_reserved() +
-         decay_.capacity() * sizeof(double) + SketchBytes();
+  return window_bytes() + SketchBytes() - SlidingSketchBytes();
 }
 
 }  // namespace sluice::features::internal

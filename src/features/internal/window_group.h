@@ -19,6 +19,10 @@
 //    holds no events;
 //  * decayed_sum/avg: the decayed totals at the time of the key's last event.
 //
+// The fixed-size running values of a slot live in the KeyRecords shared by
+// every group over the same keys (one record per key, a few adjacent cache
+// lines); the events held and the sketches live in the group.
+//
 // When a key's window becomes empty its running values are reset to exactly
 // zero, so a key evicted and seen again computes what it would have computed
 // had it stayed: eviction never changes a result.
@@ -26,12 +30,14 @@
 // Thread safety: none; one FeatureState belongs to one thread.
 
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 #include <vector>
 
 #include "expr/expr.h"
 #include "features/internal/distinct_sketch.h"
 #include "features/internal/double_double.h"
+#include "features/internal/key_records.h"
 #include "features/internal/key_table.h"
 #include "features/internal/pair_counter.h"
 #include "features/internal/ring_pool.h"
@@ -49,6 +55,7 @@ struct GroupMember {
   bool exclude_current = false;
   Type result_type;
   uint32_t overflow_error = 0;
+  bool can_overflow = false;  // an int64 sum: `overflow` is filled
   // This batch's results, copied to the result column by the member's step.
   std::vector<uint64_t> words;
   std::vector<std::string_view> strings;  // string results, in the batch arena
@@ -59,22 +66,29 @@ struct GroupMember {
 class WindowGroup {
  public:
   // `value` / `filter`: columns of the first member's expressions (-1: none).
-  WindowGroup(KeyTable* keys, int value, Type value_type, int filter, int64_t window_ns,
-              int64_t half_life_ns, StringPool* strings);
+  // `records`: the per-key records of `keys`, shared with the other groups
+  // over the same keys.
+  WindowGroup(KeyTable* keys, KeyRecords* records, int value, Type value_type, int filter,
+              int64_t window_ns, int64_t half_life_ns, StringPool* strings);
   WindowGroup(const WindowGroup&) = delete;
   WindowGroup& operator=(const WindowGroup&) = delete;
   ~WindowGroup();
 
   // Adds an aggregate; returns its index. Only before the first Process().
   size_t AddMember(const expr::WindowCall& call);
+  // Declares the group's fields in the records, after the last AddMember();
+  // BindFields() reads their places once the records are finished.
+  void DeclareFields();
+  void BindFields();
   GroupMember& member(size_t i) { return members_[i]; }
   size_t num_members() const { return members_.size(); }
   KeyTable* keys() const { return keys_; }
-  size_t slots() const { return slots_; }
+  size_t slots() const { return records_->slots(); }
 
   // Runs every row of `batch` through the state, filling the members'
   // results. `slots[row]` is the row's key slot or KeyTable::kNoSlot;
   // `time` the event-time column.
+  // REQUIRES: records cover keys()->slot_limit() slots.
   void Process(Batch& batch, const uint32_t* slots, int time_column);
   // Forgets everything about `slot` (its key is being evicted).
   void Reset(uint32_t slot);
@@ -89,6 +103,7 @@ class WindowGroup {
   size_t SketchBytes() const;
 
   size_t events_held() const;
+  // Excludes the shared KeyRecords (FeatureState counts them once).
   size_t bytes_reserved() const;
   // The part of bytes_reserved() that holds window contents.
   size_t window_bytes() const;
@@ -108,12 +123,45 @@ class WindowGroup {
     bool decay = false;
   };
 
-  void EnsureSlots(size_t n);
+  void EnsureSketches(size_t n);
+  // Process() for rows [begin, end).
+  void ProcessChunk(Batch& batch, const uint32_t* slots, const int64_t* times, const Column* filter,
+                    const Column* value, size_t begin, size_t end);
+  // This group's fields in slot `slot`'s record.
+  template <typename T>
+  T* Field(uint32_t slot, uint32_t offset) const {
+    return reinterpret_cast<T*>(records_->record(slot) + offset);
+  }
+  RingRef& ring(uint32_t slot) const { return *Field<RingRef>(slot, at_.ring); }
+  RingRef& min_q(uint32_t slot) const { return *Field<RingRef>(slot, at_.min_q); }
+  RingRef& max_q(uint32_t slot) const { return *Field<RingRef>(slot, at_.max_q); }
+  int64_t& count(uint32_t slot) const { return *Field<int64_t>(slot, at_.count); }
+  double* sum(uint32_t slot) const { return Field<double>(slot, at_.sum); }  // hi, lo
+  Int128 isum(uint32_t slot) const {
+    Int128 v;
+    std::memcpy(&v, records_->record(slot) + at_.sum, sizeof v);
+    return v;
+  }
+  void set_isum(uint32_t slot, Int128 v) const {
+    std::memcpy(records_->record(slot) + at_.sum, &v, sizeof v);
+  }
+  double* welford(uint32_t slot) const { return Field<double>(slot, at_.welford); }
+  uint64_t* first(uint32_t slot) const { return Field<uint64_t>(slot, at_.first); }
+  uint64_t* last(uint32_t slot) const { return Field<uint64_t>(slot, at_.last); }
+  uint8_t& has_last(uint32_t slot) const { return *Field<uint8_t>(slot, at_.has_last); }
+  uint32_t& distinct(uint32_t slot) const { return *Field<uint32_t>(slot, at_.distinct); }
+  double* decay(uint32_t slot) const { return Field<double>(slot, at_.decay); }
+  // Checkpoints write each field as the array it was before records were
+  // shared (so images are unchanged): `per_slot` T's of each slot.
+  template <typename T>
+  void PutField(StateWriter& w, bool needed, uint32_t offset, size_t per_slot) const;
+  template <typename T>
+  bool GetField(StateReader& r, bool needed, uint32_t offset, size_t per_slot, size_t slots);
   // The sliding sketches' heap bytes: window contents, freed as values leave.
   size_t SlidingSketchBytes() const;
-  // Loads the state of `slot` (see Process); returns a value to sink.
-  // `contents`: the window contents the per-slot entries point to.
-  uint64_t Touch(uint32_t slot, bool contents) const;
+  // Loads the window contents that the rows' events will read (see
+  // Process); returns a value to sink.
+  uint64_t Touch(const uint32_t* slots, const int64_t* times, size_t rows) const;
   uint64_t ValueWord(const Batch& batch, size_t row);
   void Evict(uint32_t slot, int64_t now);
   void Enter(uint32_t slot, int64_t t, uint64_t word);
@@ -122,8 +170,13 @@ class WindowGroup {
   // A result read from a held value: seconds elapsed since it, or the value.
   void EmitHeld(GroupMember& m, Batch& batch, size_t row, bool elapsed, int64_t elapsed_ns,
                 uint64_t word);
-  void ReleaseWord(uint64_t word);
-  void RetainWord(uint64_t word);
+  // References to string values held in the state (inline: a few per event).
+  void ReleaseWord(uint64_t word) {
+    if (IsString()) strings_->Release(static_cast<uint32_t>(word));
+  }
+  void RetainWord(uint64_t word) {
+    if (IsString()) strings_->Retain(static_cast<uint32_t>(word));
+  }
   int64_t CountOf(uint32_t slot) const;
   bool IsString() const { return value_type_.kind == TypeKind::kString; }
   bool Less(uint64_t a, uint64_t b) const;
@@ -141,6 +194,7 @@ class WindowGroup {
   void Resum(uint32_t slot);
 
   KeyTable* keys_;
+  KeyRecords* records_;
   int value_;
   Type value_type_;
   int filter_;
@@ -151,34 +205,29 @@ class WindowGroup {
   std::vector<GroupMember*> before_, after_;  // set on the first Process()
   Needs needs_;
   bool int_sum_ = false;
-  uint64_t touch_sink_ = 0;
-  std::vector<uint8_t> enters_;  // this batch: the row enters the window
-  std::vector<uint64_t> words_;  // this batch: the row's value  // keeps the loads of Touch() from
-                                 // being optimised away
+  uint64_t touch_sink_ = 0;       // keeps the loads of Touch() from being optimised away
+  std::vector<uint8_t> enters_;   // this batch: the row enters the window
+  std::vector<uint64_t> words_;   // this batch: the row's value
+  std::vector<uint64_t> hashes_;  // this batch: string values' hashes
 
-  size_t slots_ = 0;
+  // Field ids (until BindFields()), then offsets, in the records.
+  struct Places {
+    uint32_t ring = 0, min_q = 0, max_q = 0, count = 0, sum = 0, welford = 0, first = 0, last = 0,
+             has_last = 0, distinct = 0, decay = 0;
+  };
+  Places at_;
+  // In the records: per slot the RingRefs, count, the float sum (a
+  // double-double) or the int sum (Int128), for variance the sum of
+  // (x - K)^2 (a double-double) and K, the first value that entered the
+  // window (the value's bits); first and last as (word, time); has_last;
+  // the distinct count; decayed sums of x * 2^((t - t0)/H) and of
+  // 2^((t - t0)/H) (double-doubles) and the reference time t0 (int64 bits).
   RingPool ring_pool_{2};
   RingPool min_pool_{2};
   RingPool max_pool_{2};
-  std::vector<RingRef> ring_;
-  std::vector<RingRef> min_q_;
-  std::vector<RingRef> max_q_;
-  std::vector<int64_t> count_;
-  std::vector<double> sum_;  // float sums: double-double (hi, lo) per slot
-  std::vector<Int128> isum_;
-  // Per slot: the sum of (x - K)^2 (a double-double) and K, the first value
-  // that entered the window (the value's bits); sum(x) is in sum_ / isum_.
-  std::vector<double> welford_;
-  std::vector<uint64_t> first_;  // word, time interleaved
-  std::vector<uint64_t> last_;   // word, time interleaved
-  std::vector<uint8_t> has_last_;
-  std::vector<uint32_t> distinct_;
   std::vector<DistinctSketch> sketch_;  // unbounded windows
   std::vector<SlidingSketch> sliding_;  // time windows
   PairCounter pairs_;
-  // Per slot: sum of x * 2^((t - t0)/H) and of 2^((t - t0)/H) (double-doubles)
-  // and the reference time t0 (int64 bits).
-  std::vector<double> decay_;
 };
 
 }  // namespace sluice::features::internal

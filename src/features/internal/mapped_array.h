@@ -1,0 +1,113 @@
+#pragma once
+// MappedArray<T>: a growable array of a trivially copyable T in an anonymous
+// memory mapping of its own, for the large per-key state arrays and window
+// pools that grow with the number of keys and events. Growing moves the
+// pages (mremap) instead of copying the contents into a new block, so an
+// array that grows to n bytes costs n bytes of page faults and no copies
+// (std::vector copies everything on each growth, and touches twice the
+// memory). Large arrays ask for transparent huge pages, which cut the TLB
+// misses of random accesses to per-key state.
+//
+// Elements beyond the old size are zero after resize(). Arrays under 256 KiB
+// live on the heap (realloc), and so do all of them elsewhere than on Linux.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+namespace sluice::features::internal {
+
+// The untyped primitives (mapped_array.cc); `bytes` are multiples of 4096.
+// Throw std::bad_alloc when memory is exhausted, as std::vector does.
+void* MapZeroed(size_t bytes);
+// REQUIRES: `p` from MapZeroed/RemapZeroed with `old_bytes` < `new_bytes`.
+// The bytes past `old_bytes` are zero.
+void* RemapZeroed(void* p, size_t old_bytes, size_t new_bytes);
+void Unmap(void* p, size_t bytes);
+
+template <typename T>
+class MappedArray {
+  static_assert(std::is_trivially_copyable_v<T>);
+
+ public:
+  MappedArray() = default;
+  MappedArray(const MappedArray&) = delete;
+  MappedArray& operator=(const MappedArray&) = delete;
+  MappedArray(MappedArray&& o) noexcept { *this = std::move(o); }
+  MappedArray& operator=(MappedArray&& o) noexcept {
+    if (this != &o) {
+      Release();
+      data_ = std::exchange(o.data_, nullptr);
+      size_ = std::exchange(o.size_, 0);
+      capacity_ = std::exchange(o.capacity_, 0);
+      mapped_ = std::exchange(o.mapped_, 0);
+      written_ = std::exchange(o.written_, 0);
+    }
+    return *this;
+  }
+  ~MappedArray() { Release(); }
+
+  T* data() { return data_; }
+  const T* data() const { return data_; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  // Elements reserved (what memory statistics count).
+  size_t capacity() const { return capacity_; }
+  T& operator[](size_t i) { return data_[i]; }
+  const T& operator[](size_t i) const { return data_[i]; }
+  T* begin() { return data_; }
+  T* end() { return data_ + size_; }
+  const T* begin() const { return data_; }
+  const T* end() const { return data_ + size_; }
+
+  void reserve(size_t n) {
+    if (n <= capacity_) return;
+    const size_t bytes = n * sizeof(T);
+    if (bytes > mapped_) {
+      const size_t rounded = (bytes + kPage - 1) / kPage * kPage;
+      data_ = static_cast<T*>(data_ == nullptr ? MapZeroed(rounded)
+                                               : RemapZeroed(data_, mapped_, rounded));
+      mapped_ = rounded;
+    }
+    capacity_ = n;
+  }
+  // New elements are zero.
+  void resize(size_t n) {
+    reserve(n);
+    if (n > size_ && size_ < written_) {
+      // Elements once written and then cut off are stale: zero them.
+      const size_t stale_end = n < written_ ? n : written_;
+      std::memset(static_cast<void*>(data_ + size_), 0, (stale_end - size_) * sizeof(T));
+    }
+    size_ = n;
+    if (size_ > written_) written_ = size_;
+  }
+  // Empties the array and gives its memory back.
+  void clear() { Release(); }
+  // The contents of `values[0, n)`.
+  void assign(const T* values, size_t n) {
+    Release();
+    resize(n);
+    if (n != 0) std::memcpy(static_cast<void*>(data_), values, n * sizeof(T));
+  }
+
+ private:
+  static constexpr size_t kPage = 4096;
+  void Release() {
+    if (data_ != nullptr) Unmap(data_, mapped_);
+    data_ = nullptr;
+    size_ = capacity_ = mapped_ = written_ = 0;
+  }
+
+  T* data_ = nullptr;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+  size_t mapped_ = 0;   // bytes
+  size_t written_ = 0;  // elements beyond this one have never been used: zero
+};
+
+}  // namespace sluice::features::internal
