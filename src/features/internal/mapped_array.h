@@ -5,8 +5,8 @@
 // pages (mremap) instead of copying the contents into a new block, so an
 // array that grows to n bytes costs n bytes of page faults and no copies
 // (std::vector copies everything on each growth, and touches twice the
-// memory). Large arrays ask for transparent huge pages, which cut the TLB
-// misses of random accesses to per-key state.
+// memory). Pages are the system's normal ones (mapped_array.cc says why no
+// huge pages).
 //
 // Elements beyond the old size are zero after resize(). Arrays under 256 KiB
 // live on the heap (realloc), and so do all of them elsewhere than on Linux.
