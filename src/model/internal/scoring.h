@@ -1,0 +1,114 @@
+#pragma once
+// Margins of tree ensembles: the forms of a Forest made for scoring, and the
+// walks over them.
+//
+// Two forms, built once at load:
+//
+// - Complete trees (the hot path). Every tree without categorical splits is
+//   padded to one depth D, the deepest of them, and stored as a complete
+//   binary tree in heap order: 2^D - 1 split nodes of 8 bytes (threshold,
+//   feature, missing-goes-left bit), node i's children at 2i + 1 and 2i + 2,
+//   so no child offsets and no leaf tests. A leaf above depth D becomes
+//   padding splits whose leaves below all hold its value, so any path through
+//   the padding ends at that value. The 2^D leaf values of a tree are stored
+//   apart, already multiplied by the tree's weight (float times float, the
+//   product XGBoost computes when it adds the tree). A row takes exactly D
+//   steps: j = 2j + right at each level, the leaf is j.
+//   Padding to one depth costs memory when depths differ; when the padded
+//   trees would take more than four times the nodes they replace, or D
+//   exceeds kMaxCompleteDepth, no tree is stored this way.
+//
+// - Step nodes (the general path), parallel to Forest::nodes: one branch-free
+//   step next = left + offset; leaves loop to themselves; categorical splits
+//   are decided by NextNode. Used for trees that are not complete trees.
+//
+// Kernels walk complete trees: a block of rows through one tree (rows in
+// lockstep), or one row through several trees (trees in lockstep), portable
+// scalar code and AVX2 / AVX-512 versions chosen at run time. All of them
+// give the same leaves, hence bit-equal margins: a row's margin is
+// base_margin plus its trees' values added one by one in model order, in
+// float, as XGBoost does.
+//
+// Thread safety: immutable after BuildScoringForest; the functions below may
+// run on many threads at once.
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "model/internal/forest.h"
+
+namespace sluice::model::internal {
+
+inline constexpr uint32_t kMaxCompleteDepth = 16;
+inline constexpr uint32_t kCompleteMissingLeft = 1u << 31;
+inline constexpr uint32_t kCompleteFeatureMask = (1u << 24) - 1;
+
+// A split of a complete tree: right when !(x < threshold), except that a
+// missing x goes left when kCompleteMissingLeft is set.
+struct CompleteNode {
+  float threshold;
+  uint32_t feature_and_flags;
+};
+static_assert(sizeof(CompleteNode) == 8);
+
+struct CompleteTrees {
+  uint32_t depth = 0;           // D: every stored tree has 2^D - 1 nodes and 2^D leaves
+  size_t num_features = 0;      // of the model; every feature index is below it
+  std::vector<CompleteNode> nodes;  // stored tree s: [s * (2^D - 1), (s + 1) * (2^D - 1))
+  std::vector<float> leaves;        // stored tree s: [s << D, (s + 1) << D), times weight
+  // Per tree of the Forest: its index among the stored trees, or -1. Trees
+  // stored are numbered in model order, so consecutive stored trees have
+  // consecutive slots.
+  std::vector<int32_t> slot;
+
+  size_t nodes_per_tree() const { return (size_t{1} << depth) - 1; }
+};
+
+// The scoring form of a Forest node (see the top of this file).
+inline constexpr uint32_t kStepDefaultLeft = 1u << 31;
+inline constexpr uint32_t kStepCategorical = 1u << 30;
+inline constexpr uint32_t kStepFeatureMask = (1u << 24) - 1;
+
+struct StepNode {
+  float threshold;
+  uint32_t feature_and_flags;
+  int32_t left;
+};
+static_assert(sizeof(StepNode) == 12);
+
+enum class Kernel : uint8_t { kScalar, kAvx2, kAvx512 };
+
+// The fastest kernel this processor runs.
+Kernel BestKernel();
+bool KernelSupported(Kernel kernel);
+const char* KernelName(Kernel kernel);
+
+struct ScoringForest {
+  CompleteTrees complete;
+  std::vector<StepNode> steps;            // parallel to Forest::nodes
+  std::vector<uint8_t> tree_categorical;  // per tree: has a categorical split
+};
+
+ScoringForest BuildScoringForest(const Forest& forest);
+
+// Margins of a gbtree or dart forest, as TreeEnsemble::PredictMargin.
+// Allocates nothing. REQUIRES: KernelSupported(kernel), stride >=
+// forest.num_features, and !forest.linear.
+void PredictForestMargin(const Forest& forest, const ScoringForest& scoring, Kernel kernel,
+                         const float* x, size_t rows, size_t stride, float* margin);
+
+// The kernels, exposed for tests. `missing` false promises that no value the
+// trees read is NaN (the walk may then skip the missing-value test).
+//
+// Adds the value of stored tree `slot` to out[r * out_stride] for rows
+// [0, count), row r's features at x + r * stride. REQUIRES: stride < 2^24.
+void AddTreeToRows(Kernel kernel, const CompleteTrees& trees, uint32_t slot, const float* x,
+                   size_t count, size_t stride, bool missing, float* out, size_t out_stride);
+// values[k] = the value of stored tree first_slot + k for one row, k < count.
+// REQUIRES: count <= kTreesAtOnce.
+inline constexpr size_t kTreesAtOnce = 64;
+void TreeValuesOfRow(Kernel kernel, const CompleteTrees& trees, uint32_t first_slot, size_t count,
+                     const float* row, bool missing, float* values);
+
+}  // namespace sluice::model::internal
