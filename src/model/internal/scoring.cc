@@ -46,28 +46,31 @@ void BuildSteps(const Forest& forest, ScoringForest* scoring) {
   }
 }
 
-// Writes the subtree of Forest node `at` as the subtree of heap position j at
-// level `level` of a complete tree of trees->depth levels.
+// Writes the subtree of Forest node `at` as node j of level `level` of the
+// complete tree in slot `slot`, padding below leaves.
 void FillComplete(const Forest& forest, const FlatTree& tree, int32_t at, uint32_t level,
-                  size_t j, CompleteNode* nodes, float* leaves, uint32_t depth) {
+                  size_t j, size_t slot, CompleteTrees* complete) {
+  const uint32_t depth = complete->depth;
   const FlatNode& node = forest.nodes[static_cast<size_t>(at)];
   if (node.is_leaf()) {
-    // Padding below a shallow leaf: any split will do (feature 0 exists,
-    // since some tree splits); every leaf below holds the value.
+    // Padding: any split will do (feature 0 exists, since some tree
+    // splits); every leaf below holds the value.
     for (uint32_t d = level; d < depth; ++d) {
-      const size_t first = (size_t{1} << d) - 1 + (j << (d - level));
-      std::fill(nodes + first, nodes + first + (size_t{1} << (d - level)), CompleteNode{0.0f, 0});
+      CompleteNode* first = complete->nodes.data() + complete->stored * ((size_t{1} << d) - 1) +
+                            (slot << d) + (j << (d - level));
+      std::fill(first, first + (size_t{1} << (d - level)), CompleteNode{0.0f, 0});
     }
     const float value = node.value * tree.weight;
-    const size_t first = j << (depth - level);
-    std::fill(leaves + first, leaves + first + (size_t{1} << (depth - level)), value);
+    float* first = complete->leaves.data() + (slot << depth) + (j << (depth - level));
+    std::fill(first, first + (size_t{1} << (depth - level)), value);
     return;
   }
   uint32_t flags = node.feature();
   if (node.feature_and_flags & kDefaultLeftFlag) flags |= kCompleteMissingLeft;
-  nodes[(size_t{1} << level) - 1 + j] = CompleteNode{node.value, flags};
-  FillComplete(forest, tree, node.left, level + 1, 2 * j, nodes, leaves, depth);
-  FillComplete(forest, tree, node.left + 1, level + 1, 2 * j + 1, nodes, leaves, depth);
+  complete->nodes[complete->stored * ((size_t{1} << level) - 1) + (slot << level) + j] =
+      CompleteNode{node.value, flags};
+  FillComplete(forest, tree, node.left, level + 1, 2 * j, slot, complete);
+  FillComplete(forest, tree, node.left + 1, level + 1, 2 * j + 1, slot, complete);
 }
 
 void BuildComplete(const Forest& forest, ScoringForest* scoring) {
@@ -87,16 +90,14 @@ void BuildComplete(const Forest& forest, ScoringForest* scoring) {
   const size_t slots_per_tree = (size_t{2} << depth) - 1;  // nodes and leaves
   if (stored * slots_per_tree > 4 * original_nodes) return;
   complete.depth = depth;
-  const size_t per_tree = complete.nodes_per_tree();
-  complete.nodes.resize(stored * per_tree);
+  complete.stored = stored;
+  complete.nodes.resize(stored * ((size_t{1} << depth) - 1));
   complete.leaves.resize(stored << depth);
   int32_t slot = 0;
   for (size_t t = 0; t < forest.trees.size(); ++t) {
     if (scoring->tree_categorical[t]) continue;
-    const auto s = static_cast<size_t>(slot);
-    FillComplete(forest, forest.trees[t], forest.trees[t].root, 0, 0,
-                 complete.nodes.data() + s * per_tree, complete.leaves.data() + (s << depth),
-                 depth);
+    FillComplete(forest, forest.trees[t], forest.trees[t].root, 0, 0, static_cast<size_t>(slot),
+                 &complete);
     complete.slot[t] = slot++;
   }
 }
@@ -114,7 +115,6 @@ template <bool kMissing>
 void AddTreeToRowsScalar(const CompleteTrees& trees, uint32_t slot, const float* x, size_t count,
                          size_t stride, float* out, size_t out_stride) {
   const uint32_t depth = trees.depth;
-  const CompleteNode* nodes = trees.nodes.data() + slot * trees.nodes_per_tree();
   const float* leaves = trees.leaves.data() + (size_t{slot} << depth);
   constexpr size_t kChunk = 64;
   uint32_t j[kChunk];
@@ -122,14 +122,13 @@ void AddTreeToRowsScalar(const CompleteTrees& trees, uint32_t slot, const float*
     const size_t n = std::min(kChunk, count - begin);
     const float* rows = x + begin * stride;
     std::fill(j, j + n, 0u);
-    const CompleteNode* level = nodes;
     for (uint32_t d = 0; d < depth; ++d) {
+      const CompleteNode* level = trees.level(d) + (size_t{slot} << d);
       for (size_t r = 0; r < n; ++r) {
         const CompleteNode node = level[j[r]];
         const float v = rows[r * stride + (node.feature_and_flags & kCompleteFeatureMask)];
         j[r] = 2 * j[r] + GoesRight<kMissing>(v, node);
       }
-      level += size_t{1} << d;
     }
     float* o = out + begin * out_stride;
     for (size_t r = 0; r < n; ++r) o[r * out_stride] += leaves[j[r]];
@@ -141,22 +140,15 @@ void AddTreeToRowsScalar(const CompleteTrees& trees, uint32_t slot, const float*
 template <bool kMissing, size_t... k>
 void TreeValuesOfRowUnrolled(const CompleteTrees& trees, uint32_t first_slot, const float* row,
                              float* values, std::index_sequence<k...>) {
-  const uint32_t depth = trees.depth;
-  const size_t per_tree = trees.nodes_per_tree();
-  const CompleteNode* nodes = trees.nodes.data() + first_slot * per_tree;
-  uint32_t j[sizeof...(k)] = {};
-  size_t level = 0;
-  for (uint32_t d = 0; d < depth; ++d) {
-    const CompleteNode* at = nodes + level;
-    ((j[k] = 2 * j[k] +
-             GoesRight<kMissing>(
-                 row[at[k * per_tree + j[k]].feature_and_flags & kCompleteFeatureMask],
-                 at[k * per_tree + j[k]])),
+  // i[k]: tree first_slot + k's node index within the current level.
+  size_t i[sizeof...(k)] = {(first_slot + k)...};
+  for (uint32_t d = 0; d < trees.depth; ++d) {
+    const CompleteNode* level = trees.level(d);
+    ((i[k] = 2 * i[k] + GoesRight<kMissing>(
+                            row[level[i[k]].feature_and_flags & kCompleteFeatureMask], level[i[k]])),
      ...);
-    level += size_t{1} << d;
   }
-  const float* leaves = trees.leaves.data() + (size_t{first_slot} << depth);
-  ((values[k] = leaves[(k << depth) + j[k]]), ...);
+  ((values[k] = trees.leaves[i[k]]), ...);
 }
 
 constexpr size_t kScalarTreesAtOnce = 12;
@@ -301,9 +293,7 @@ void TreeValuesOfRow(Kernel kernel, const CompleteTrees& trees, uint32_t first_s
     case Kernel::kAvx512:
       TreeValuesOfRowAvx512(trees, first_slot, count, row, missing, values);
       return;
-    case Kernel::kAvx2:
-      TreeValuesOfRowAvx2(trees, first_slot, count, row, missing, values);
-      return;
+    case Kernel::kAvx2:  // see scoring_simd.h
     case Kernel::kScalar:
       break;
   }

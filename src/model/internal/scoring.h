@@ -6,14 +6,18 @@
 //
 // - Complete trees (the hot path). Every tree without categorical splits is
 //   padded to one depth D, the deepest of them, and stored as a complete
-//   binary tree in heap order: 2^D - 1 split nodes of 8 bytes (threshold,
-//   feature, missing-goes-left bit), node i's children at 2i + 1 and 2i + 2,
-//   so no child offsets and no leaf tests. A leaf above depth D becomes
-//   padding splits whose leaves below all hold its value, so any path through
-//   the padding ends at that value. The 2^D leaf values of a tree are stored
-//   apart, already multiplied by the tree's weight (float times float, the
-//   product XGBoost computes when it adds the tree). A row takes exactly D
-//   steps: j = 2j + right at each level, the leaf is j.
+//   binary tree: 2^D - 1 split nodes of 8 bytes (threshold, feature,
+//   missing-goes-left bit) and 2^D leaves, no child offsets and no leaf
+//   tests. A leaf above depth D becomes padding splits whose leaves below all
+//   hold its value, so any path through the padding ends at that value. The
+//   leaf values are stored already multiplied by the tree's weight (float
+//   times float, the product XGBoost computes when it adds the tree).
+//   Storage is level-major: level d of every stored tree, tree after tree,
+//   then level d + 1. Stored tree s's node j of level d (0 <= j < 2^d) has
+//   index i = s * 2^d + j within its level, its children 2i and 2i + 1 within
+//   the next, and its leaves are level D (the leaf array). So a walk keeps
+//   one number per tree, i = 2i + right, starting at s; and the same level of
+//   consecutive trees is contiguous, which the single-row walk reads.
 //   Padding to one depth costs memory when depths differ; when the padded
 //   trees would take more than four times the nodes they replace, or D
 //   exceeds kMaxCompleteDepth, no tree is stored this way.
@@ -53,16 +57,20 @@ struct CompleteNode {
 static_assert(sizeof(CompleteNode) == 8);
 
 struct CompleteTrees {
-  uint32_t depth = 0;           // D: every stored tree has 2^D - 1 nodes and 2^D leaves
-  size_t num_features = 0;      // of the model; every feature index is below it
-  std::vector<CompleteNode> nodes;  // stored tree s: [s * (2^D - 1), (s + 1) * (2^D - 1))
+  uint32_t depth = 0;       // D: every stored tree has 2^D - 1 nodes and 2^D leaves
+  size_t num_features = 0;  // of the model; every feature index is below it
+  size_t stored = 0;        // trees stored
+  std::vector<CompleteNode> nodes;  // level d starts at stored * (2^d - 1)
   std::vector<float> leaves;        // stored tree s: [s << D, (s + 1) << D), times weight
-  // Per tree of the Forest: its index among the stored trees, or -1. Trees
-  // stored are numbered in model order, so consecutive stored trees have
+  // Per tree of the Forest: its index among the stored trees (its slot), or
+  // -1. Slots follow model order, so consecutive stored trees have
   // consecutive slots.
   std::vector<int32_t> slot;
 
-  size_t nodes_per_tree() const { return (size_t{1} << depth) - 1; }
+  // Level d of all stored trees; node j of slot s is level(d)[(s << d) + j].
+  const CompleteNode* level(uint32_t d) const {
+    return nodes.data() + stored * ((size_t{1} << d) - 1);
+  }
 };
 
 // The scoring form of a Forest node (see the top of this file).

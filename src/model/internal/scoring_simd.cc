@@ -31,11 +31,10 @@ struct TopLevels {
   alignas(64) uint32_t feature[5 * 16 + 32];
 };
 
-void CopyTopLevels(const CompleteNode* nodes, uint32_t levels, TopLevels* top) {
+void CopyTopLevels(const CompleteTrees& trees, uint32_t slot, uint32_t levels, TopLevels* top) {
   for (uint32_t d = 0; d < levels; ++d) {
-    const size_t n = size_t{1} << d;
-    const CompleteNode* level = nodes + n - 1;
-    for (size_t i = 0; i < n; ++i) {
+    const CompleteNode* level = trees.level(d) + (size_t{slot} << d);
+    for (size_t i = 0; i < (size_t{1} << d); ++i) {
       top->threshold[d * 16 + i] = level[i].threshold;
       top->feature[d * 16 + i] = level[i].feature_and_flags;
     }
@@ -44,9 +43,9 @@ void CopyTopLevels(const CompleteNode* nodes, uint32_t levels, TopLevels* top) {
 
 // ----- AVX-512: 16 lanes -----
 
-// j = 2j + right for 16 lanes, where right is !(x < threshold) unless x is
+// i = 2i + right for 16 lanes, where right is !(x < threshold) unless x is
 // missing and the node sends missing values left.
-SLUICE_AVX512 inline __m512i StepAvx512(__m512i j, __m512 x, __m512 threshold, __m512i feature,
+SLUICE_AVX512 inline __m512i StepAvx512(__m512i i, __m512 x, __m512 threshold, __m512i feature,
                                         bool missing) {
   __mmask16 right = _mm512_cmp_ps_mask(x, threshold, _CMP_NLT_UQ);
   if (missing) {
@@ -55,8 +54,8 @@ SLUICE_AVX512 inline __m512i StepAvx512(__m512i j, __m512 x, __m512 threshold, _
         _mm512_test_epi32_mask(feature, _mm512_set1_epi32(static_cast<int>(kCompleteMissingLeft)));
     right = static_cast<__mmask16>(right & ~(nan & missing_left));
   }
-  j = _mm512_add_epi32(j, j);
-  return _mm512_mask_add_epi32(j, right, j, _mm512_set1_epi32(1));
+  i = _mm512_add_epi32(i, i);
+  return _mm512_mask_add_epi32(i, right, i, _mm512_set1_epi32(1));
 }
 
 // x[lane][feature[lane]] for lanes in `active`, 0 elsewhere.
@@ -67,17 +66,50 @@ SLUICE_AVX512 inline __m512 GatherRowsAvx512(__mmask16 active, __m512i lane_offs
   return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), active, index, rows, 4);
 }
 
-// kTop: levels whose nodes are looked up in registers (at most 6; level 5
-// spans two registers); deeper levels gather their nodes.
+// Thresholds and features of 16 nodes held 8 and 8 in `low` and `high`.
+SLUICE_AVX512 inline void SplitNodesAvx512(__m512i low, __m512i high, __m512* threshold,
+                                           __m512i* feature) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  *threshold = _mm512_castsi512_ps(_mm512_permutex2var_epi32(low, even, high));
+  *feature = _mm512_permutex2var_epi32(low, odd, high);
+}
+
+// nodes[index[lane]] for lanes in `active` (zero elsewhere), by two 8-lane
+// gathers of whole 8-byte nodes: half the elements of gathering thresholds
+// and features apart.
+SLUICE_AVX512 inline void GatherNodesAvx512(const CompleteNode* nodes, __m512i index,
+                                            __mmask16 active, __m512* threshold,
+                                            __m512i* feature) {
+  const auto* base = reinterpret_cast<const long long*>(nodes);
+  const __m512i low = _mm512_mask_i32gather_epi64(_mm512_setzero_si512(),
+                                                  static_cast<__mmask8>(active),
+                                                  _mm512_castsi512_si256(index), base, 8);
+  const __m512i high = _mm512_mask_i32gather_epi64(
+      _mm512_setzero_si512(), static_cast<__mmask8>(active >> 8),
+      _mm512_extracti64x4_epi64(index, 1), base, 8);
+  SplitNodesAvx512(low, high, threshold, feature);
+}
+
+// nodes[0..15] for lanes in `active` (zero elsewhere).
+SLUICE_AVX512 inline void LoadNodesAvx512(const CompleteNode* nodes, __mmask16 active,
+                                          __m512* threshold, __m512i* feature) {
+  const __m512i low = _mm512_maskz_loadu_epi64(static_cast<__mmask8>(active), nodes);
+  const __m512i high = _mm512_maskz_loadu_epi64(static_cast<__mmask8>(active >> 8), nodes + 8);
+  SplitNodesAvx512(low, high, threshold, feature);
+}
+
+// One tree, 16 rows per vector. kTop: levels whose nodes are looked up in
+// registers (at most 6; level 5 spans two registers); deeper levels gather
+// their nodes.
 template <uint32_t kTop>
 SLUICE_AVX512 void AddTreeToRowsAvx512Impl(const CompleteTrees& trees, uint32_t slot,
                                            const float* x, size_t count, size_t stride,
                                            bool missing, float* out, size_t out_stride) {
   const uint32_t depth = trees.depth;
-  const CompleteNode* nodes = trees.nodes.data() + slot * trees.nodes_per_tree();
   const float* leaves = trees.leaves.data() + (size_t{slot} << depth);
   TopLevels top{};
-  CopyTopLevels(nodes, kTop, &top);
+  CopyTopLevels(trees, slot, kTop, &top);
   __m512 threshold[6];
   __m512i feature[6];
   __m512 threshold_high = _mm512_setzero_ps();
@@ -90,8 +122,6 @@ SLUICE_AVX512 void AddTreeToRowsAvx512Impl(const CompleteTrees& trees, uint32_t 
     threshold_high = _mm512_load_ps(top.threshold + 5 * 16 + 16);
     feature_high = _mm512_load_si512(top.feature + 5 * 16 + 16);
   }
-  const float* thresholds = &nodes[0].threshold;
-  const auto* features = reinterpret_cast<const int*>(&nodes[0].feature_and_flags);
   const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512i lane_offsets = _mm512_mullo_epi32(iota, _mm512_set1_epi32(static_cast<int>(stride)));
   const __m512i out_offsets =
@@ -100,7 +130,7 @@ SLUICE_AVX512 void AddTreeToRowsAvx512Impl(const CompleteTrees& trees, uint32_t 
     const __mmask16 active =
         count - v >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << (count - v)) - 1);
     const float* rows = x + v * stride;
-    __m512i j = _mm512_setzero_si512();
+    __m512i j = _mm512_setzero_si512();  // node index within the tree's level
     for (uint32_t d = 0; d < std::min(kTop, 5u); ++d) {
       const __m512i f = _mm512_permutexvar_epi32(j, feature[d]);
       const __m512 t = _mm512_permutexvar_ps(j, threshold[d]);
@@ -112,9 +142,9 @@ SLUICE_AVX512 void AddTreeToRowsAvx512Impl(const CompleteTrees& trees, uint32_t 
       j = StepAvx512(j, GatherRowsAvx512(active, lane_offsets, f, rows), t, f, missing);
     }
     for (uint32_t d = kTop; d < depth; ++d) {
-      const __m512i node = _mm512_add_epi32(j, _mm512_set1_epi32((1 << d) - 1));
-      const __m512i f = _mm512_i32gather_epi32(node, features, 8);
-      const __m512 t = _mm512_i32gather_ps(node, thresholds, 8);
+      __m512 t;
+      __m512i f;
+      GatherNodesAvx512(trees.level(d) + (size_t{slot} << d), j, __mmask16{0xFFFF}, &t, &f);
       j = StepAvx512(j, GatherRowsAvx512(active, lane_offsets, f, rows), t, f, missing);
     }
     const __m512 leaf = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), active, j, leaves, 4);
@@ -126,6 +156,59 @@ SLUICE_AVX512 void AddTreeToRowsAvx512Impl(const CompleteTrees& trees, uint32_t 
       const __m512 old = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), active, out_offsets, o, 4);
       _mm512_mask_i32scatter_ps(o, active, out_offsets, _mm512_add_ps(old, leaf), 4);
     }
+  }
+}
+
+// One row through up to 16 * kVectors trees, a tree per lane, all vectors a
+// level at a time so that their gathers overlap. Level 0 of consecutive
+// trees is contiguous and is loaded, not gathered. The row's features are
+// looked up in one or two registers when there are at most 32 of them.
+template <size_t kVectors>
+SLUICE_AVX512 void TreeValuesOfRowAvx512Impl(const CompleteTrees& trees, uint32_t first_slot,
+                                             size_t count, const float* row, bool missing,
+                                             float* values) {
+  const size_t num_features = trees.num_features;
+  const __m512 low = _mm512_maskz_loadu_ps(
+      static_cast<__mmask16>((1u << std::min<size_t>(num_features, 16)) - 1), row);
+  const __m512 high =
+      num_features > 16 && num_features <= 32
+          ? _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << (num_features - 16)) - 1), row + 16)
+          : _mm512_setzero_ps();
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  __m512i i[kVectors];  // each lane's node index within the level
+  __mmask16 active[kVectors];
+  for (size_t v = 0; v < kVectors; ++v) {
+    const size_t n = std::min<size_t>(16, count - 16 * v);
+    active[v] = n == 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << n) - 1);
+    i[v] = _mm512_add_epi32(iota, _mm512_set1_epi32(static_cast<int>(first_slot + 16 * v)));
+  }
+  for (uint32_t d = 0; d < trees.depth; ++d) {
+    const CompleteNode* level = trees.level(d);
+    for (size_t v = 0; v < kVectors; ++v) {
+      __m512 t;
+      __m512i f;
+      if (d == 0) {
+        LoadNodesAvx512(level + first_slot + 16 * v, active[v], &t, &f);
+      } else {
+        GatherNodesAvx512(level, i[v], active[v], &t, &f);
+      }
+      __m512 x;
+      if (num_features <= 16) {
+        x = _mm512_permutexvar_ps(f, low);
+      } else if (num_features <= 32) {
+        x = _mm512_permutex2var_ps(low, f, high);
+      } else {
+        x = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), active[v],
+                                     _mm512_and_si512(f, _mm512_set1_epi32(kCompleteFeatureMask)),
+                                     row, 4);
+      }
+      i[v] = StepAvx512(i[v], x, t, f, missing);
+    }
+  }
+  for (size_t v = 0; v < kVectors; ++v) {
+    const __m512 leaf =
+        _mm512_mask_i32gather_ps(_mm512_setzero_ps(), active[v], i[v], trees.leaves.data(), 4);
+    _mm512_mask_storeu_ps(values + 16 * v, active[v], leaf);
   }
 }
 
@@ -150,24 +233,36 @@ SLUICE_AVX2 inline __m256 GatherRowsAvx2(__m256 active, __m256i lane_offsets, __
   return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), rows, index, active, 4);
 }
 
-// kTop: levels (at most 4, up to 8 nodes) looked up in registers.
+// nodes[index[lane]], by two 4-lane gathers of whole 8-byte nodes.
+SLUICE_AVX2 inline void GatherNodesAvx2(const CompleteNode* nodes, __m256i index,
+                                        __m256* threshold, __m256i* feature) {
+  const auto* base = reinterpret_cast<const long long*>(nodes);
+  const __m256i low = _mm256_i32gather_epi64(base, _mm256_castsi256_si128(index), 8);
+  const __m256i high = _mm256_i32gather_epi64(base, _mm256_extracti128_si256(index, 1), 8);
+  const __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+  const __m256i odd = _mm256_setr_epi32(1, 3, 5, 7, 1, 3, 5, 7);
+  *threshold = _mm256_castsi256_ps(_mm256_blend_epi32(_mm256_permutevar8x32_epi32(low, even),
+                                                      _mm256_permutevar8x32_epi32(high, even), 0xF0));
+  *feature = _mm256_blend_epi32(_mm256_permutevar8x32_epi32(low, odd),
+                                _mm256_permutevar8x32_epi32(high, odd), 0xF0);
+}
+
+// One tree, 8 rows per vector. kTop: levels (at most 4, up to 8 nodes)
+// looked up in registers.
 template <uint32_t kTop>
 SLUICE_AVX2 void AddTreeToRowsAvx2Impl(const CompleteTrees& trees, uint32_t slot, const float* x,
                                        size_t count, size_t stride, bool missing, float* out,
                                        size_t out_stride) {
   const uint32_t depth = trees.depth;
-  const CompleteNode* nodes = trees.nodes.data() + slot * trees.nodes_per_tree();
   const float* leaves = trees.leaves.data() + (size_t{slot} << depth);
   TopLevels top{};
-  CopyTopLevels(nodes, kTop, &top);
+  CopyTopLevels(trees, slot, kTop, &top);
   __m256 threshold[4];
   __m256i feature[4];
   for (uint32_t d = 0; d < kTop; ++d) {
     threshold[d] = _mm256_load_ps(top.threshold + d * 16);
     feature[d] = _mm256_load_si256(reinterpret_cast<const __m256i*>(top.feature + d * 16));
   }
-  const float* thresholds = &nodes[0].threshold;
-  const auto* features = reinterpret_cast<const int*>(&nodes[0].feature_and_flags);
   const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const __m256i lane_offsets = _mm256_mullo_epi32(iota, _mm256_set1_epi32(static_cast<int>(stride)));
   const __m256 all = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
@@ -177,25 +272,25 @@ SLUICE_AVX2 void AddTreeToRowsAvx2Impl(const CompleteTrees& trees, uint32_t slot
         n == 8 ? all
                : _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), iota));
     const float* rows = x + v * stride;
-    __m256i j = _mm256_setzero_si256();
+    __m256i j = _mm256_setzero_si256();  // node index within the tree's level
     for (uint32_t d = 0; d < kTop; ++d) {
       const __m256i f = _mm256_permutevar8x32_epi32(feature[d], j);
       const __m256 t = _mm256_permutevar8x32_ps(threshold[d], j);
       j = StepAvx2(j, GatherRowsAvx2(active, lane_offsets, f, rows), t, f, missing);
     }
     for (uint32_t d = kTop; d < depth; ++d) {
-      const __m256i node = _mm256_add_epi32(j, _mm256_set1_epi32((1 << d) - 1));
-      const __m256i f = _mm256_i32gather_epi32(features, node, 8);
-      const __m256 t = _mm256_i32gather_ps(thresholds, node, 8);
+      __m256 t;
+      __m256i f;
+      GatherNodesAvx2(trees.level(d) + (size_t{slot} << d), j, &t, &f);
       j = StepAvx2(j, GatherRowsAvx2(active, lane_offsets, f, rows), t, f, missing);
     }
     const __m256 leaf = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), leaves, j, active, 4);
-    alignas(32) float values[8];
-    _mm256_store_ps(values, leaf);
     float* o = out + v * out_stride;
     if (out_stride == 1 && n == 8) {
       _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(o), leaf));
     } else {
+      alignas(32) float values[8];
+      _mm256_store_ps(values, leaf);
       for (size_t r = 0; r < n; ++r) o[r * out_stride] += values[r];
     }
   }
@@ -245,86 +340,9 @@ void AddTreeToRowsAvx2(const CompleteTrees& trees, uint32_t slot, const float* x
   }
 }
 
-// Nodes node[lane] of `nodes` for lanes in `active` (zero elsewhere), with
-// two 8-lane gathers of whole 8-byte nodes: half the elements of gathering
-// thresholds and features apart.
-SLUICE_AVX512 inline void GatherNodesAvx512(const CompleteNode* nodes, __m512i node,
-                                            __mmask16 active, __m512* threshold,
-                                            __m512i* feature) {
-  const auto* base = reinterpret_cast<const long long*>(nodes);
-  const __m512i low = _mm512_mask_i32gather_epi64(_mm512_setzero_si512(),
-                                                  static_cast<__mmask8>(active),
-                                                  _mm512_castsi512_si256(node), base, 8);
-  const __m512i high = _mm512_mask_i32gather_epi64(
-      _mm512_setzero_si512(), static_cast<__mmask8>(active >> 8),
-      _mm512_extracti64x4_epi64(node, 1), base, 8);
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-  *threshold = _mm512_castsi512_ps(_mm512_permutex2var_epi32(low, even, high));
-  *feature = _mm512_permutex2var_epi32(low, odd, high);
-}
-
-// One row through up to 16 * kVectors trees, a tree per lane, all vectors a
-// level at a time so that their gathers overlap. The row's features are
-// looked up in one or two registers when there are at most 32 of them.
-template <size_t kVectors>
-SLUICE_AVX512 void TreeValuesOfRowAvx512Impl(const CompleteTrees& trees, uint32_t first_slot,
-                                             size_t count, const float* row, bool missing,
-                                             float* values) {
-  const uint32_t depth = trees.depth;
-  const auto per_tree = static_cast<int>(trees.nodes_per_tree());
-  const CompleteNode* nodes = trees.nodes.data();
-  const size_t num_features = trees.num_features;
-  const __m512 low = _mm512_maskz_loadu_ps(
-      static_cast<__mmask16>((1u << std::min<size_t>(num_features, 16)) - 1), row);
-  const __m512 high =
-      num_features > 16 && num_features <= 32
-          ? _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << (num_features - 16)) - 1), row + 16)
-          : _mm512_setzero_ps();
-  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  __m512i slot[kVectors];
-  __m512i root[kVectors];
-  __m512i j[kVectors];  // heap positions
-  __mmask16 active[kVectors];
-  for (size_t v = 0; v < kVectors; ++v) {
-    const size_t n = std::min<size_t>(16, count - 16 * v);
-    active[v] = n == 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << n) - 1);
-    slot[v] = _mm512_add_epi32(iota, _mm512_set1_epi32(static_cast<int>(first_slot + 16 * v)));
-    root[v] = _mm512_mullo_epi32(slot[v], _mm512_set1_epi32(per_tree));
-    j[v] = _mm512_setzero_si512();
-  }
-  int level = 0;  // heap index of the level's first node
-  for (uint32_t d = 0; d < depth; ++d) {
-    for (size_t v = 0; v < kVectors; ++v) {
-      const __m512i node = _mm512_add_epi32(_mm512_add_epi32(root[v], _mm512_set1_epi32(level)), j[v]);
-      __m512 t;
-      __m512i f;
-      GatherNodesAvx512(nodes, node, active[v], &t, &f);
-      __m512 x;
-      if (num_features <= 16) {
-        x = _mm512_permutexvar_ps(f, low);
-      } else if (num_features <= 32) {
-        x = _mm512_permutex2var_ps(low, f, high);
-      } else {
-        x = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), active[v],
-                                     _mm512_and_si512(f, _mm512_set1_epi32(kCompleteFeatureMask)),
-                                     row, 4);
-      }
-      j[v] = StepAvx512(j[v], x, t, f, missing);
-    }
-    level += 1 << d;
-  }
-  for (size_t v = 0; v < kVectors; ++v) {
-    const __m512i leaf_index = _mm512_add_epi32(
-        _mm512_mullo_epi32(slot[v], _mm512_set1_epi32(1 << depth)), j[v]);
-    const __m512 leaf = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), active[v], leaf_index,
-                                                 trees.leaves.data(), 4);
-    _mm512_mask_storeu_ps(values + 16 * v, active[v], leaf);
-  }
-}
-
 void TreeValuesOfRowAvx512(const CompleteTrees& trees, uint32_t first_slot, size_t count,
                            const float* row, bool missing, float* values) {
+  static_assert(kTreesAtOnce <= 64, "four vectors of 16 trees at most");
   switch ((count + 15) / 16) {
     case 1:
       return TreeValuesOfRowAvx512Impl<1>(trees, first_slot, count, row, missing, values);
@@ -334,45 +352,6 @@ void TreeValuesOfRowAvx512(const CompleteTrees& trees, uint32_t first_slot, size
       return TreeValuesOfRowAvx512Impl<3>(trees, first_slot, count, row, missing, values);
     default:
       return TreeValuesOfRowAvx512Impl<4>(trees, first_slot, count, row, missing, values);
-  }
-}
-
-// One row through up to kTreesAtOnce trees, 8 lanes at a time.
-SLUICE_AVX2 void TreeValuesOfRowAvx2(const CompleteTrees& trees, uint32_t first_slot,
-                                     size_t count, const float* row, bool missing,
-                                     float* values) {
-  const uint32_t depth = trees.depth;
-  const auto per_tree = static_cast<int>(trees.nodes_per_tree());
-  const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const float* thresholds = &trees.nodes.data()->threshold;
-  const auto* features = reinterpret_cast<const int*>(&trees.nodes.data()->feature_and_flags);
-  for (size_t first = 0; first < count; first += 8) {
-    const size_t n = std::min<size_t>(8, count - first);
-    const __m256 active =
-        _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), iota));
-    const __m256i trees_here =
-        _mm256_add_epi32(iota, _mm256_set1_epi32(static_cast<int>(first_slot + first)));
-    const __m256i tree_base = _mm256_mullo_epi32(trees_here, _mm256_set1_epi32(per_tree));
-    __m256i j = _mm256_setzero_si256();
-    int level = 0;
-    for (uint32_t d = 0; d < depth; ++d) {
-      const __m256i node =
-          _mm256_add_epi32(_mm256_add_epi32(tree_base, _mm256_set1_epi32(level)), j);
-      const __m256i f = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), features, node,
-                                                    _mm256_castps_si256(active), 8);
-      const __m256 t = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), thresholds, node, active, 8);
-      const __m256 v = _mm256_mask_i32gather_ps(
-          _mm256_setzero_ps(), row, _mm256_and_si256(f, _mm256_set1_epi32(kCompleteFeatureMask)),
-          active, 4);
-      j = StepAvx2(j, v, t, f, missing);
-      level += 1 << d;
-    }
-    const __m256i leaf_index = _mm256_add_epi32(_mm256_slli_epi32(trees_here, static_cast<int>(depth)), j);
-    const __m256 leaf =
-        _mm256_mask_i32gather_ps(_mm256_setzero_ps(), trees.leaves.data(), leaf_index, active, 4);
-    alignas(32) float lanes[8];
-    _mm256_store_ps(lanes, leaf);
-    std::copy(lanes, lanes + n, values + first);
   }
 }
 
@@ -388,9 +367,6 @@ void AddTreeToRowsAvx2(const CompleteTrees&, uint32_t, const float*, size_t, siz
 }
 void AddTreeToRowsAvx512(const CompleteTrees&, uint32_t, const float*, size_t, size_t, bool,
                          float*, size_t) {
-  std::abort();
-}
-void TreeValuesOfRowAvx2(const CompleteTrees&, uint32_t, size_t, const float*, bool, float*) {
   std::abort();
 }
 void TreeValuesOfRowAvx512(const CompleteTrees&, uint32_t, size_t, const float*, bool, float*) {
