@@ -100,6 +100,19 @@ void BuildComplete(const Forest& forest, ScoringForest* scoring) {
                  &complete);
     complete.slot[t] = slot++;
   }
+  const size_t top_nodes = (size_t{1} << std::min(depth, CompleteTrees::kTopLevels)) - 1;
+  complete.top_thresholds.resize(top_nodes * stored);
+  complete.top_features.resize(top_nodes * stored);
+  for (uint32_t d = 0; d < std::min(depth, CompleteTrees::kTopLevels); ++d) {
+    for (size_t j = 0; j < (size_t{1} << d); ++j) {
+      const size_t n = (size_t{1} << d) - 1 + j;
+      for (size_t s = 0; s < stored; ++s) {
+        const CompleteNode& node = complete.level(d)[(s << d) + j];
+        complete.top_thresholds[n * stored + s] = node.threshold;
+        complete.top_features[n * stored + s] = node.feature_and_flags;
+      }
+    }
+  }
 }
 
 // !(x < threshold), except that a missing x goes left when the node says so.

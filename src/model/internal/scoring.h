@@ -66,6 +66,14 @@ struct CompleteTrees {
   // -1. Slots follow model order, so consecutive stored trees have
   // consecutive slots.
   std::vector<int32_t> slot;
+  // The nodes of the top kTopLevels levels again (heap positions 0..6),
+  // thresholds and features apart, node-major: heap position n of slot s at
+  // [n * stored + s]. The AVX-512 single-row walk loads these for 16
+  // consecutive trees and selects among them instead of gathering (faster
+  // for three levels, slower for four: 7 loads and blends per level there).
+  static constexpr uint32_t kTopLevels = 3;
+  std::vector<float> top_thresholds;
+  std::vector<uint32_t> top_features;
 
   // Level d of all stored trees; node j of slot s is level(d)[(s << d) + j].
   const CompleteNode* level(uint32_t d) const {

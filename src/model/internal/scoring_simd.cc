@@ -159,56 +159,146 @@ SLUICE_AVX512 void AddTreeToRowsAvx512Impl(const CompleteTrees& trees, uint32_t 
   }
 }
 
-// One row through up to 16 * kVectors trees, a tree per lane, all vectors a
-// level at a time so that their gathers overlap. Level 0 of consecutive
-// trees is contiguous and is loaded, not gathered. The row's features are
-// looked up in one or two registers when there are at most 32 of them.
-template <size_t kVectors>
+// Heap position n of the top levels of 16 consecutive trees (lanes in
+// `active`), from CompleteTrees::top_thresholds and top_features.
+struct TopNodesAvx512 {
+  const float* thresholds;
+  const uint32_t* features;
+  size_t stored;
+  __mmask16 active;
+};
+
+SLUICE_AVX512 inline void LoadTopNodeAvx512(const TopNodesAvx512& top, size_t n, __m512* threshold,
+                                            __m512i* feature) {
+  *threshold = _mm512_maskz_loadu_ps(top.active, top.thresholds + n * top.stored);
+  *feature = _mm512_maskz_loadu_epi32(top.active, top.features + n * top.stored);
+}
+
+// x[feature[lane]] of one row: from one or two registers holding the row
+// when it has at most 32 features, else gathered.
+struct RowAvx512 {
+  __m512 low;
+  __m512 high;
+  const float* row;
+  size_t num_features;
+};
+
+SLUICE_AVX512 inline __m512 ValueOfAvx512(const RowAvx512& row, __m512i feature,
+                                          __mmask16 active) {
+  if (row.num_features <= 16) return _mm512_permutexvar_ps(feature, row.low);
+  if (row.num_features <= 32) return _mm512_permutex2var_ps(row.low, feature, row.high);
+  return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), active,
+                                  _mm512_and_si512(feature, _mm512_set1_epi32(kCompleteFeatureMask)),
+                                  row.row, 4);
+}
+
+// The node at heap position 2^kLevel - 1 + j[lane] of 16 consecutive trees,
+// from the node-major copy of the top levels: the level's 2^kLevel nodes are
+// loaded for all lanes, then halved by blends on the bits of j.
+template <uint32_t kLevel>
+SLUICE_AVX512 inline void SelectTopNodeAvx512(const CompleteTrees& trees, size_t first,
+                                              __mmask16 active, __m512i j, __m512* threshold,
+                                              __m512i* feature) {
+  constexpr size_t kNodes = size_t{1} << kLevel;
+  __m512 t[kNodes];
+  __m512i f[kNodes];
+  for (size_t c = 0; c < kNodes; ++c) {
+    const size_t at = (kNodes - 1 + c) * trees.stored + first;
+    t[c] = _mm512_maskz_loadu_ps(active, trees.top_thresholds.data() + at);
+    f[c] = _mm512_maskz_loadu_epi32(active, trees.top_features.data() + at);
+  }
+  for (size_t bit = 0, width = kNodes; width > 1; ++bit, width /= 2) {
+    const __mmask16 set = _mm512_test_epi32_mask(j, _mm512_set1_epi32(1 << (kLevel - 1 - bit)));
+    for (size_t c = 0; c < width / 2; ++c) {
+      t[c] = _mm512_mask_blend_ps(set, t[c], t[c + width / 2]);
+      f[c] = _mm512_mask_blend_epi32(set, f[c], f[c + width / 2]);
+    }
+  }
+  *threshold = t[0];
+  *feature = f[0];
+}
+
+// Levels [0, kTop) of 16 consecutive trees for one row; returns each lane's
+// heap position within level kTop.
+template <uint32_t kTop>
+SLUICE_AVX512 inline __m512i WalkTopLevelsAvx512(const CompleteTrees& trees, size_t first,
+                                                 __mmask16 active, const RowAvx512& row,
+                                                 bool missing) {
+  __m512i j = _mm512_setzero_si512();
+  __m512 t;
+  __m512i f;
+  if constexpr (kTop >= 1) {
+    SelectTopNodeAvx512<0>(trees, first, active, j, &t, &f);
+    j = StepAvx512(j, ValueOfAvx512(row, f, active), t, f, missing);
+  }
+  if constexpr (kTop >= 2) {
+    SelectTopNodeAvx512<1>(trees, first, active, j, &t, &f);
+    j = StepAvx512(j, ValueOfAvx512(row, f, active), t, f, missing);
+  }
+  if constexpr (kTop >= 3) {
+    SelectTopNodeAvx512<2>(trees, first, active, j, &t, &f);
+    j = StepAvx512(j, ValueOfAvx512(row, f, active), t, f, missing);
+  }
+  return j;
+}
+
+// One row through up to 16 * kVectors trees, a tree per lane. The top kTop
+// levels come from the node-major copy (loads and blends); the levels below
+// are walked by all vectors a level at a time so that their gathers overlap.
+template <size_t kVectors, uint32_t kTop>
 SLUICE_AVX512 void TreeValuesOfRowAvx512Impl(const CompleteTrees& trees, uint32_t first_slot,
                                              size_t count, const float* row, bool missing,
                                              float* values) {
   const size_t num_features = trees.num_features;
-  const __m512 low = _mm512_maskz_loadu_ps(
-      static_cast<__mmask16>((1u << std::min<size_t>(num_features, 16)) - 1), row);
-  const __m512 high =
-      num_features > 16 && num_features <= 32
-          ? _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << (num_features - 16)) - 1), row + 16)
-          : _mm512_setzero_ps();
+  RowAvx512 r{_mm512_maskz_loadu_ps(
+                  static_cast<__mmask16>((1u << std::min<size_t>(num_features, 16)) - 1), row),
+              _mm512_setzero_ps(), row, num_features};
+  if (num_features > 16 && num_features <= 32) {
+    r.high = _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << (num_features - 16)) - 1),
+                                   row + 16);
+  }
   const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   __m512i i[kVectors];  // each lane's node index within the level
   __mmask16 active[kVectors];
   for (size_t v = 0; v < kVectors; ++v) {
     const size_t n = std::min<size_t>(16, count - 16 * v);
     active[v] = n == 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << n) - 1);
-    i[v] = _mm512_add_epi32(iota, _mm512_set1_epi32(static_cast<int>(first_slot + 16 * v)));
+    const size_t first = first_slot + 16 * v;
+    const __m512i j = WalkTopLevelsAvx512<kTop>(trees, first, active[v], r, missing);
+    // The index within level kTop: slot * 2^kTop + j.
+    const __m512i slots = _mm512_add_epi32(iota, _mm512_set1_epi32(static_cast<int>(first)));
+    i[v] = _mm512_add_epi32(_mm512_mullo_epi32(slots, _mm512_set1_epi32(1 << kTop)), j);
   }
-  for (uint32_t d = 0; d < trees.depth; ++d) {
+  for (uint32_t d = kTop; d < trees.depth; ++d) {
     const CompleteNode* level = trees.level(d);
     for (size_t v = 0; v < kVectors; ++v) {
       __m512 t;
       __m512i f;
-      if (d == 0) {
-        LoadNodesAvx512(level + first_slot + 16 * v, active[v], &t, &f);
-      } else {
-        GatherNodesAvx512(level, i[v], active[v], &t, &f);
-      }
-      __m512 x;
-      if (num_features <= 16) {
-        x = _mm512_permutexvar_ps(f, low);
-      } else if (num_features <= 32) {
-        x = _mm512_permutex2var_ps(low, f, high);
-      } else {
-        x = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), active[v],
-                                     _mm512_and_si512(f, _mm512_set1_epi32(kCompleteFeatureMask)),
-                                     row, 4);
-      }
-      i[v] = StepAvx512(i[v], x, t, f, missing);
+      GatherNodesAvx512(level, i[v], active[v], &t, &f);
+      i[v] = StepAvx512(i[v], ValueOfAvx512(r, f, active[v]), t, f, missing);
     }
   }
   for (size_t v = 0; v < kVectors; ++v) {
     const __m512 leaf =
         _mm512_mask_i32gather_ps(_mm512_setzero_ps(), active[v], i[v], trees.leaves.data(), 4);
     _mm512_mask_storeu_ps(values + 16 * v, active[v], leaf);
+  }
+}
+
+template <size_t kVectors>
+SLUICE_AVX512 void TreeValuesOfRowAvx512Vectors(const CompleteTrees& trees, uint32_t first_slot,
+                                                size_t count, const float* row, bool missing,
+                                                float* values) {
+  static_assert(CompleteTrees::kTopLevels == 3);
+  switch (std::min(trees.depth, CompleteTrees::kTopLevels)) {
+    case 0:
+      return TreeValuesOfRowAvx512Impl<kVectors, 0>(trees, first_slot, count, row, missing, values);
+    case 1:
+      return TreeValuesOfRowAvx512Impl<kVectors, 1>(trees, first_slot, count, row, missing, values);
+    case 2:
+      return TreeValuesOfRowAvx512Impl<kVectors, 2>(trees, first_slot, count, row, missing, values);
+    default:
+      return TreeValuesOfRowAvx512Impl<kVectors, 3>(trees, first_slot, count, row, missing, values);
   }
 }
 
@@ -345,13 +435,13 @@ void TreeValuesOfRowAvx512(const CompleteTrees& trees, uint32_t first_slot, size
   static_assert(kTreesAtOnce <= 64, "four vectors of 16 trees at most");
   switch ((count + 15) / 16) {
     case 1:
-      return TreeValuesOfRowAvx512Impl<1>(trees, first_slot, count, row, missing, values);
+      return TreeValuesOfRowAvx512Vectors<1>(trees, first_slot, count, row, missing, values);
     case 2:
-      return TreeValuesOfRowAvx512Impl<2>(trees, first_slot, count, row, missing, values);
+      return TreeValuesOfRowAvx512Vectors<2>(trees, first_slot, count, row, missing, values);
     case 3:
-      return TreeValuesOfRowAvx512Impl<3>(trees, first_slot, count, row, missing, values);
+      return TreeValuesOfRowAvx512Vectors<3>(trees, first_slot, count, row, missing, values);
     default:
-      return TreeValuesOfRowAvx512Impl<4>(trees, first_slot, count, row, missing, values);
+      return TreeValuesOfRowAvx512Vectors<4>(trees, first_slot, count, row, missing, values);
   }
 }
 
