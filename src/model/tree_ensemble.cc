@@ -132,6 +132,9 @@ size_t TreeEnsemble::num_trees() const {
 float TreeEnsemble::base_margin() const {
   return impl_->forest.base_margin;
 }
+std::string_view TreeEnsemble::scoring_kernel() const {
+  return internal::KernelName(impl_->kernel);
+}
 size_t TreeEnsemble::contribution_table_bytes() const {
   return impl_->shap.table_bytes();
 }

@@ -78,6 +78,11 @@ class TreeEnsemble {
   // v2 values for trees whose paths have at most 6 unique features each), at
   // most 16 MiB; 0 for gblinear and for models of deeper trees only.
   size_t contribution_table_bytes() const;
+  // The instruction set PredictMargin's tree walks use: "avx512", "avx2" or
+  // "scalar" (and "scalar" for gblinear), the fastest this processor runs
+  // unless the environment variable SLUICE_MODEL_KERNEL named another one it
+  // runs when the model was loaded. The margins are the same whichever.
+  std::string_view scoring_kernel() const;
 
   ~TreeEnsemble();
 

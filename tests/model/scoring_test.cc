@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -335,6 +336,38 @@ TEST(ScoringKernels, TheBestKernelIsSupported) {
   EXPECT_TRUE(KernelSupported(BestKernel()));
   EXPECT_TRUE(KernelSupported(Kernel::kScalar));
   std::printf("best kernel here: %s\n", KernelName(BestKernel()));
+}
+
+// SLUICE_MODEL_KERNEL picks the kernel at load when the processor runs it;
+// an unknown name or an unsupported kernel leaves the fastest.
+TEST(ScoringKernels, TheEnvironmentPicksTheKernelAtLoad) {
+  std::mt19937 rng(9);
+  ModelSpec spec;
+  for (int t = 0; t < 30; ++t) spec.trees.push_back(RandomTree(&rng, spec.num_features, 5, 0.0, 0.05));
+  const std::string json = ModelJson(spec);
+  const std::vector<float> x = RandomRows(50, spec.num_features, &rng);
+  const char* before = std::getenv("SLUICE_MODEL_KERNEL");
+  const std::string saved = before ? before : "";
+  std::vector<float> first;
+  for (const char* name : {"", "scalar", "avx2", "avx512", "sse9"}) {
+    setenv("SLUICE_MODEL_KERNEL", name, 1);
+    auto loaded = TreeEnsemble::ParseXgboostJson(json, "env");
+    ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+    std::string want = KernelName(BestKernel());
+    for (Kernel k : SupportedKernels()) {
+      if (std::string(name) == KernelName(k)) want = name;
+    }
+    EXPECT_EQ((*loaded)->scoring_kernel(), want) << "SLUICE_MODEL_KERNEL=" << name;
+    std::vector<float> margin(50);
+    (*loaded)->PredictMargin(x.data(), 50, spec.num_features, margin.data());
+    if (first.empty()) first = margin;
+    EXPECT_EQ(margin, first) << "SLUICE_MODEL_KERNEL=" << name;
+  }
+  if (before) {
+    setenv("SLUICE_MODEL_KERNEL", saved.c_str(), 1);
+  } else {
+    unsetenv("SLUICE_MODEL_KERNEL");
+  }
 }
 
 }  // namespace
