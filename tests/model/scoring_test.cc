@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -199,6 +200,10 @@ void ExpectAllKernelsMatch(const ModelSpec& spec, size_t rows, uint32_t seed,
     EXPECT_EQ(scoring.complete.slot[t] >= 0, scoring.tree_categorical[t] == 0)
         << what << ": tree " << t;
   }
+  // The general form is built only for trees that need it.
+  const bool all_complete = std::find(scoring.complete.slot.begin(), scoring.complete.slot.end(),
+                                      -1) == scoring.complete.slot.end();
+  EXPECT_EQ(scoring.steps.empty(), all_complete) << what;
   std::mt19937 rng(seed);
   const size_t stride = spec.num_features + 3;
   const std::vector<float> x = RandomRows(rows, stride, &rng);
@@ -298,38 +303,64 @@ TEST(ScoringKernels, PaddingLimitKeepsSparseDeepTreesGeneral) {
   ExpectAllKernelsMatch(spec, 100, 7, "chain", false);
 }
 
-// The kernels directly: the missing-value test may be skipped only when no
-// value is missing, and then changes nothing.
-TEST(ScoringKernels, SkippingTheMissingTestOnCompleteRows) {
+// The kernels directly, on each row form: plain rows with the missing-value
+// test, doubled rows without it, and (when no value is missing) plain rows
+// without it, all give the same values.
+TEST(ScoringKernels, RowFormsAgree) {
   std::mt19937 rng(8);
   ModelSpec spec;
   spec.num_features = 19;
   for (int t = 0; t < 20; ++t) {
     spec.trees.push_back(RandomTree(&rng, spec.num_features, 8, 0.0, 0.02));
   }
-  auto parsed = ParseXgboostForest(ModelJson(spec), "complete rows");
+  auto parsed = ParseXgboostForest(ModelJson(spec), "row forms");
   ASSERT_TRUE(parsed.ok()) << parsed.status().message();
   const ScoringForest scoring = BuildScoringForest(*parsed);
   const CompleteTrees& trees = scoring.complete;
   ASSERT_EQ(trees.depth, 8u);
   const size_t rows = 77;
-  std::vector<float> x = RandomRows(rows, spec.num_features, &rng);
-  for (float& v : x) {
+  const size_t features = spec.num_features;
+  const std::vector<float> with_missing = RandomRows(rows, features, &rng);
+  std::vector<float> complete_rows = with_missing;
+  for (float& v : complete_rows) {
     if (std::isnan(v)) v = 0.25f;
   }
-  for (Kernel kernel : SupportedKernels()) {
-    for (uint32_t slot = 0; slot < 20; ++slot) {
-      std::vector<float> with(rows, 1.0f), without(rows, 1.0f);
-      AddTreeToRows(kernel, trees, slot, x.data(), rows, spec.num_features, true, with.data(), 1);
-      AddTreeToRows(kernel, trees, slot, x.data(), rows, spec.num_features, false, without.data(),
-                    1);
-      EXPECT_EQ(with, without) << KernelName(kernel) << " tree " << slot;
+  for (const std::vector<float>* x : std::vector<const std::vector<float>*>{&with_missing, &complete_rows}) {
+    std::vector<float> doubled(rows * 2 * features);
+    DoubleRows(x->data(), rows, features, features, doubled.data());
+    for (Kernel kernel : SupportedKernels()) {
+      for (uint32_t slot = 0; slot < 20; ++slot) {
+        std::vector<float> plain(rows, 1.0f), twice(rows, 1.0f);
+        AddTreeToRows(kernel, trees, slot, x->data(), rows, features, RowForm::kPlain,
+                      plain.data(), 1);
+        AddTreeToRows(kernel, trees, slot, doubled.data(), rows, 2 * features, RowForm::kDoubled,
+                      twice.data(), 1);
+        EXPECT_EQ(plain, twice) << KernelName(kernel) << " tree " << slot;
+        if (x == &complete_rows) {
+          std::vector<float> unchecked(rows, 1.0f);
+          AddTreeToRows(kernel, trees, slot, x->data(), rows, features, RowForm::kNoMissing,
+                        unchecked.data(), 1);
+          EXPECT_EQ(plain, unchecked) << KernelName(kernel) << " tree " << slot;
+        }
+      }
     }
+  }
+  for (Kernel kernel : SupportedKernels()) {
     float with[20], without[20];
-    TreeValuesOfRow(kernel, trees, 0, 20, x.data(), true, with);
-    TreeValuesOfRow(kernel, trees, 0, 20, x.data(), false, without);
+    TreeValuesOfRow(kernel, trees, 0, 20, complete_rows.data(), true, with);
+    TreeValuesOfRow(kernel, trees, 0, 20, complete_rows.data(), false, without);
     for (int k = 0; k < 20; ++k) EXPECT_EQ(with[k], without[k]) << KernelName(kernel) << " " << k;
   }
+}
+
+// Models too wide for doubled rows on the stack walk the caller's rows with
+// the missing-value test.
+TEST(ScoringKernels, WideModelsWalkPlainRows) {
+  std::mt19937 rng(10);
+  ModelSpec spec;
+  spec.num_features = 700;
+  for (int t = 0; t < 12; ++t) spec.trees.push_back(RandomTree(&rng, spec.num_features, 6, 0.0, 0.05));
+  ExpectAllKernelsMatch(spec, 150, 11, "700 features");
 }
 
 TEST(ScoringKernels, TheBestKernelIsSupported) {

@@ -19,7 +19,20 @@ size_t TreeEnd(const Forest& forest, size_t t) {
                                      : forest.nodes.size();
 }
 
+void FindCategoricalTrees(const Forest& forest, ScoringForest* scoring) {
+  scoring->tree_categorical.assign(forest.trees.size(), 0);
+  for (size_t t = 0; t < forest.trees.size(); ++t) {
+    for (size_t i = static_cast<size_t>(forest.trees[t].root); i < TreeEnd(forest, t); ++i) {
+      if (forest.nodes[i].feature_and_flags & kCategoricalFlag) scoring->tree_categorical[t] = 1;
+    }
+  }
+}
+
+// Step nodes for every node of the forest, when some tree is not a complete
+// tree (the walks index them by Forest node).
 void BuildSteps(const Forest& forest, ScoringForest* scoring) {
+  const std::vector<int32_t>& slot = scoring->complete.slot;
+  if (std::find(slot.begin(), slot.end(), -1) == slot.end()) return;
   std::vector<StepNode>& steps = scoring->steps;
   steps.resize(forest.nodes.size());
   for (size_t i = 0; i < forest.nodes.size(); ++i) {
@@ -37,12 +50,6 @@ void BuildSteps(const Forest& forest, ScoringForest* scoring) {
     if (node.feature_and_flags & kDefaultLeftFlag) step.feature_and_flags |= kStepDefaultLeft;
     if (node.feature_and_flags & kCategoricalFlag) step.feature_and_flags |= kStepCategorical;
     step.left = node.left;
-  }
-  scoring->tree_categorical.assign(forest.trees.size(), 0);
-  for (size_t t = 0; t < forest.trees.size(); ++t) {
-    for (size_t i = static_cast<size_t>(forest.trees[t].root); i < TreeEnd(forest, t); ++i) {
-      if (steps[i].feature_and_flags & kStepCategorical) scoring->tree_categorical[t] = 1;
-    }
   }
 }
 
@@ -124,7 +131,18 @@ inline uint32_t GoesRight(float x, CompleteNode node) {
   return right & (missing_left ^ 1u);
 }
 
-template <bool kMissing>
+// The column a node reads: f, or 2f + missing-goes-left in doubled rows
+// (a rotation by one moves the flag from bit 31 to bit 0).
+template <RowForm kForm>
+inline uint32_t Column(uint32_t feature_and_flags) {
+  if constexpr (kForm == RowForm::kDoubled) {
+    return (feature_and_flags << 1) | (feature_and_flags >> 31);
+  } else {
+    return feature_and_flags & kCompleteFeatureMask;
+  }
+}
+
+template <RowForm kForm>
 void AddTreeToRowsScalar(const CompleteTrees& trees, uint32_t slot, const float* x, size_t count,
                          size_t stride, float* out, size_t out_stride) {
   const uint32_t depth = trees.depth;
@@ -139,8 +157,8 @@ void AddTreeToRowsScalar(const CompleteTrees& trees, uint32_t slot, const float*
       const CompleteNode* level = trees.level(d) + (size_t{slot} << d);
       for (size_t r = 0; r < n; ++r) {
         const CompleteNode node = level[j[r]];
-        const float v = rows[r * stride + (node.feature_and_flags & kCompleteFeatureMask)];
-        j[r] = 2 * j[r] + GoesRight<kMissing>(v, node);
+        const float v = rows[r * stride + Column<kForm>(node.feature_and_flags)];
+        j[r] = 2 * j[r] + GoesRight<kForm == RowForm::kPlain>(v, node);
       }
     }
     float* o = out + begin * out_stride;
@@ -276,27 +294,46 @@ const char* KernelName(Kernel kernel) {
 
 ScoringForest BuildScoringForest(const Forest& forest) {
   ScoringForest scoring;
-  BuildSteps(forest, &scoring);
+  FindCategoricalTrees(forest, &scoring);
   BuildComplete(forest, &scoring);
+  BuildSteps(forest, &scoring);
   return scoring;
 }
 
+void DoubleRows(const float* x, size_t rows, size_t stride, size_t features, float* doubled) {
+  constexpr float kInfinity = std::numeric_limits<float>::infinity();
+  for (size_t r = 0; r < rows; ++r) {
+    const float* row = x + r * stride;
+    float* out = doubled + r * 2 * features;
+    for (size_t f = 0; f < features; ++f) {
+      const bool missing = std::isnan(row[f]);
+      out[2 * f] = missing ? kInfinity : row[f];
+      out[2 * f + 1] = missing ? -kInfinity : row[f];
+    }
+  }
+}
+
 void AddTreeToRows(Kernel kernel, const CompleteTrees& trees, uint32_t slot, const float* x,
-                   size_t count, size_t stride, bool missing, float* out, size_t out_stride) {
+                   size_t count, size_t stride, RowForm form, float* out, size_t out_stride) {
   switch (kernel) {
     case Kernel::kAvx512:
-      AddTreeToRowsAvx512(trees, slot, x, count, stride, missing, out, out_stride);
+      AddTreeToRowsAvx512(trees, slot, x, count, stride, form, out, out_stride);
       return;
     case Kernel::kAvx2:
-      AddTreeToRowsAvx2(trees, slot, x, count, stride, missing, out, out_stride);
+      AddTreeToRowsAvx2(trees, slot, x, count, stride, form, out, out_stride);
       return;
     case Kernel::kScalar:
       break;
   }
-  if (missing) {
-    AddTreeToRowsScalar<true>(trees, slot, x, count, stride, out, out_stride);
-  } else {
-    AddTreeToRowsScalar<false>(trees, slot, x, count, stride, out, out_stride);
+  switch (form) {
+    case RowForm::kPlain:
+      return AddTreeToRowsScalar<RowForm::kPlain>(trees, slot, x, count, stride, out, out_stride);
+    case RowForm::kNoMissing:
+      return AddTreeToRowsScalar<RowForm::kNoMissing>(trees, slot, x, count, stride, out,
+                                                      out_stride);
+    case RowForm::kDoubled:
+      return AddTreeToRowsScalar<RowForm::kDoubled>(trees, slot, x, count, stride, out,
+                                                    out_stride);
   }
 }
 
@@ -326,8 +363,6 @@ void PredictForestMargin(const Forest& forest, const ScoringForest& scoring, Ker
   const size_t groups = forest.num_groups;
   const size_t num_trees = forest.trees.size();
   const FlatNode* nodes = forest.nodes.data();
-  // The SIMD kernels index a block's rows with 32-bit offsets.
-  const Kernel rows_kernel = stride < (size_t{1} << 24) ? kernel : Kernel::kScalar;
   // Each tree runs over a block of rows before the next tree, so the tree's
   // nodes stay in cache, and the block's rows go down the tree together, a
   // level at a time, so their node loads overlap. Per row, trees are still
@@ -335,21 +370,42 @@ void PredictForestMargin(const Forest& forest, const ScoringForest& scoring, Ker
   constexpr size_t kBlockRows = 128;
   // Below this many rows a block is walked row by row, several trees at once.
   constexpr size_t kMinLockstepRows = 8;
+  // Blocks are copied as doubled rows (no missing-value test in the walks)
+  // into this much stack, in fewer rows a block for wide models; models too
+  // wide for kMinLockstepRows doubled rows are walked on the caller's rows.
+  constexpr size_t kDoubledFloats = 8192;  // 32 KiB
+  const size_t features = forest.num_features;
+  const size_t doubled_rows =
+      features == 0 ? kBlockRows : std::min(kBlockRows, kDoubledFloats / (2 * features));
+  const bool use_doubled = doubled_rows >= kMinLockstepRows && !complete.nodes.empty();
+  const size_t block_rows = use_doubled ? doubled_rows : kBlockRows;
+  float doubled[kDoubledFloats];
   int32_t at[kBlockRows];
   float values[kTreesAtOnce];
-  for (size_t begin = 0; begin < rows; begin += kBlockRows) {
-    const size_t end = std::min(rows, begin + kBlockRows);
+  for (size_t begin = 0; begin < rows; begin += block_rows) {
+    const size_t end = std::min(rows, begin + block_rows);
     const size_t count = end - begin;
     std::fill(margin + begin * groups, margin + end * groups, forest.base_margin);
     if (count >= kMinLockstepRows) {
       const float* block = x + begin * stride;
-      const bool missing = AnyMissing(block, count, stride, forest.num_features);
+      const float* walked = block;
+      size_t walked_stride = stride;
+      RowForm form = RowForm::kDoubled;
+      if (use_doubled) {
+        DoubleRows(block, count, stride, features, doubled);
+        walked = doubled;
+        walked_stride = 2 * features;
+      } else {
+        form = AnyMissing(block, count, stride, features) ? RowForm::kPlain : RowForm::kNoMissing;
+      }
+      // The SIMD kernels index a block's rows with 32-bit offsets.
+      const Kernel rows_kernel = walked_stride < (size_t{1} << 24) ? kernel : Kernel::kScalar;
       for (size_t t = 0; t < num_trees; ++t) {
         const FlatTree& tree = forest.trees[t];
         float* out = margin + begin * groups + tree.group;
         if (slot[t] >= 0) {
-          AddTreeToRows(rows_kernel, complete, static_cast<uint32_t>(slot[t]), block, count,
-                        stride, missing, out, groups);
+          AddTreeToRows(rows_kernel, complete, static_cast<uint32_t>(slot[t]), walked, count,
+                        walked_stride, form, out, groups);
           continue;
         }
         if (tree_categorical[t]) {

@@ -17,7 +17,9 @@
 //   index i = s * 2^d + j within its level, its children 2i and 2i + 1 within
 //   the next, and its leaves are level D (the leaf array). So a walk keeps
 //   one number per tree, i = 2i + right, starting at s; and the same level of
-//   consecutive trees is contiguous, which the single-row walk reads.
+//   consecutive trees is contiguous, which the single-row walk reads. The
+//   top three levels are also kept node-major (top_thresholds,
+//   top_features) for the AVX-512 single-row walk.
 //   Padding to one depth costs memory when depths differ; when the padded
 //   trees would take more than four times the nodes they replace, or D
 //   exceeds kMaxCompleteDepth, no tree is stored this way.
@@ -27,8 +29,8 @@
 //   are decided by NextNode. Used for trees that are not complete trees.
 //
 // Kernels walk complete trees: a block of rows through one tree (rows in
-// lockstep), or one row through several trees (trees in lockstep), portable
-// scalar code and AVX2 / AVX-512 versions chosen at run time. All of them
+// lockstep; scalar, AVX2 and AVX-512), or one row through several trees
+// (trees in lockstep; scalar and AVX-512), chosen at run time. All of them
 // give the same leaves, hence bit-equal margins: a row's margin is
 // base_margin plus its trees' values added one by one in model order, in
 // float, as XGBoost does.
@@ -102,7 +104,8 @@ const char* KernelName(Kernel kernel);
 
 struct ScoringForest {
   CompleteTrees complete;
-  std::vector<StepNode> steps;            // parallel to Forest::nodes
+  // Parallel to Forest::nodes; empty when every tree is a complete tree.
+  std::vector<StepNode> steps;
   std::vector<uint8_t> tree_categorical;  // per tree: has a categorical split
 };
 
@@ -114,15 +117,32 @@ ScoringForest BuildScoringForest(const Forest& forest);
 void PredictForestMargin(const Forest& forest, const ScoringForest& scoring, Kernel kernel,
                          const float* x, size_t rows, size_t stride, float* margin);
 
-// The kernels, exposed for tests. `missing` false promises that no value the
-// trees read is NaN (the walk may then skip the missing-value test).
+// How the row-block kernels find the value a node tests.
+enum class RowForm : uint8_t {
+  // x[r * stride + f]; NaN means missing and is tested at every node.
+  kPlain,
+  // x[r * stride + f]; the caller promises no NaN among the features.
+  kNoMissing,
+  // Doubled rows (DoubleRows): feature f twice, at 2f with NaN replaced by
+  // +infinity and at 2f + 1 with NaN replaced by -infinity. A node reads
+  // 2f + its missing-goes-left bit, so every value it sees goes the right
+  // way by `!(x < threshold)` alone (thresholds are finite): no NaN test.
+  kDoubled,
+};
+
+// Writes `rows` rows of 2 * features floats to `doubled` (see kDoubled).
+void DoubleRows(const float* x, size_t rows, size_t stride, size_t features, float* doubled);
+
+// The kernels, exposed for tests.
 //
 // Adds the value of stored tree `slot` to out[r * out_stride] for rows
-// [0, count), row r's features at x + r * stride. REQUIRES: stride < 2^24.
+// [0, count), row r at x + r * stride in the given form. REQUIRES: stride <
+// 2^24.
 void AddTreeToRows(Kernel kernel, const CompleteTrees& trees, uint32_t slot, const float* x,
-                   size_t count, size_t stride, bool missing, float* out, size_t out_stride);
-// values[k] = the value of stored tree first_slot + k for one row, k < count.
-// REQUIRES: count <= kTreesAtOnce.
+                   size_t count, size_t stride, RowForm form, float* out, size_t out_stride);
+// values[k] = the value of stored tree first_slot + k for one row, k < count;
+// `missing` false promises that the row's features hold no NaN. REQUIRES:
+// count <= kTreesAtOnce.
 inline constexpr size_t kTreesAtOnce = 64;
 void TreeValuesOfRow(Kernel kernel, const CompleteTrees& trees, uint32_t first_slot, size_t count,
                      const float* row, bool missing, float* values);

@@ -58,12 +58,16 @@ SLUICE_AVX512 inline __m512i StepAvx512(__m512i i, __m512 x, __m512 threshold, _
   return _mm512_mask_add_epi32(i, right, i, _mm512_set1_epi32(1));
 }
 
-// x[lane][feature[lane]] for lanes in `active`, 0 elsewhere.
+// The value each lane's node tests, for lanes in `active` (0 elsewhere): in
+// doubled rows at column 2f + missing-goes-left (a rotation by one), else at f.
+template <bool kDoubled>
 SLUICE_AVX512 inline __m512 GatherRowsAvx512(__mmask16 active, __m512i lane_offsets,
                                              __m512i feature, const float* rows) {
-  const __m512i index = _mm512_add_epi32(
-      lane_offsets, _mm512_and_si512(feature, _mm512_set1_epi32(kCompleteFeatureMask)));
-  return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), active, index, rows, 4);
+  const __m512i column = kDoubled
+                             ? _mm512_rol_epi32(feature, 1)
+                             : _mm512_and_si512(feature, _mm512_set1_epi32(kCompleteFeatureMask));
+  return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), active,
+                                  _mm512_add_epi32(lane_offsets, column), rows, 4);
 }
 
 // Thresholds and features of 16 nodes held 8 and 8 in `low` and `high`.
@@ -91,18 +95,10 @@ SLUICE_AVX512 inline void GatherNodesAvx512(const CompleteNode* nodes, __m512i i
   SplitNodesAvx512(low, high, threshold, feature);
 }
 
-// nodes[0..15] for lanes in `active` (zero elsewhere).
-SLUICE_AVX512 inline void LoadNodesAvx512(const CompleteNode* nodes, __mmask16 active,
-                                          __m512* threshold, __m512i* feature) {
-  const __m512i low = _mm512_maskz_loadu_epi64(static_cast<__mmask8>(active), nodes);
-  const __m512i high = _mm512_maskz_loadu_epi64(static_cast<__mmask8>(active >> 8), nodes + 8);
-  SplitNodesAvx512(low, high, threshold, feature);
-}
-
 // One tree, 16 rows per vector. kTop: levels whose nodes are looked up in
 // registers (at most 6; level 5 spans two registers); deeper levels gather
-// their nodes.
-template <uint32_t kTop>
+// their nodes. `missing`: test for NaN at every node (RowForm::kPlain).
+template <uint32_t kTop, bool kDoubled>
 SLUICE_AVX512 void AddTreeToRowsAvx512Impl(const CompleteTrees& trees, uint32_t slot,
                                            const float* x, size_t count, size_t stride,
                                            bool missing, float* out, size_t out_stride) {
@@ -134,18 +130,18 @@ SLUICE_AVX512 void AddTreeToRowsAvx512Impl(const CompleteTrees& trees, uint32_t 
     for (uint32_t d = 0; d < std::min(kTop, 5u); ++d) {
       const __m512i f = _mm512_permutexvar_epi32(j, feature[d]);
       const __m512 t = _mm512_permutexvar_ps(j, threshold[d]);
-      j = StepAvx512(j, GatherRowsAvx512(active, lane_offsets, f, rows), t, f, missing);
+      j = StepAvx512(j, GatherRowsAvx512<kDoubled>(active, lane_offsets, f, rows), t, f, missing);
     }
     if constexpr (kTop == 6) {
       const __m512i f = _mm512_permutex2var_epi32(feature[5], j, feature_high);
       const __m512 t = _mm512_permutex2var_ps(threshold[5], j, threshold_high);
-      j = StepAvx512(j, GatherRowsAvx512(active, lane_offsets, f, rows), t, f, missing);
+      j = StepAvx512(j, GatherRowsAvx512<kDoubled>(active, lane_offsets, f, rows), t, f, missing);
     }
     for (uint32_t d = kTop; d < depth; ++d) {
       __m512 t;
       __m512i f;
       GatherNodesAvx512(trees.level(d) + (size_t{slot} << d), j, __mmask16{0xFFFF}, &t, &f);
-      j = StepAvx512(j, GatherRowsAvx512(active, lane_offsets, f, rows), t, f, missing);
+      j = StepAvx512(j, GatherRowsAvx512<kDoubled>(active, lane_offsets, f, rows), t, f, missing);
     }
     const __m512 leaf = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), active, j, leaves, 4);
     float* o = out + v * out_stride;
@@ -157,21 +153,6 @@ SLUICE_AVX512 void AddTreeToRowsAvx512Impl(const CompleteTrees& trees, uint32_t 
       _mm512_mask_i32scatter_ps(o, active, out_offsets, _mm512_add_ps(old, leaf), 4);
     }
   }
-}
-
-// Heap position n of the top levels of 16 consecutive trees (lanes in
-// `active`), from CompleteTrees::top_thresholds and top_features.
-struct TopNodesAvx512 {
-  const float* thresholds;
-  const uint32_t* features;
-  size_t stored;
-  __mmask16 active;
-};
-
-SLUICE_AVX512 inline void LoadTopNodeAvx512(const TopNodesAvx512& top, size_t n, __m512* threshold,
-                                            __m512i* feature) {
-  *threshold = _mm512_maskz_loadu_ps(top.active, top.thresholds + n * top.stored);
-  *feature = _mm512_maskz_loadu_epi32(top.active, top.features + n * top.stored);
 }
 
 // x[feature[lane]] of one row: from one or two registers holding the row
@@ -316,11 +297,14 @@ SLUICE_AVX2 inline __m256i StepAvx2(__m256i j, __m256 x, __m256 threshold, __m25
   return _mm256_sub_epi32(_mm256_add_epi32(j, j), _mm256_castps_si256(right));
 }
 
+template <bool kDoubled>
 SLUICE_AVX2 inline __m256 GatherRowsAvx2(__m256 active, __m256i lane_offsets, __m256i feature,
                                          const float* rows) {
-  const __m256i index = _mm256_add_epi32(
-      lane_offsets, _mm256_and_si256(feature, _mm256_set1_epi32(kCompleteFeatureMask)));
-  return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), rows, index, active, 4);
+  const __m256i column =
+      kDoubled ? _mm256_or_si256(_mm256_slli_epi32(feature, 1), _mm256_srli_epi32(feature, 31))
+               : _mm256_and_si256(feature, _mm256_set1_epi32(kCompleteFeatureMask));
+  return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), rows,
+                                  _mm256_add_epi32(lane_offsets, column), active, 4);
 }
 
 // nodes[index[lane]], by two 4-lane gathers of whole 8-byte nodes.
@@ -339,7 +323,7 @@ SLUICE_AVX2 inline void GatherNodesAvx2(const CompleteNode* nodes, __m256i index
 
 // One tree, 8 rows per vector. kTop: levels (at most 4, up to 8 nodes)
 // looked up in registers.
-template <uint32_t kTop>
+template <uint32_t kTop, bool kDoubled>
 SLUICE_AVX2 void AddTreeToRowsAvx2Impl(const CompleteTrees& trees, uint32_t slot, const float* x,
                                        size_t count, size_t stride, bool missing, float* out,
                                        size_t out_stride) {
@@ -366,13 +350,13 @@ SLUICE_AVX2 void AddTreeToRowsAvx2Impl(const CompleteTrees& trees, uint32_t slot
     for (uint32_t d = 0; d < kTop; ++d) {
       const __m256i f = _mm256_permutevar8x32_epi32(feature[d], j);
       const __m256 t = _mm256_permutevar8x32_ps(threshold[d], j);
-      j = StepAvx2(j, GatherRowsAvx2(active, lane_offsets, f, rows), t, f, missing);
+      j = StepAvx2(j, GatherRowsAvx2<kDoubled>(active, lane_offsets, f, rows), t, f, missing);
     }
     for (uint32_t d = kTop; d < depth; ++d) {
       __m256 t;
       __m256i f;
       GatherNodesAvx2(trees.level(d) + (size_t{slot} << d), j, &t, &f);
-      j = StepAvx2(j, GatherRowsAvx2(active, lane_offsets, f, rows), t, f, missing);
+      j = StepAvx2(j, GatherRowsAvx2<kDoubled>(active, lane_offsets, f, rows), t, f, missing);
     }
     const __m256 leaf = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), leaves, j, active, 4);
     float* o = out + v * out_stride;
@@ -386,10 +370,10 @@ SLUICE_AVX2 void AddTreeToRowsAvx2Impl(const CompleteTrees& trees, uint32_t slot
   }
 }
 
-}  // namespace
-
-void AddTreeToRowsAvx512(const CompleteTrees& trees, uint32_t slot, const float* x, size_t count,
-                         size_t stride, bool missing, float* out, size_t out_stride) {
+template <bool kDoubled>
+void AddTreeToRowsAvx512Form(const CompleteTrees& trees, uint32_t slot, const float* x,
+                             size_t count, size_t stride, bool missing, float* out,
+                             size_t out_stride) {
   switch (std::min(trees.depth, 6u)) {
     case 0: {
       const float value = trees.leaves[slot];
@@ -397,22 +381,29 @@ void AddTreeToRowsAvx512(const CompleteTrees& trees, uint32_t slot, const float*
       return;
     }
     case 1:
-      return AddTreeToRowsAvx512Impl<1>(trees, slot, x, count, stride, missing, out, out_stride);
+      return AddTreeToRowsAvx512Impl<1, kDoubled>(trees, slot, x, count, stride, missing, out,
+                                                  out_stride);
     case 2:
-      return AddTreeToRowsAvx512Impl<2>(trees, slot, x, count, stride, missing, out, out_stride);
+      return AddTreeToRowsAvx512Impl<2, kDoubled>(trees, slot, x, count, stride, missing, out,
+                                                  out_stride);
     case 3:
-      return AddTreeToRowsAvx512Impl<3>(trees, slot, x, count, stride, missing, out, out_stride);
+      return AddTreeToRowsAvx512Impl<3, kDoubled>(trees, slot, x, count, stride, missing, out,
+                                                  out_stride);
     case 4:
-      return AddTreeToRowsAvx512Impl<4>(trees, slot, x, count, stride, missing, out, out_stride);
+      return AddTreeToRowsAvx512Impl<4, kDoubled>(trees, slot, x, count, stride, missing, out,
+                                                  out_stride);
     case 5:
-      return AddTreeToRowsAvx512Impl<5>(trees, slot, x, count, stride, missing, out, out_stride);
+      return AddTreeToRowsAvx512Impl<5, kDoubled>(trees, slot, x, count, stride, missing, out,
+                                                  out_stride);
     default:
-      return AddTreeToRowsAvx512Impl<6>(trees, slot, x, count, stride, missing, out, out_stride);
+      return AddTreeToRowsAvx512Impl<6, kDoubled>(trees, slot, x, count, stride, missing, out,
+                                                  out_stride);
   }
 }
 
-void AddTreeToRowsAvx2(const CompleteTrees& trees, uint32_t slot, const float* x, size_t count,
-                       size_t stride, bool missing, float* out, size_t out_stride) {
+template <bool kDoubled>
+void AddTreeToRowsAvx2Form(const CompleteTrees& trees, uint32_t slot, const float* x, size_t count,
+                           size_t stride, bool missing, float* out, size_t out_stride) {
   switch (std::min(trees.depth, 4u)) {
     case 0: {
       const float value = trees.leaves[slot];
@@ -420,13 +411,39 @@ void AddTreeToRowsAvx2(const CompleteTrees& trees, uint32_t slot, const float* x
       return;
     }
     case 1:
-      return AddTreeToRowsAvx2Impl<1>(trees, slot, x, count, stride, missing, out, out_stride);
+      return AddTreeToRowsAvx2Impl<1, kDoubled>(trees, slot, x, count, stride, missing, out,
+                                                out_stride);
     case 2:
-      return AddTreeToRowsAvx2Impl<2>(trees, slot, x, count, stride, missing, out, out_stride);
+      return AddTreeToRowsAvx2Impl<2, kDoubled>(trees, slot, x, count, stride, missing, out,
+                                                out_stride);
     case 3:
-      return AddTreeToRowsAvx2Impl<3>(trees, slot, x, count, stride, missing, out, out_stride);
+      return AddTreeToRowsAvx2Impl<3, kDoubled>(trees, slot, x, count, stride, missing, out,
+                                                out_stride);
     default:
-      return AddTreeToRowsAvx2Impl<4>(trees, slot, x, count, stride, missing, out, out_stride);
+      return AddTreeToRowsAvx2Impl<4, kDoubled>(trees, slot, x, count, stride, missing, out,
+                                                out_stride);
+  }
+}
+
+}  // namespace
+
+void AddTreeToRowsAvx512(const CompleteTrees& trees, uint32_t slot, const float* x, size_t count,
+                         size_t stride, RowForm form, float* out, size_t out_stride) {
+  if (form == RowForm::kDoubled) {
+    AddTreeToRowsAvx512Form<true>(trees, slot, x, count, stride, false, out, out_stride);
+  } else {
+    AddTreeToRowsAvx512Form<false>(trees, slot, x, count, stride, form == RowForm::kPlain, out,
+                                   out_stride);
+  }
+}
+
+void AddTreeToRowsAvx2(const CompleteTrees& trees, uint32_t slot, const float* x, size_t count,
+                       size_t stride, RowForm form, float* out, size_t out_stride) {
+  if (form == RowForm::kDoubled) {
+    AddTreeToRowsAvx2Form<true>(trees, slot, x, count, stride, false, out, out_stride);
+  } else {
+    AddTreeToRowsAvx2Form<false>(trees, slot, x, count, stride, form == RowForm::kPlain, out,
+                                 out_stride);
   }
 }
 
@@ -451,11 +468,11 @@ bool SimdKernelsBuilt() {
   return false;
 }
 
-void AddTreeToRowsAvx2(const CompleteTrees&, uint32_t, const float*, size_t, size_t, bool, float*,
-                       size_t) {
+void AddTreeToRowsAvx2(const CompleteTrees&, uint32_t, const float*, size_t, size_t, RowForm,
+                       float*, size_t) {
   std::abort();
 }
-void AddTreeToRowsAvx512(const CompleteTrees&, uint32_t, const float*, size_t, size_t, bool,
+void AddTreeToRowsAvx512(const CompleteTrees&, uint32_t, const float*, size_t, size_t, RowForm,
                          float*, size_t) {
   std::abort();
 }

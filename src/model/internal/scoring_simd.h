@@ -17,9 +17,9 @@ namespace sluice::model::internal {
 bool SimdKernelsBuilt();
 
 void AddTreeToRowsAvx2(const CompleteTrees& trees, uint32_t slot, const float* x, size_t count,
-                       size_t stride, bool missing, float* out, size_t out_stride);
+                       size_t stride, RowForm form, float* out, size_t out_stride);
 void AddTreeToRowsAvx512(const CompleteTrees& trees, uint32_t slot, const float* x, size_t count,
-                         size_t stride, bool missing, float* out, size_t out_stride);
+                         size_t stride, RowForm form, float* out, size_t out_stride);
 void TreeValuesOfRowAvx512(const CompleteTrees& trees, uint32_t first_slot, size_t count,
                            const float* row, bool missing, float* values);
 
