@@ -542,14 +542,15 @@ int main(int argc, char** argv) {
       "  \"process\": {\"user_s\": %.3f, \"sys_s\": %.3f, \"peak_rss_mib\": %.1f, "
       "\"rss_sluice_model_mib\": %.1f, \"rss_xgboost_model_mib\": %.1f, \"threads\": %d, "
       "\"omp_num_threads\": \"%s\", \"sluice_load_cpu_s\": %.3f, \"xgboost_load_cpu_s\": %.3f, "
-      "\"sluice_contribution_table_mib\": %.2f}\n",
+      "\"sluice_contribution_table_mib\": %.2f, \"sluice_scoring_kernel\": \"%s\"}\n",
       static_cast<double>(usage.ru_utime.tv_sec) +
           static_cast<double>(usage.ru_utime.tv_usec) * 1e-6,
       static_cast<double>(usage.ru_stime.tv_sec) +
           static_cast<double>(usage.ru_stime.tv_usec) * 1e-6,
       static_cast<double>(usage.ru_maxrss) / 1024.0, (rss_after_sluice - rss_start) / mib,
       (rss_after_xgb - rss_after_sluice) / mib, threads, std::getenv("OMP_NUM_THREADS"),
-      sluice_load_s, xgboost_load_s, static_cast<double>(model->contribution_table_bytes()) / mib);
+      sluice_load_s, xgboost_load_s, static_cast<double>(model->contribution_table_bytes()) / mib,
+      std::string(model->scoring_kernel()).c_str());
   std::printf("}\n");
   XGB_CHECK(XGBoosterFree(booster));
   return 0;

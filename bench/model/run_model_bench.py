@@ -43,6 +43,11 @@ def main():
                     help="TreeSHAP rows, deep model (about 0.1 s per row for both sides together)")
     ap.add_argument("--shap-reps", type=int, default=3)
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--binary", help="a model_bench to run instead of build/bench's (implies "
+                    "--no-build), e.g. one built from another commit for a before/after")
+    ap.add_argument("--kernel", choices=("scalar", "avx2", "avx512"),
+                    help="sluice's tree-walk kernel (SLUICE_MODEL_KERNEL); default: the fastest "
+                    "the processor runs")
     ap.add_argument("--tolerance", type=float, default=1e-5,
                     help="largest accepted |sluice - XGBoost| (probabilities, contributions)")
     ap.add_argument("--results", default=os.path.join(ROOT, "bench", "results", "model.json"))
@@ -51,12 +56,15 @@ def main():
     try:
         if not all(os.path.exists(os.path.join(DATA, m[1])) for m in MODELS) or not os.path.exists(ROWS):
             run(["/usr/bin/python3", os.path.join(ROOT, "bench", "model", "train_models.py")])
-        if not args.no_build:
+        if not args.no_build and not args.binary:
             run(["cmake", "-S", ".", "-B", "build/bench", "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
                  "-DSLUICE_BUILD_BENCH=ON"], stdout=subprocess.DEVNULL)
             run(["ninja", "-C", "build/bench", "model_bench"], stdout=subprocess.DEVNULL)
-        binary = os.path.join(ROOT, "build", "bench", "bench", "model", "model_bench")
+        binary = args.binary or os.path.join(ROOT, "build", "bench", "bench", "model", "model_bench")
         env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        env.pop("SLUICE_MODEL_KERNEL", None)
+        if args.kernel:
+            env["SLUICE_MODEL_KERNEL"] = args.kernel
         results = {}
         for key, file, _ in MODELS:
             shap_rows = args.shap_rows_deep if key == "deep" else args.shap_rows
@@ -113,7 +121,8 @@ def main():
         summary[key] = m
 
         lines.append(f"\n{key}: {label}, {rows} rows "
-                     f"(XGBoost {r['xgboost_version']}, threads in process: {r['process']['threads']})")
+                     f"(XGBoost {r['xgboost_version']}, threads in process: {r['process']['threads']}, "
+                     f"sluice kernel: {r['process'].get('sluice_scoring_kernel', 'not reported')})")
         lines.append(f"  {'measure':<34} {'sluice':>12} {'xgboost':>12} {'ratio':>7} {'target':>7}")
         def row(name, d, fmt, target=None):
             t = "" if target is None else (f"{target:.0f}x " + ("ok" if d["ratio"] >= target else "MISS"))

@@ -57,10 +57,11 @@ class TreeEnsemble {
   // Margins of `rows` rows. Row r's features are x[r * stride + f], float32,
   // NaN meaning missing. Writes margin[r * num_groups() + g]. Computed in
   // float, tree by tree in model order, as XGBoost does; rows are processed in
-  // blocks so each tree stays in cache. For gblinear, group g's margin is
-  // bias_g + base_margin() + the sum of weight_fg * x_f in feature order, a
-  // missing x_f adding nothing, again in float as XGBoost does. Allocates
-  // nothing. REQUIRES: stride >= num_features().
+  // blocks so each tree stays in cache (see docs/models.md, "How trees are
+  // scored"). For gblinear, group g's margin is bias_g + base_margin() + the
+  // sum of weight_fg * x_f in feature order, a missing x_f adding nothing,
+  // again in float as XGBoost does. Allocates nothing; uses about 34 KiB of
+  // stack. REQUIRES: stride >= num_features().
   void PredictMargin(const float* x, size_t rows, size_t stride, float* margin) const;
   // Applies the objective's link to margins of `rows` rows (num_groups() each),
   // writing num_outputs() values per row: sigmoid, exp, softmax, the arg-max
@@ -78,6 +79,11 @@ class TreeEnsemble {
   // v2 values for trees whose paths have at most 6 unique features each), at
   // most 16 MiB; 0 for gblinear and for models of deeper trees only.
   size_t contribution_table_bytes() const;
+  // The instruction set PredictMargin's tree walks use: "avx512", "avx2" or
+  // "scalar" (and "scalar" for gblinear), the fastest this processor runs
+  // unless the environment variable SLUICE_MODEL_KERNEL named another one it
+  // runs when the model was loaded. The margins are the same whichever.
+  std::string_view scoring_kernel() const;
 
   ~TreeEnsemble();
 
