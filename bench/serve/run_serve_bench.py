@@ -30,7 +30,8 @@ the runs, sluice_decisions_total equals every decide request answered 200
 (wrk's count plus warm-up and samples), and sluice_late_events_total is 0.
 
 Prints a table, writes bench/results/serve.json, states whether the target
-(p99 <= 1 ms at an achieved >= 10,000 requests/s) is met and the highest
+(p99 <= 1 ms at an achieved >= 10,000 requests/s: the lowest offered rate
+whose median achieved rate reaches 10,000/s) is met and the highest
 achieved rate with p99 <= 1 ms. Exit status: 0 when every check held and no
 run had errors or non-200 answers, 1 when not, 2 when a step failed; a
 missed target is reported, not an error.
@@ -414,7 +415,7 @@ def main():
     ap.add_argument("--pipeline", default=PIPELINE,
                     help="pipeline to serve (default: examples/card_fraud/card_fraud.yaml)")
     ap.add_argument("--wrk", default=shutil.which("wrk") or "/usr/bin/wrk")
-    ap.add_argument("--rates", default="1000,2000,5000,10000,15000,20000,0",
+    ap.add_argument("--rates", default="1000,2000,5000,10000,10500,15000,20000,0",
                     help="target requests/s, comma-separated; 0 = closed loop")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
@@ -523,14 +524,28 @@ def main():
         ok_rates = [s["achieved_rate"] for s in summary["/v1/decide"].values()
                     if s["p99_us"] is not None and s["p99_us"] <= TARGET_P99_US and s["clean"]]
         best = max(ok_rates) if ok_rates else None
-        at_target = summary["/v1/decide"].get(TARGET_RATE)
-        met = (at_target is not None and at_target["clean"] and at_target["p99_us"] <= TARGET_P99_US
-               and at_target["achieved_rate"] >= TARGET_RATE * 0.99)
-        target = {"rate": TARGET_RATE, "p99_us": TARGET_P99_US, "met": met if at_target else None,
-                  "measured": at_target, "highest_rate_with_p99_within_1ms": best}
+        # Met when some offered rate was achieved at 10,000/s or more (medians)
+        # with p99 within 1 ms and no errors. wrk's pacing loses a slot when an
+        # answer comes back after its connection's next one, so the achieved
+        # rate falls 1-3% short of the offer: the default rates offer 10,500/s
+        # as well.
+        at_target = None
+        for offered, row in sorted(summary["/v1/decide"].items()):
+            if (offered and row["clean"] and row["p99_us"] is not None
+                    and row["achieved_rate"] >= TARGET_RATE):
+                at_target = dict(row, offered=offered)
+                break
+        met = at_target is not None and at_target["p99_us"] <= TARGET_P99_US
+        target = {"rate": TARGET_RATE, "p99_us": TARGET_P99_US,
+                  "met": met if at_target else None, "measured": at_target,
+                  "highest_rate_with_p99_within_1ms": best}
         if at_target:
             print(f"target: p99 <= 1 ms at >= 10,000 requests/s: {'MET' if met else 'MISSED'} "
-                  f"(achieved {at_target['achieved_rate']:,.0f}/s, p99 {fmt_us(at_target['p99_us'])})")
+                  f"(offered {at_target['offered']:,}/s, achieved {at_target['achieved_rate']:,.0f}/s, "
+                  f"p99 {fmt_us(at_target['p99_us'])})")
+        else:
+            print("target: p99 <= 1 ms at >= 10,000 requests/s: no offered rate achieved "
+                  "10,000/s")
         print("highest sustained throughput (achieved rate with p99 <= 1 ms, no errors): "
               + ("none" if best is None else f"{best:,.0f} requests/s"))
         print(f"checks: decisions {decided:,.0f}, decide answers 200 {decide_200:,.0f}, wrk "

@@ -13,9 +13,9 @@ constexpr size_t kMapAtLeast = size_t{256} << 10;
 // No transparent huge pages are asked for (MADV_HUGEPAGE): they made no
 // measurable difference to the feature stage (bench/README.md), and the
 // first touch of a huge page zeroes 2 MiB at once, which on a virtual
-// machine whose memory the host backs lazily took milliseconds: `sluice
-// serve` answered slower while its state grew (p99.9 34 ms at 10,000
-// requests/s with them, 2.5 ms without).
+// machine whose memory the host backs lazily took milliseconds: runs of
+// them stalled `sluice serve`'s deciding thread for 25-57 ms while its
+// state grew (at most 11 ms without them).
 #endif
 
 void* HeapZeroed(size_t bytes) {
