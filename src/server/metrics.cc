@@ -94,19 +94,19 @@ ServerMetrics::ServerMetrics(const runtime::Engine& engine)
                     .Add({});
   queued_events_ = &BuildGauge()
                         .Name("sluice_queued_events")
-                        .Help("Events waiting for the decision thread")
+                        .Help("Events waiting to be decided")
                         .Register(*registry_)
                         .Add({});
   batch_events_ = &BuildHistogram()
                        .Name("sluice_decision_batch_events")
-                       .Help("Events per batch the decision thread processes at once")
+                       .Help("Events per batch decided at once")
                        .Register(*registry_)
                        .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128,
                                                                         256, 512, 1024});
   batch_seconds_ =
       &BuildHistogram()
            .Name("sluice_decision_batch_seconds")
-           .Help("Time the decision thread spends on one batch (engine, audit, answers)")
+           .Help("Time spent deciding one batch (engine, audit, answers)")
            .Register(*registry_)
            .Add({}, kLatencyBuckets);
 }
