@@ -151,8 +151,9 @@ struct DecisionServer::Impl {
   // wrong.
   bool Admit(const HttpRequest& req, HttpResponse* refusal) const;
   void Decide(const HttpRequest& req, HttpResponder responder);
-  // Parses the call's body for the pipeline served now and queues it.
-  void StartDecide(const std::shared_ptr<DecideCall>& call);
+  // Parses the call's body for the pipeline served now and queues it;
+  // false when it was refused (and answered) instead.
+  bool StartDecide(const std::shared_ptr<DecideCall>& call);
   // On the deciding thread: the answer, or another attempt after a reload.
   void Decided(const std::shared_ptr<DecideCall>& call, PendingDecision& pending);
   ReloadReport Reload();
@@ -225,8 +226,9 @@ void DecisionServer::Impl::Decide(const HttpRequest& req, HttpResponder responde
     }
   }
   call->body = req.body;
-  StartDecide(call);
-  if (!call->responder) return;  // answered already (refused)
+  // Once queued, another thread may decide and answer it at any moment:
+  // only StartDecide's result says whether it was refused instead.
+  if (!StartDecide(call)) return;
   // The deadline: a request nobody has taken by then is withdrawn and
   // answered 503; one taken is always decided and answered.
   std::weak_ptr<DecideCall> weak = call;
@@ -248,14 +250,14 @@ void DecisionServer::Impl::Decide(const HttpRequest& req, HttpResponder responde
       });
 }
 
-void DecisionServer::Impl::StartDecide(const std::shared_ptr<DecideCall>& call) {
+bool DecisionServer::Impl::StartDecide(const std::shared_ptr<DecideCall>& call) {
   std::shared_ptr<const ServedPipeline> pipeline = loop->pipeline();
   DecideRequest parsed;
   if (std::optional<RequestError> error = ParserFor(*pipeline).Parse(call->body, &parsed)) {
     metrics->CountRejectedInput(error->code);
     call->responder.Send(
         ReplyError(error->status, error->code, error->message, error->field, error->event));
-    return;
+    return false;
   }
   auto pending = std::make_shared<PendingDecision>(
       std::move(pipeline), std::move(parsed.events), parsed.is_batch, call->scores,
@@ -266,20 +268,21 @@ void DecisionServer::Impl::StartDecide(const std::shared_ptr<DecideCall>& call) 
   }
   switch (loop->Enqueue(std::move(pending))) {
     case DecisionLoop::Admission::kQueued:
-      return;
+      return true;
     case DecisionLoop::Admission::kQueueFull:
       metrics->CountOverload("queue_full");
       call->responder.Send(
           ReplyError(503, "overloaded",
                      "the decision queue is full (" + std::to_string(options.queue_events) +
                          " events, --queue); the events were not processed: retry later"));
-      return;
+      return false;
     case DecisionLoop::Admission::kStopped:
       metrics->CountOverload("shutting_down");
       call->responder.Send(ReplyError(
           503, "shutting_down", "the service is shutting down; the events were not processed"));
-      return;
+      return false;
   }
+  return false;
 }
 
 void DecisionServer::Impl::Decided(const std::shared_ptr<DecideCall>& call,
