@@ -150,7 +150,8 @@ struct DecisionServer::Impl {
   // fills in the 401 or 403 answer and returns false when it is missing or
   // wrong.
   bool Admit(const HttpRequest& req, HttpResponse* refusal) const;
-  void Decide(const HttpRequest& req, HttpResponder responder);
+  // Takes the request's body.
+  void Decide(HttpRequest& req, HttpResponder responder);
   // Parses the call's body for the pipeline served now and queues it;
   // false when it was refused (and answered) instead.
   bool StartDecide(const std::shared_ptr<DecideCall>& call);
@@ -211,7 +212,7 @@ DecideRequestParser& DecisionServer::Impl::ParserFor(const ServedPipeline& pipel
   return *parser;
 }
 
-void DecisionServer::Impl::Decide(const HttpRequest& req, HttpResponder responder) {
+void DecisionServer::Impl::Decide(HttpRequest& req, HttpResponder responder) {
   auto call = std::make_shared<DecideCall>();
   call->responder = std::move(responder);
   if (std::optional<std::string> v = req.QueryParam("scores")) {
@@ -225,7 +226,7 @@ void DecisionServer::Impl::Decide(const HttpRequest& req, HttpResponder responde
       return;
     }
   }
-  call->body = req.body;
+  call->body = std::move(req.body);
   // Once queued, another thread may decide and answer it at any moment:
   // only StartDecide's result says whether it was refused instead.
   if (!StartDecide(call)) return;

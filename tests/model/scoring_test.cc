@@ -22,6 +22,7 @@
 #include "model/internal/forest.h"
 #include "model/internal/xgboost_json.h"
 #include "model/tree_ensemble.h"
+#include "json_list.h"
 
 namespace sluice::model::internal {
 namespace {
@@ -53,15 +54,7 @@ struct ModelSpec {
   std::vector<float> weight_drop;
 };
 
-template <typename T>
-std::string JsonList(const std::vector<T>& values) {
-  std::ostringstream out;
-  out.precision(9);
-  out << '[';
-  for (size_t i = 0; i < values.size(); ++i) out << (i ? "," : "") << values[i];
-  out << ']';
-  return out.str();
-}
+using sluice::model::test_util::JsonList;
 
 std::string ModelJson(const ModelSpec& spec) {
   const size_t groups = spec.num_class == 0 ? 1 : spec.num_class;

@@ -21,6 +21,7 @@
 #include "model/internal/forest.h"
 #include "model/internal/xgboost_json.h"
 #include "model/tree_ensemble.h"
+#include "json_list.h"
 
 namespace sluice::model::internal {
 namespace {
@@ -165,15 +166,7 @@ struct TreeSpec {
   }
 };
 
-template <typename T>
-std::string JsonList(const std::vector<T>& values) {
-  std::ostringstream out;
-  out.precision(9);
-  out << '[';
-  for (size_t i = 0; i < values.size(); ++i) out << (i ? "," : "") << values[i];
-  out << ']';
-  return out.str();
-}
+using sluice::model::test_util::JsonList;
 
 std::string ModelJson(const std::vector<TreeSpec>& trees, size_t num_features) {
   std::ostringstream out;

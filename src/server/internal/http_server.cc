@@ -110,15 +110,11 @@ class EventLoop : public std::enable_shared_from_this<EventLoop> {
     bool close_after_write = false;
     bool peer_closed = false;
     bool sent_continue = false;
-    bool head = false;  // the request in flight is HEAD
-    bool keep_alive = true;
-    int minor_version = 1;
-    std::string path;
     Clock::time_point request_start{};  // when the request in flight was read
     Clock::time_point partial_since{};  // when a request started to arrive ({} = none)
     Clock::time_point last_activity{};
     Clock::time_point write_since{};  // when output started waiting ({} = none)
-    HttpRequest request;              // reused
+    HttpRequest request;  // reused; while in_flight, the request being answered
   };
 
   void Accept();
@@ -433,10 +429,6 @@ void EventLoop::Process(Conn& c) {
     c.sent_continue = false;
     c.partial_since = c.in.empty() ? Clock::time_point{} : Clock::now();
     c.in_flight = true;
-    c.head = c.request.method == "HEAD";
-    c.keep_alive = c.request.keep_alive;
-    c.minor_version = c.request.minor_version;
-    c.path = c.request.path;
     c.request_start = c.last_activity;
     options_->handler(c.request, HttpResponder(shared_from_this(), id));
     if (conns_.find(id) == conns_.end()) return;  // closed meanwhile
@@ -459,11 +451,13 @@ void EventLoop::Complete(uint64_t connection, HttpResponse response) {
   Conn& c = *it->second;
   if (!c.in_flight) return;
   c.in_flight = false;
-  const bool close = !c.keep_alive || stopping_.load() || c.close_after_write;
+  // `request` is the one in flight: nothing is parsed while it is.
+  const HttpRequest& r = c.request;
+  const bool close = !r.keep_alive || stopping_.load() || c.close_after_write;
   if (close) c.close_after_write = true;
-  Serialize(response, c.head, close, c.minor_version, &c.out);
+  Serialize(response, r.method == "HEAD", close, r.minor_version, &c.out);
   if (options_->on_answer) {
-    options_->on_answer(c.path, response.status,
+    options_->on_answer(r.path, response.status,
                         std::chrono::duration<double>(Clock::now() - c.request_start).count());
   }
   if (c.processing) return;  // Process() goes on with the next request
