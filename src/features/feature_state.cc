@@ -93,17 +93,19 @@ void FeatureState::BeginBatch() {
 }
 
 void FeatureState::Sweep() {
-  std::vector<uint32_t> expired;
   for (auto& ks : keysets_) {
-    // Amortised O(1) per event: a full pass once as many events as keys
-    // have gone by.
-    if (ks.table->max_window_ns() < 0 || now_ == INT64_MIN ||
-        ks.events_since_sweep < std::max<size_t>(ks.table->live(), 4096)) {
-      continue;
-    }
+    if (ks.table->max_window_ns() < 0 || now_ == INT64_MIN) continue;
+    // Amortised O(1) per event, and spread evenly: each batch looks at as
+    // many key slots as events went by since the last sweep (and a few
+    // more), going round the slots, so a pass over all keys takes about as
+    // many events as there are keys, and no batch waits for all of them.
+    if (ks.sweep_from >= ks.table->slot_limit()) ks.sweep_from = 0;
+    const size_t count = ks.events_since_sweep + 64;
     ks.events_since_sweep = 0;
+    std::vector<uint32_t>& expired = ks.expired;
     expired.clear();
-    ks.table->Expired(now_, &expired);
+    ks.table->Expired(now_, ks.sweep_from, count, &expired);
+    ks.sweep_from += count;
     for (uint32_t slot : expired) {
       for (size_t g : ks.groups) groups_[g].group->Reset(slot);
       if (slot < ks.records->slots()) ks.records->Clear(slot);

@@ -134,6 +134,8 @@ class FeatureState final : public expr::StepRunner {
     std::vector<uint32_t> slots;                    // this batch's rows
     uint64_t serial = 0;
     size_t events_since_sweep = 0;
+    size_t sweep_from = 0;          // the next key slot the sweep looks at
+    std::vector<uint32_t> expired;  // the sweep's scratch
     std::vector<size_t> groups;
   };
   struct GroupState {

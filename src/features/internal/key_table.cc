@@ -1,5 +1,6 @@
 #include "features/internal/key_table.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/check.h"
@@ -39,7 +40,25 @@ KeyTable::KeyTable(std::vector<int> columns, std::vector<Type> types, uint32_t k
       types_(std::move(types)),
       key_groups_(key_groups),
       max_window_ns_(max_window_ns),
-      index_(64, 0) {}
+      index_(NewIndex(64)) {}
+
+KeyTable::~KeyTable() {
+  FreeIndex(&index_);
+  FreeIndex(&old_index_);
+}
+
+KeyTable::Index KeyTable::NewIndex(size_t size) {
+  Index index;
+  index.size = size;
+  index.mapped = (size * sizeof(uint32_t) + 4095) / 4096 * 4096;
+  index.buckets = static_cast<uint32_t*>(MapZeroed(index.mapped));
+  return index;
+}
+
+void KeyTable::FreeIndex(Index* index) {
+  if (index->buckets != nullptr) Unmap(index->buckets, index->mapped);
+  *index = Index{};
+}
 
 bool KeyTable::Encode(const Batch& batch, size_t row) {
   key_scratch_.clear();
@@ -73,17 +92,83 @@ bool KeyTable::Encode(const Batch& batch, size_t row) {
 }
 
 uint32_t KeyTable::Find(std::string_view key, uint64_t hash) const {
-  const size_t mask = index_.size() - 1;
+  const size_t mask = index_.size - 1;
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    const uint32_t e = index_[i];
-    if (e == 0) return kNoSlot;
+    const uint32_t e = index_.buckets[i];
+    if (e == 0) break;
     const uint32_t slot = e - 1;
     if (entries_[slot].hash == hash && SameKey(slot, key)) return slot;
   }
+  return growing() ? FindInOld(key, hash) : kNoSlot;
+}
+
+template <typename Match>
+size_t KeyTable::OldBucket(uint64_t hash, Match match) const {
+  const size_t size = old_index_.size;
+  // Buckets before moved_ count as occupied by other keys: the chain of a
+  // key still here ran through them unbroken when they were written.
+  size_t i = hash & (size - 1);
+  bool wrapped = false;
+  for (;;) {
+    if (i < moved_) i = moved_;
+    if (i == size) {
+      if (wrapped) return SIZE_MAX;
+      wrapped = true;
+      i = 0;
+      continue;
+    }
+    const uint32_t e = old_index_.buckets[i];
+    if (e == 0) return SIZE_MAX;
+    if (e != kGone && match(e - 1)) return i;
+    ++i;
+  }
+}
+
+uint32_t KeyTable::FindInOld(std::string_view key, uint64_t hash) const {
+  const size_t i = OldBucket(hash, [&](uint32_t slot) {
+    return entries_[slot].hash == hash && SameKey(slot, key);
+  });
+  return i == SIZE_MAX ? kNoSlot : old_index_.buckets[i] - 1;
+}
+
+void KeyTable::InsertIntoIndex(uint32_t slot) {
+  const size_t mask = index_.size - 1;
+  size_t i = entries_[slot].hash & mask;
+  while (index_.buckets[i] != 0) i = (i + 1) & mask;
+  index_.buckets[i] = slot + 1;
+}
+
+void KeyTable::MoveOldBuckets(size_t buckets) {
+  const size_t size = old_index_.size;
+  const size_t stop = buckets >= size - moved_ ? size : moved_ + buckets;
+  for (; moved_ < stop; ++moved_) {
+    const uint32_t e = old_index_.buckets[moved_];
+    if (e != 0 && e != kGone) InsertIntoIndex(e - 1);
+  }
+  if (moved_ == size) {
+    FreeIndex(&old_index_);
+    moved_ = released_ = 0;
+    return;
+  }
+  // Give the moved part back in steps of 64 KiB.
+  const size_t moved_bytes = moved_ * sizeof(uint32_t);
+  if (moved_bytes - released_ >= (size_t{64} << 10)) {
+    ReleasePages(old_index_.buckets, old_index_.mapped, released_, moved_bytes);
+    released_ = moved_bytes / 4096 * 4096;
+  }
+}
+
+void KeyTable::Grow() {
+  if (growing()) MoveOldBuckets(SIZE_MAX);
+  const Index larger = NewIndex(index_.size * 2);
+  old_index_ = index_;
+  index_ = larger;
+  moved_ = released_ = 0;
 }
 
 uint32_t KeyTable::Add(std::string_view key, uint64_t hash, int64_t time) {
-  if ((live_ + 1) * 2 > index_.size()) Grow();
+  if (growing()) MoveOldBuckets(kMovePerAdd);
+  if ((live_ + 1) * 2 > index_.size) Grow();
   uint32_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
@@ -96,18 +181,15 @@ uint32_t KeyTable::Add(std::string_view key, uint64_t hash, int64_t time) {
       entries_.reserve(n);
       in_use_.reserve(n);
     }
-    entries_.emplace_back();
-    in_use_.push_back(0);
+    entries_.resize(entries_.size() + 1);
+    in_use_.resize(in_use_.size() + 1);
   }
   entries_[slot].hash = hash;
   StoreKey(slot, key);
   entries_[slot].last_time = time;
   in_use_[slot] = 1;
   ++live_;
-  const size_t mask = index_.size() - 1;
-  size_t i = hash & mask;
-  while (index_[i] != 0) i = (i + 1) & mask;
-  index_[i] = slot + 1;
+  InsertIntoIndex(slot);
   return slot;
 }
 
@@ -125,7 +207,7 @@ void KeyTable::LookupBatch(const Batch& batch, size_t rows, const int64_t* times
   batch_hashes_.resize(rows);
   batch_ends_.resize(rows);
   uint64_t touched = 0;
-  const size_t mask = index_.size() - 1;
+  const size_t mask = index_.size - 1;
   // Pass 1: encode and hash every key. Pass 2: load its home bucket (plain
   // loads in a tight loop, which the CPU overlaps).
   for (size_t row = 0; row < rows; ++row) {
@@ -140,11 +222,11 @@ void KeyTable::LookupBatch(const Batch& batch, size_t rows, const int64_t* times
     batch_ends_[row] = static_cast<uint32_t>(batch_keys_.size()) | (ok ? 0u : 0x80000000u);
   }
   for (size_t row = 0; row < rows; ++row) {
-    if ((batch_ends_[row] & 0x80000000u) == 0) touched += index_[batch_hashes_[row] & mask];
+    if ((batch_ends_[row] & 0x80000000u) == 0) touched += index_.buckets[batch_hashes_[row] & mask];
   }
   // Pass 3: load the slot entries the buckets point to (one line each).
   for (size_t row = 0; row < rows; ++row) {
-    const uint32_t e = index_[batch_hashes_[row] & mask];
+    const uint32_t e = index_.buckets[batch_hashes_[row] & mask];
     if (e != 0) touched += entries_[e - 1].hash;
   }
   touch_sink_ += touched;
@@ -175,18 +257,6 @@ uint32_t KeyTable::Insert(std::string_view key_bytes, int64_t last_time) {
     return slot;
   }
   return Add(key_bytes, hash, last_time);
-}
-
-void KeyTable::Grow() {
-  std::vector<uint32_t> old = std::move(index_);
-  index_.assign(old.size() * 2, 0);
-  const size_t mask = index_.size() - 1;
-  for (uint32_t e : old) {
-    if (e == 0) continue;
-    size_t i = entries_[e - 1].hash & mask;
-    while (index_[i] != 0) i = (i + 1) & mask;
-    index_[i] = e;
-  }
 }
 
 void KeyTable::StoreKey(uint32_t slot, std::string_view key) {
@@ -220,10 +290,12 @@ void KeyTable::FreeKey(uint32_t slot) {
   k = StoredKey{};
 }
 
-void KeyTable::Expired(int64_t now, std::vector<uint32_t>* out) const {
+void KeyTable::Expired(int64_t now, size_t begin, size_t count,
+                       std::vector<uint32_t>* out) const {
   if (max_window_ns_ < 0) return;
   // A key is empty for every later event e when last <= e.t - W, and e.t >= now.
-  for (size_t s = 0; s < entries_.size(); ++s) {
+  const size_t end = std::min(entries_.size(), begin + std::min(count, entries_.size()));
+  for (size_t s = begin; s < end; ++s) {
     if (in_use_[s] != 0 && entries_[s].last_time <= now - max_window_ns_) {
       out->push_back(static_cast<uint32_t>(s));
     }
@@ -232,21 +304,31 @@ void KeyTable::Expired(int64_t now, std::vector<uint32_t>* out) const {
 
 void KeyTable::Remove(uint32_t slot) {
   SLUICE_CHECK(in_use_[slot] != 0);
-  const size_t mask = index_.size() - 1;
-  size_t i = entries_[slot].hash & mask;
-  while (index_[i] != slot + 1) i = (i + 1) & mask;
-  // Backward-shift deletion keeps probe sequences unbroken without tombstones.
-  size_t hole = i;
-  for (size_t j = (hole + 1) & mask; index_[j] != 0; j = (j + 1) & mask) {
-    const size_t home = entries_[index_[j] - 1].hash & mask;
-    // Move entry j into the hole if its home is not in (hole, j].
-    const bool between = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
-    if (!between) {
-      index_[hole] = index_[j];
-      hole = j;
+  if (growing()) MoveOldBuckets(kMovePerAdd);
+  const uint64_t hash = entries_[slot].hash;
+  const size_t mask = index_.size - 1;
+  size_t i = hash & mask;
+  while (index_.buckets[i] != 0 && index_.buckets[i] != slot + 1) i = (i + 1) & mask;
+  if (index_.buckets[i] == 0) {
+    // Not moved yet: mark its bucket in the old index, whose chains must
+    // stay whole until it is retired.
+    const size_t old = OldBucket(hash, [slot](uint32_t s) { return s == slot; });
+    SLUICE_CHECK(old != SIZE_MAX);
+    old_index_.buckets[old] = kGone;
+  } else {
+    // Backward-shift deletion keeps probe sequences unbroken without tombstones.
+    size_t hole = i;
+    for (size_t j = (hole + 1) & mask; index_.buckets[j] != 0; j = (j + 1) & mask) {
+      const size_t home = entries_[index_.buckets[j] - 1].hash & mask;
+      // Move entry j into the hole if its home is not in (hole, j].
+      const bool between = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+      if (!between) {
+        index_.buckets[hole] = index_.buckets[j];
+        hole = j;
+      }
     }
+    index_.buckets[hole] = 0;
   }
-  index_[hole] = 0;
   in_use_[slot] = 0;
   FreeKey(slot);
   free_slots_.push_back(slot);
@@ -254,8 +336,9 @@ void KeyTable::Remove(uint32_t slot) {
 }
 
 size_t KeyTable::bytes_reserved() const {
-  size_t b = index_.capacity() * sizeof(uint32_t) + entries_.capacity() * sizeof(Entry) +
-             in_use_.capacity() + free_slots_.capacity() * sizeof(uint32_t);
+  size_t b = index_.mapped + (old_index_.mapped - released_) +
+             entries_.capacity() * sizeof(Entry) + in_use_.capacity() +
+             free_slots_.capacity() * sizeof(uint32_t);
   b += long_keys_.capacity() * sizeof(std::string);
   for (const auto& k : long_keys_) {
     if (k.capacity() > 15) b += k.capacity() + 1;
@@ -280,10 +363,12 @@ bool KeyTable::Load(StateReader& r) {
   if (!r.Get(&slots) || slots >= UINT32_MAX) return false;
   // Each slot takes at least a byte of the image: a bound before reserving.
   if (slots > r.remaining()) return false;
-  entries_.assign(slots, {});
+  entries_.clear();
+  entries_.resize(slots);
   long_keys_.clear();
   free_long_keys_.clear();
-  in_use_.assign(slots, 0);
+  in_use_.clear();
+  in_use_.resize(slots);
   live_ = 0;
   for (size_t s = 0; s < slots; ++s) {
     if (!r.Get(&in_use_[s])) return false;
@@ -300,14 +385,14 @@ bool KeyTable::Load(StateReader& r) {
   }
   size_t size = 64;
   while (size < 2 * (live_ + 1)) size *= 2;
-  index_.assign(size, 0);
-  const size_t mask = index_.size() - 1;
+  FreeIndex(&old_index_);
+  moved_ = released_ = 0;
+  FreeIndex(&index_);
+  index_ = NewIndex(size);
   for (size_t s = 0; s < slots; ++s) {
     if (in_use_[s] == 0) continue;
     if (Find(KeyOf(static_cast<uint32_t>(s)), entries_[s].hash) != kNoSlot) return false;  // twice
-    size_t i = entries_[s].hash & mask;
-    while (index_[i] != 0) i = (i + 1) & mask;
-    index_[i] = static_cast<uint32_t>(s) + 1;
+    InsertIntoIndex(static_cast<uint32_t>(s));
   }
   return true;
 }

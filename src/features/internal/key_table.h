@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/binary_io.h"
+#include "features/internal/mapped_array.h"
 #include "types/batch.h"
 #include "types/type.h"
 
@@ -31,6 +32,9 @@ class KeyTable {
   // are never evicted.
   KeyTable(std::vector<int> columns, std::vector<Type> types, uint32_t key_groups,
            int64_t max_window_ns);
+  ~KeyTable();
+  KeyTable(const KeyTable&) = delete;
+  KeyTable& operator=(const KeyTable&) = delete;
 
   const std::vector<int>& columns() const { return columns_; }
   int64_t max_window_ns() const { return max_window_ns_; }
@@ -45,10 +49,13 @@ class KeyTable {
   // rows are issued together before any is needed.
   void LookupBatch(const Batch& batch, size_t rows, const int64_t* times, uint32_t* slots);
 
-  // Slots whose keys have no event left in any window at time `now` (their
-  // last event is at or before now - max window). REQUIRES: every later
+  // Appends to `out` the slots in [begin, begin + count) (clipped to
+  // slot_limit()) whose keys have no event left in any window at time `now`
+  // (their last event is at or before now - max window). Scanning a range at
+  // a time lets the caller spread a pass over all keys across batches, so
+  // that no single batch waits for millions of keys. REQUIRES: every later
   // event has time >= now.
-  void Expired(int64_t now, std::vector<uint32_t>* out) const;
+  void Expired(int64_t now, size_t begin, size_t count, std::vector<uint32_t>* out) const;
   // Forgets the key of `slot`; the slot number may be given to a new key.
   void Remove(uint32_t slot);
 
@@ -64,6 +71,8 @@ class KeyTable {
   // Adds a key with its encoded bytes (restoring a checkpoint).
   uint32_t Insert(std::string_view key_bytes, int64_t last_time);
   size_t bytes_reserved() const;
+  // Whether the hash index is being moved to a larger one (see Grow).
+  bool growing() const { return old_index_.buckets != nullptr; }
 
   void Save(StateWriter& w) const;
   bool Load(StateReader& r);
@@ -72,16 +81,50 @@ class KeyTable {
   // Appends the encoding of row `row`'s key to key_scratch_; false if null.
   bool Encode(const Batch& batch, size_t row);
   uint32_t Find(std::string_view key, uint64_t hash) const;
+  uint32_t FindInOld(std::string_view key, uint64_t hash) const;
+  // The old index's bucket holding a slot for which `match(slot)` is true
+  // among those a key of `hash` may sit in, or SIZE_MAX.
+  template <typename Match>
+  size_t OldBucket(uint64_t hash, Match match) const;
   uint32_t Add(std::string_view key, uint64_t hash, int64_t time);
   void Grow();
+  // Moves up to `buckets` buckets of the old index into the new one.
+  void MoveOldBuckets(size_t buckets);
+  void InsertIntoIndex(uint32_t slot);
 
   std::vector<int> columns_;
   std::vector<Type> types_;
   uint32_t key_groups_;
   int64_t max_window_ns_;
 
-  // Open addressing with linear probing: slot + 1, 0 = empty. At most half full.
-  std::vector<uint32_t> index_;
+  // The hash index: open addressing with linear probing over a power-of-two
+  // number of buckets, each slot + 1 (0 = empty), at most half full.
+  //
+  // Growing is incremental, so that no event waits for millions of keys to
+  // be rehashed: Grow() allocates an index twice the size (untouched pages,
+  // which the kernel zeroes as they are first written) and from then on
+  // every new key moves kMovePerAdd buckets of the old index into the new
+  // one, from the front, until none is left (well before the new index is
+  // half full). Meanwhile a key is looked for in the new index, then in
+  // the part of the old one not yet moved, [moved_, size). The old index is
+  // never written except to mark a removed key's bucket kGone, so its probe
+  // chains stay whole; its moved part is given back to the system as the
+  // front advances. A key in the old index whose home bucket was already
+  // passed is found by probing from moved_: its chain ran unbroken from its
+  // home to its bucket.
+  struct Index {
+    uint32_t* buckets = nullptr;
+    size_t size = 0;        // buckets, a power of two
+    size_t mapped = 0;      // bytes
+  };
+  static constexpr uint32_t kGone = UINT32_MAX;  // old index only: removed
+  static constexpr size_t kMovePerAdd = 8;
+  static Index NewIndex(size_t size);
+  static void FreeIndex(Index* index);
+  Index index_;
+  Index old_index_;
+  size_t moved_ = 0;     // old index buckets [0, moved_) are in the new one
+  size_t released_ = 0;  // bytes of the old index given back so far
   // A key's encoded bytes: up to 12 inline (card and account ids), longer
   // ones in long_keys_ (the inline bytes then hold its index).
   struct StoredKey {
@@ -108,17 +151,20 @@ class KeyTable {
   }
   void StoreKey(uint32_t slot, std::string_view key);
   void FreeKey(uint32_t slot);
-  // Per slot, what a lookup reads: one aligned 32-byte entry, so one line.
-  struct alignas(32) Entry {
+  // Per slot, what a lookup reads: one 32-byte entry, so one cache line in
+  // the (page-aligned) mapped arrays of large tables.
+  struct Entry {
     uint64_t hash = 0;
     int64_t last_time = 0;
     StoredKey key;
   };
   static_assert(sizeof(Entry) == 32);
-  std::vector<Entry> entries_;
+  // Mapped arrays grow without copying (a vector's copy of millions of
+  // entries stalled the deciding thread of `sluice serve`).
+  MappedArray<Entry> entries_;
   std::vector<std::string> long_keys_;
   std::vector<uint32_t> free_long_keys_;
-  std::vector<uint8_t> in_use_;
+  MappedArray<uint8_t> in_use_;
   std::vector<uint32_t> free_slots_;
   size_t live_ = 0;
   std::string key_scratch_;

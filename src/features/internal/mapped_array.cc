@@ -1,5 +1,7 @@
 #include "features/internal/mapped_array.h"
 
+#include <algorithm>
+
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
@@ -66,6 +68,21 @@ void Unmap(void* p, size_t bytes) {
 #endif
   (void)bytes;
   std::free(p);
+}
+
+void ReleasePages(void* p, size_t bytes, size_t begin, size_t end) {
+#if defined(__linux__)
+  constexpr size_t kPage = 4096;
+  if (bytes < kMapAtLeast) return;
+  const size_t first = (begin + kPage - 1) / kPage * kPage;
+  const size_t last = std::min(end, bytes) / kPage * kPage;
+  if (first < last) madvise(static_cast<char*>(p) + first, last - first, MADV_DONTNEED);
+#else
+  (void)p;
+  (void)bytes;
+  (void)begin;
+  (void)end;
+#endif
 }
 
 }  // namespace sluice::features::internal

@@ -28,6 +28,11 @@ void* MapZeroed(size_t bytes);
 // The bytes past `old_bytes` are zero.
 void* RemapZeroed(void* p, size_t old_bytes, size_t new_bytes);
 void Unmap(void* p, size_t bytes);
+// Gives the pages wholly inside bytes [begin, end) of `p` (from MapZeroed
+// with `bytes`) back to the system; they read as zero afterwards. Does
+// nothing for blocks on the heap. For a block being retired piece by piece,
+// so that its last Unmap has little left to free.
+void ReleasePages(void* p, size_t bytes, size_t begin, size_t end);
 
 template <typename T>
 class MappedArray {

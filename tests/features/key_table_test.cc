@@ -1,0 +1,202 @@
+// The key table against a std::unordered_map, through many growths of its
+// hash index, which move the index to a larger one a few buckets at a time:
+// keys added, found, removed and restored while the two indexes coexist.
+
+#include "features/internal/key_table.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace sluice::features::internal {
+namespace {
+
+// Keys of 8 bytes (inline) and of 20 to 40 bytes (stored apart).
+std::string KeyBytes(uint64_t n) {
+  std::string key(8, '\0');
+  std::memcpy(key.data(), &n, sizeof n);
+  if (n % 3 == 0) key += std::string(12 + n % 21, static_cast<char>('a' + n % 26));
+  return key;
+}
+
+KeyTable NewTable(int64_t max_window_ns = 1000) {
+  return KeyTable({0}, {Type::String()}, 16, max_window_ns);
+}
+
+// Every key of `model` is found in its slot, no other slot is in use, and
+// live() agrees.
+void ExpectSame(KeyTable& table, const std::unordered_map<std::string, uint32_t>& model) {
+  ASSERT_EQ(table.live(), model.size());
+  size_t in_use = 0;
+  for (size_t s = 0; s < table.slot_limit(); ++s) in_use += table.in_use(static_cast<uint32_t>(s));
+  ASSERT_EQ(in_use, model.size());
+  for (const auto& [key, slot] : model) {
+    ASSERT_TRUE(table.in_use(slot));
+    ASSERT_EQ(table.key_bytes(slot), key);
+    // Insert of a present key finds it and adds nothing.
+    ASSERT_EQ(table.Insert(key, 7), slot) << "key " << key.size() << " bytes";
+  }
+  ASSERT_EQ(table.live(), model.size());
+}
+
+TEST(KeyTable, AgreesWithAMapThroughGrowthsWithRemovesDuringEachMove) {
+  KeyTable table = NewTable();
+  std::unordered_map<std::string, uint32_t> model;
+  std::vector<std::string> keys;  // present keys, for picking one to remove
+  std::mt19937_64 rng(11);
+  uint64_t next = 1;
+  size_t growths = 0, removed_while_growing = 0, found_while_growing = 0;
+  bool was_growing = false;
+  for (int op = 0; op < 400'000; ++op) {
+    const uint64_t r = rng() % 100;
+    if (r < 55 || keys.empty()) {  // a new key
+      const std::string key = KeyBytes(next++);
+      const uint32_t slot = table.Insert(key, op);
+      ASSERT_FALSE(model.count(key));
+      if (op % 50'000 == 0) {  // spot check: the slot was free
+        for (const auto& [k, s] : model) ASSERT_NE(s, slot) << k.size();
+      }
+      model.emplace(key, slot);
+      keys.push_back(key);
+    } else if (r < 80) {  // an existing key
+      const std::string& key = keys[rng() % keys.size()];
+      ASSERT_EQ(table.Insert(key, op), model.at(key));
+      found_while_growing += table.growing();
+    } else {  // remove one
+      const size_t i = rng() % keys.size();
+      const std::string key = keys[i];
+      keys[i] = keys.back();
+      keys.pop_back();
+      removed_while_growing += table.growing();
+      table.Remove(model.at(key));
+      model.erase(key);
+    }
+    if (table.growing() && !was_growing) ++growths;
+    was_growing = table.growing();
+    if (op % 20'011 == 0) ExpectSame(table, model);
+  }
+  ExpectSame(table, model);
+  EXPECT_GE(growths, 8u);
+  EXPECT_GT(removed_while_growing, 1000u);
+  EXPECT_GT(found_while_growing, 1000u);
+}
+
+// Keys whose home bucket in an index of `buckets` is `home`.
+std::vector<std::string> KeysAt(size_t home, size_t buckets, size_t count, uint64_t* n) {
+  std::vector<std::string> keys;
+  while (keys.size() < count) {
+    std::string key = KeyBytes((*n)++);
+    if ((HashBytes(key) & (buckets - 1)) == home) keys.push_back(std::move(key));
+  }
+  return keys;
+}
+
+TEST(KeyTable, FindsKeysWhoseChainsCrossTheMovedPart) {
+  // An index of 65,536 buckets (256 KiB, a mapping of its own) holds up to
+  // 32,768 keys. Two runs of keys with one home bucket each: one that
+  // straddles the first 64 KiB given back while the index moves, one that
+  // wraps round the end. Every run key must be found after every step of
+  // the move (a miss would add it again).
+  constexpr size_t kBuckets = 65536;
+  KeyTable table = NewTable();
+  uint64_t n = 1'000'000;
+  const std::vector<std::string> straddling = KeysAt(16380, kBuckets, 30, &n);
+  const std::vector<std::string> wrapping = KeysAt(kBuckets - 6, kBuckets, 30, &n);
+  std::unordered_map<std::string, uint32_t> runs;
+  for (const auto* keys : {&straddling, &wrapping}) {
+    for (const auto& key : *keys) runs.emplace(key, table.Insert(key, 1));
+  }
+  uint64_t filler = 0;
+  while (table.live() < kBuckets / 2) table.Insert(KeyBytes(filler++), 1);
+  ASSERT_FALSE(table.growing());
+  table.Insert(KeyBytes(filler++), 1);
+  ASSERT_TRUE(table.growing());
+  size_t steps = 0;
+  while (table.growing()) {
+    for (const auto& [key, slot] : runs) {
+      const size_t live = table.live();
+      ASSERT_EQ(table.Insert(key, 2), slot) << "after " << steps << " steps";
+      ASSERT_EQ(table.live(), live);
+    }
+    if (steps % 500 == 250) {  // remove a run key still in the old index, most likely
+      const auto it = runs.begin();
+      table.Remove(it->second);
+      runs.erase(it);
+    }
+    table.Insert(KeyBytes(filler++), 1);
+    ++steps;
+  }
+  EXPECT_GT(steps, 2048u);  // past the first 64 KiB given back
+  EXPECT_LT(runs.size(), 60u);
+  for (const auto& [key, slot] : runs) EXPECT_EQ(table.Insert(key, 3), slot);
+}
+
+TEST(KeyTable, EmptiedAndRefilledWhileGrowing) {
+  KeyTable table = NewTable();
+  std::unordered_map<std::string, uint32_t> model;
+  for (uint64_t round = 0; round < 4; ++round) {
+    // Fill until a growth starts, then remove everything mid-move.
+    uint64_t n = round * 1'000'000;
+    while (!table.growing() || table.live() < 2000) {
+      const std::string key = KeyBytes(n++);
+      model.emplace(key, table.Insert(key, 1));
+      if (table.live() > 200'000) break;
+    }
+    ASSERT_TRUE(table.growing());
+    ExpectSame(table, model);
+    for (const auto& [key, slot] : model) table.Remove(slot);
+    model.clear();
+    ExpectSame(table, model);
+  }
+}
+
+TEST(KeyTable, SavedAndLoadedWhileGrowing) {
+  KeyTable table = NewTable();
+  std::unordered_map<std::string, uint32_t> model;
+  uint64_t n = 0;
+  while (table.live() < 5000 || !table.growing()) {
+    const std::string key = KeyBytes(n++);
+    model.emplace(key, table.Insert(key, static_cast<int64_t>(n)));
+  }
+  // Remove a few, some of them still in the old index.
+  for (uint64_t k = 1; k < n; k += 7) {
+    const auto it = model.find(KeyBytes(k));
+    table.Remove(it->second);
+    model.erase(it);
+  }
+  StateWriter w;
+  table.Save(w);
+  KeyTable loaded = NewTable();
+  StateReader r(w.bytes());
+  ASSERT_TRUE(loaded.Load(r));
+  EXPECT_FALSE(loaded.growing());
+  ExpectSame(loaded, model);
+  for (const auto& [key, slot] : model) EXPECT_EQ(loaded.last_time(slot), 7);  // set by ExpectSame
+}
+
+TEST(KeyTable, ExpiredScansTheRangeAsked) {
+  KeyTable table = NewTable(/*max_window_ns=*/100);
+  for (uint64_t k = 0; k < 50; ++k) table.Insert(KeyBytes(k), static_cast<int64_t>(k * 10));
+  table.Remove(table.Insert(KeyBytes(3), 30));  // a free slot is never expired
+  // At 300, keys with last time <= 200 have nothing left: slots 0-20 but 3.
+  std::vector<uint32_t> out;
+  table.Expired(300, 0, 10, &out);
+  EXPECT_EQ(out, (std::vector<uint32_t>{0, 1, 2, 4, 5, 6, 7, 8, 9}));
+  out.clear();
+  table.Expired(300, 10, 1000, &out);  // clipped to the slots in use
+  EXPECT_EQ(out.size(), 11u);
+  EXPECT_EQ(out.back(), 20u);
+  out.clear();
+  table.Expired(300, 60, 10, &out);  // past the end
+  EXPECT_TRUE(out.empty());
+  KeyTable unbounded = NewTable(/*max_window_ns=*/-1);
+  unbounded.Insert(KeyBytes(1), 0);
+  unbounded.Expired(INT64_MAX, 0, 10, &out);
+  EXPECT_TRUE(out.empty());
+}
+
+}  // namespace
+}  // namespace sluice::features::internal
