@@ -738,6 +738,7 @@ void WindowGroup::Reset(uint32_t slot) {
       Leave(slot, static_cast<int64_t>(rec[0]), rec[1]);
       ring_pool_.PopFront(r);
     }
+    ring_pool_.Release(r);  // an emptied queue keeps a block (see RingPool)
   }
   if (needs_.min) min_pool_.Release(min_q(slot));
   if (needs_.max) max_pool_.Release(max_q(slot));
