@@ -7,9 +7,6 @@
 #include "common/check.h"
 
 namespace sluice::features::internal {
-namespace {
-constexpr uint32_t kMinCapacity = 2;
-}
 
 uint32_t RingPool::Allocate(uint32_t capacity) {
   const auto cls = static_cast<size_t>(std::countr_zero(capacity));
@@ -38,9 +35,10 @@ void RingPool::Free(uint32_t offset, uint32_t capacity) {
 
 void RingPool::Resize(RingRef& r, uint32_t capacity) {
   const uint32_t offset = Allocate(capacity);
+  uint64_t* to = &store_[static_cast<size_t>(offset) * width_];
   for (uint32_t i = 0; i < r.size; ++i) {
-    std::memcpy(&store_[(static_cast<size_t>(offset) + i) * width_], &store_[Index(r, i)],
-                width_ * sizeof(uint64_t));
+    const uint64_t* from = &store_[Index(r, i)];
+    for (uint32_t w = 0; w < width_; ++w) *to++ = from[w];
   }
   if (r.capacity != 0) Free(r.offset, r.capacity);
   r.offset = offset;
@@ -48,27 +46,16 @@ void RingPool::Resize(RingRef& r, uint32_t capacity) {
   r.head = 0;
 }
 
-uint64_t* RingPool::PushBack(RingRef& r) {
-  if (r.size == r.capacity) Resize(r, r.capacity == 0 ? kMinCapacity : r.capacity * 2);
-  ++r.size;
-  return Back(r);
+void RingPool::Grow(RingRef& r) {
+  Resize(r, r.capacity == 0 ? kMinCapacity : r.capacity * 2);
 }
 
-void RingPool::PopFront(RingRef& r) {
-  r.head = (r.head + 1) & (r.capacity - 1);
-  --r.size;
+void RingPool::Shrink(RingRef& r) {
   if (r.size == 0) {
     Release(r);
-  } else if (r.capacity >= 16 && r.size <= r.capacity / 4) {
-    Resize(r, r.capacity / 2);
-  }
-}
-
-void RingPool::PopBack(RingRef& r) {
-  --r.size;
-  if (r.size == 0) {
-    Release(r);
-  } else if (r.capacity >= 16 && r.size <= r.capacity / 4) {
+    r.offset = Allocate(kMinCapacity);
+    r.capacity = kMinCapacity;
+  } else if (r.capacity >= 16) {
     Resize(r, r.capacity / 2);
   }
 }

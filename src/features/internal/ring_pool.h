@@ -4,6 +4,11 @@
 // no allocation of its own. The pool's capacity doubles as it grows, as a
 // std::vector's would. Capacities are powers of two; storage freed by a
 // shrinking or evicted key is reused through per-size free lists.
+//
+// A queue that empties keeps a block of the smallest capacity: short windows
+// (an hour of a card's payments) go from empty to one event and back at
+// almost every event, and would otherwise take a block from a free list and
+// give it back each time. Release() gives it back for good.
 
 #include <cstddef>
 #include <cstdint>
@@ -34,9 +39,21 @@ class RingPool {
   uint64_t* Back(RingRef& r) { return At(r, r.size - 1); }
 
   // Appends a record and returns it to be filled.
-  uint64_t* PushBack(RingRef& r);
-  void PopFront(RingRef& r);
-  void PopBack(RingRef& r);
+  uint64_t* PushBack(RingRef& r) {
+    if (r.size == r.capacity) Grow(r);
+    ++r.size;
+    return Back(r);
+  }
+  // REQUIRES: r.size > 0.
+  void PopFront(RingRef& r) {
+    r.head = (r.head + 1) & (r.capacity - 1);
+    --r.size;
+    if (ShouldShrink(r)) Shrink(r);
+  }
+  void PopBack(RingRef& r) {
+    --r.size;
+    if (ShouldShrink(r)) Shrink(r);
+  }
   // Gives the block back; `r` becomes empty.
   void Release(RingRef& r);
 
@@ -48,12 +65,23 @@ class RingPool {
   bool Valid(const RingRef& r) const;
 
  private:
+  static constexpr uint32_t kMinCapacity = 2;
+
   size_t Index(const RingRef& r, uint32_t i) const {
     return (static_cast<size_t>(r.offset) + ((r.head + i) & (r.capacity - 1))) * width_;
   }
   uint32_t Allocate(uint32_t capacity);
   void Free(uint32_t offset, uint32_t capacity);
   void Resize(RingRef& r, uint32_t capacity);
+  // Blocks halve once a quarter full, from 16 records up; an emptied queue
+  // goes back to (or keeps) a block of the smallest size.
+  static bool ShouldShrink(const RingRef& r) {
+    return r.size <= r.capacity / 4 &&
+           (r.capacity >= 16 || (r.size == 0 && r.capacity > kMinCapacity));
+  }
+  // Out of line: the rare paths of PushBack and the pops.
+  void Grow(RingRef& r);
+  void Shrink(RingRef& r);
 
   uint32_t width_;
   MappedArray<uint64_t> store_;              // grows without copying (see MappedArray)

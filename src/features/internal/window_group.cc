@@ -201,6 +201,13 @@ size_t WindowGroup::AddMember(const expr::WindowCall& call) {
 }
 
 void WindowGroup::DeclareFields() {
+  const std::pair<bool, uint32_t> needs[] = {
+      {needs_.ring, kRing},       {needs_.count, kCount}, {needs_.sum, kSum},
+      {needs_.welford, kWelford}, {needs_.min, kMin},     {needs_.max, kMax},
+      {needs_.first, kFirst},     {needs_.last, kLast},   {needs_.distinct, kDistinct},
+      {needs_.sketch, kSketch},   {needs_.decay, kDecay}};
+  shape_ = 0;
+  for (const auto& [needed, bit] : needs) shape_ |= needed ? bit : 0;
   auto declare = [this](bool needed, uint32_t size, uint32_t align) {
     return needed ? records_->Declare(size, align) : 0;
   };
@@ -248,22 +255,37 @@ void WindowGroup::EnsureSketches(size_t n) {
   }
 }
 
-uint64_t WindowGroup::ValueWord(const Batch& batch, size_t row) {
-  const Column& c = batch.column(value_);
+void WindowGroup::ValueWords(const Column& c, size_t begin, size_t end) {
+  // One loop per type (strings are interned by ProcessChunk); rows that do
+  // not enter get 0.
+  auto fill = [&](auto word) {
+    for (size_t row = begin; row < end; ++row) words_[row] = enters_[row] != 0 ? word(row) : 0;
+  };
   switch (value_type_.kind) {
     case TypeKind::kFloat64: {
-      double d = c.data<double>()[row];
-      if (d == 0.0) d = 0.0;  // -0.0 and 0.0 are one value
-      return DoubleWord(d);
+      const double* d = c.data<double>();
+      fill([d](size_t row) {
+        const double x = d[row];
+        return DoubleWord(x == 0.0 ? 0.0 : x);  // -0.0 and 0.0 are one value
+      });
+      break;
     }
-    case TypeKind::kBool:
-      return c.data<uint8_t>()[row] != 0 ? 1 : 0;
-    case TypeKind::kEnum:
-      return static_cast<uint64_t>(c.data<int32_t>()[row]);
-    case TypeKind::kString:
-      return strings_->Intern(c.data<std::string_view>()[row]);
-    default:
-      return static_cast<uint64_t>(c.data<int64_t>()[row]);
+    case TypeKind::kBool: {
+      const uint8_t* d = c.data<uint8_t>();
+      fill([d](size_t row) { return uint64_t{d[row] != 0 ? 1u : 0u}; });
+      break;
+    }
+    case TypeKind::kEnum: {
+      const int32_t* d = c.data<int32_t>();
+      fill([d](size_t row) { return static_cast<uint64_t>(d[row]); });
+      break;
+    }
+    default: {
+      SLUICE_CHECK(!IsString());
+      const int64_t* d = c.data<int64_t>();
+      fill([d](size_t row) { return static_cast<uint64_t>(d[row]); });
+      break;
+    }
   }
 }
 
@@ -272,20 +294,22 @@ bool WindowGroup::Less(uint64_t a, uint64_t b) const {
   return static_cast<int64_t>(a) < static_cast<int64_t>(b);
 }
 
+template <uint32_t S>
 int64_t WindowGroup::CountOf(uint32_t slot) const {
-  return needs_.ring ? static_cast<int64_t>(ring(slot).size) : count(slot);
+  return Need<S>(kRing) ? static_cast<int64_t>(ring(slot).size) : count(slot);
 }
 
+template <uint32_t S>
 void WindowGroup::Enter(uint32_t slot, int64_t t, uint64_t word) {
-  if (needs_.ring) {
+  if (Need<S>(kRing)) {
     uint64_t* rec = ring_pool_.PushBack(ring(slot));
     rec[0] = static_cast<uint64_t>(t);
     rec[1] = word;
     RetainWord(word);
   }
-  if (needs_.count) ++count(slot);
-  const int64_t n = (needs_.ring || needs_.count) ? CountOf(slot) : 0;
-  if (needs_.sum) {
+  if (Need<S>(kCount)) ++count(slot);
+  const int64_t n = (Need<S>(kRing) || Need<S>(kCount)) ? CountOf<S>(slot) : 0;
+  if (Need<S>(kSum)) {
     if (int_sum_) {
       set_isum(slot, isum(slot) + static_cast<int64_t>(word));
     } else {
@@ -295,7 +319,7 @@ void WindowGroup::Enter(uint32_t slot, int64_t t, uint64_t word) {
   const double x = value_type_.kind == TypeKind::kInt64
                        ? static_cast<double>(static_cast<int64_t>(word))
                        : WordDouble(word);
-  if (needs_.welford) {
+  if (Need<S>(kWelford)) {
     double* w = welford(slot);
     if (n == 1) std::memcpy(&w[2], &word, sizeof word);  // the shift: the first value
     const DoubleDouble d = Deviation(slot, word);
@@ -320,21 +344,21 @@ void WindowGroup::Enter(uint32_t slot, int64_t t, uint64_t word) {
     rec[0] = static_cast<uint64_t>(t);
     rec[1] = word;
   };
-  if (needs_.min) push_queue(min_pool_, min_q(slot), false);
-  if (needs_.max) push_queue(max_pool_, max_q(slot), true);
-  if (needs_.first && n == 1) {
+  if (Need<S>(kMin)) push_queue(min_pool_, min_q(slot), false);
+  if (Need<S>(kMax)) push_queue(max_pool_, max_q(slot), true);
+  if (Need<S>(kFirst) && n == 1) {
     first(slot)[0] = word;
     first(slot)[1] = static_cast<uint64_t>(t);
     RetainWord(word);
   }
-  if (needs_.last) {
+  if (Need<S>(kLast)) {
     if (has_last(slot) != 0) ReleaseWord(last(slot)[0]);
     last(slot)[0] = word;
     last(slot)[1] = static_cast<uint64_t>(t);
     has_last(slot) = 1;
     RetainWord(word);
   }
-  if (needs_.sketch) {
+  if (Need<S>(kSketch)) {
     const uint64_t h =
         IsString() ? HashBytes(strings_->Get(static_cast<uint32_t>(word))) : MixWord(word);
     if (window_ns_ < 0) {
@@ -343,10 +367,10 @@ void WindowGroup::Enter(uint32_t slot, int64_t t, uint64_t word) {
       sliding_[slot].Add(h, t);
     }
   }
-  if (needs_.distinct) {
+  if (Need<S>(kDistinct)) {
     uint32_t& d = distinct(slot);
     bool added;
-    if (needs_.ring && (d & kPairTable) == 0) {
+    if (Need<S>(kRing) && (d & kPairTable) == 0) {
       // A short window: is the value among the others held (the new record
       // is the newest)?
       const RingRef& r = ring(slot);
@@ -366,10 +390,10 @@ void WindowGroup::Enter(uint32_t slot, int64_t t, uint64_t word) {
     }
     if (added) {
       ++d;
-      if (!needs_.ring) RetainWord(word);  // unbounded: the pair holds the string
+      if (!Need<S>(kRing)) RetainWord(word);  // unbounded: the pair holds the string
     }
   }
-  if (needs_.decay) {
+  if (Need<S>(kDecay)) {
     double* d = decay(slot);
     int64_t t0;
     std::memcpy(&t0, &d[4], sizeof t0);
@@ -395,26 +419,27 @@ void WindowGroup::Enter(uint32_t slot, int64_t t, uint64_t word) {
   }
 }
 
+template <uint32_t S>
 void WindowGroup::Leave(uint32_t slot, int64_t t, uint64_t word) {
   // Called with the record still in the ring; CountOf counts it.
-  const int64_t n = CountOf(slot);
+  const int64_t n = CountOf<S>(slot);
   const double x = value_type_.kind == TypeKind::kInt64
                        ? static_cast<double>(static_cast<int64_t>(word))
                        : WordDouble(word);
-  if (needs_.sum) {
+  if (Need<S>(kSum)) {
     if (int_sum_) {
       set_isum(slot, isum(slot) - static_cast<int64_t>(word));
     } else {
       Accumulate(sum(slot), DoubleDouble{-WordDouble(word), 0.0});
     }
   }
-  if (needs_.welford) {
+  if (Need<S>(kWelford)) {
     const DoubleDouble d = Deviation(slot, word);
     Accumulate(welford(slot), Negate(Multiply(d, d)));
   }
-  if (needs_.distinct) {
+  if (Need<S>(kDistinct)) {
     uint32_t& d = distinct(slot);
-    if (needs_.ring && (d & kPairTable) == 0) {
+    if (Need<S>(kRing) && (d & kPairTable) == 0) {
       // Whether another record of the window (after the leaving one, the
       // oldest) holds the value.
       const RingRef& r = ring(slot);
@@ -430,7 +455,7 @@ void WindowGroup::Leave(uint32_t slot, int64_t t, uint64_t word) {
       --d;
     }
   }
-  if (needs_.decay) {
+  if (Need<S>(kDecay)) {
     double* d = decay(slot);
     int64_t t0;
     std::memcpy(&t0, &d[4], sizeof t0);
@@ -440,30 +465,32 @@ void WindowGroup::Leave(uint32_t slot, int64_t t, uint64_t word) {
   }
   ReleaseWord(word);
   if (n == 1) {  // the window is empty: start again from exact zeros
-    if (needs_.sum) {
+    if (Need<S>(kSum)) {
       if (int_sum_) {
         set_isum(slot, 0);
       } else {
         sum(slot)[0] = sum(slot)[1] = 0.0;
       }
     }
-    if (needs_.welford) std::fill_n(welford(slot), 3, 0.0);
-    if (needs_.decay) std::fill_n(decay(slot), 5, 0.0);
+    if (Need<S>(kWelford)) std::fill_n(welford(slot), 3, 0.0);
+    if (Need<S>(kDecay)) std::fill_n(decay(slot), 5, 0.0);
     // The pair table holds none of the key's pairs now: back to scanning.
-    if (needs_.distinct && needs_.ring) distinct(slot) = 0;
+    if (Need<S>(kDistinct) && Need<S>(kRing)) distinct(slot) = 0;
   }
 }
 
+template <uint32_t S>
 void WindowGroup::Evict(uint32_t slot, int64_t now) {
   if (window_ns_ < 0) return;
   const int64_t horizon = now - window_ns_;  // times <= horizon have left
-  if (needs_.ring) {
+  if (Need<S>(kRing)) {
     RingRef& r = ring(slot);
     double largest = 0;  // magnitude of the largest value that left
     while (r.size > 0 && static_cast<int64_t>(ring_pool_.Front(r)[0]) <= horizon) {
       const uint64_t* rec = ring_pool_.Front(r);
-      if (needs_.sum || needs_.welford) largest = std::max(largest, std::fabs(AsDouble(rec[1])));
-      Leave(slot, static_cast<int64_t>(rec[0]), rec[1]);
+      if (Need<S>(kSum) || Need<S>(kWelford))
+        largest = std::max(largest, std::fabs(AsDouble(rec[1])));
+      Leave<S>(slot, static_cast<int64_t>(rec[0]), rec[1]);
       ring_pool_.PopFront(r);
     }
     // A value far larger than what remains has left: the running sums keep
@@ -473,9 +500,9 @@ void WindowGroup::Evict(uint32_t slot, int64_t now) {
   auto evict_queue = [horizon](RingPool& pool, RingRef& q) {
     while (q.size > 0 && static_cast<int64_t>(pool.Front(q)[0]) <= horizon) pool.PopFront(q);
   };
-  if (needs_.min) evict_queue(min_pool_, min_q(slot));
-  if (needs_.max) evict_queue(max_pool_, max_q(slot));
-  if (needs_.sketch) sliding_[slot].Expire(horizon);
+  if (Need<S>(kMin)) evict_queue(min_pool_, min_q(slot));
+  if (Need<S>(kMax)) evict_queue(max_pool_, max_q(slot));
+  if (Need<S>(kSketch)) sliding_[slot].Expire(horizon);
 }
 
 void WindowGroup::EmitHeld(GroupMember& m, Batch& batch, size_t row, bool elapsed,
@@ -489,11 +516,12 @@ void WindowGroup::EmitHeld(GroupMember& m, Batch& batch, size_t row, bool elapse
   }
 }
 
-void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, int64_t t) {
+template <uint32_t S>
+void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, int64_t t,
+                       int64_t n) {
   uint64_t& out = m.words[row];
   uint8_t& valid = m.valid[row];
   valid = 1;
-  const int64_t n = (needs_.ring || needs_.count) ? CountOf(slot) : 0;
   auto in_window = [&](int64_t time) { return window_ns_ < 0 || time > t - window_ns_; };
   switch (m.kind) {
     case AggregateKind::kCount:
@@ -552,7 +580,7 @@ void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, 
     case AggregateKind::kTimeSinceFirst: {
       uint64_t word;
       int64_t time;
-      if (needs_.ring) {
+      if (Need<S>(kRing)) {
         if (ring(slot).size == 0) break;
         const uint64_t* rec = ring_pool_.Front(ring(slot));
         time = static_cast<int64_t>(rec[0]);
@@ -592,6 +620,13 @@ void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, 
   }
   valid = 0;
   out = 0;
+}
+
+template <uint32_t S>
+void WindowGroup::EmitAll(const std::vector<GroupMember*>& members, Batch& batch, size_t row,
+                          uint32_t slot, int64_t t) {
+  const int64_t n = (Need<S>(kRing) || Need<S>(kCount)) ? CountOf<S>(slot) : 0;
+  for (GroupMember* m : members) Emit<S>(*m, batch, row, slot, t, n);
 }
 
 uint64_t WindowGroup::Touch(const uint32_t* slots, const int64_t* times, size_t rows) const {
@@ -696,10 +731,11 @@ void WindowGroup::ProcessChunk(Batch& batch, const uint32_t* slots, const int64_
     for (size_t row = begin; row < end; ++row) {
       words_[row] = enters_[row] != 0 ? strings_->Intern(text[row], hashes_[row]) : 0;
     }
+  } else if (value == nullptr) {
+    std::fill(words_.begin() + static_cast<ptrdiff_t>(begin),
+              words_.begin() + static_cast<ptrdiff_t>(end), 0);
   } else {
-    for (size_t row = begin; row < end; ++row) {
-      words_[row] = enters_[row] != 0 && value != nullptr ? ValueWord(batch, row) : 0;
-    }
+    ValueWords(*value, begin, end);
   }
   if (needs_.distinct) {
     // The (key, value) counts are one more scattered table: load the home
@@ -712,6 +748,33 @@ void WindowGroup::ProcessChunk(Batch& batch, const uint32_t* slots, const int64_
     }
     touch_sink_ += probed;
   }
+  // The updates, row by row, specialised for the groups of one kind of
+  // aggregate (their needs known at compile time), generic for the rest.
+  switch (shape_) {
+    case kRing:
+      return RowLoop<kRing>(batch, slots, times, value, begin, end);
+    case kRing | kSum:
+      return RowLoop<kRing | kSum>(batch, slots, times, value, begin, end);
+    case kRing | kSum | kWelford:
+      return RowLoop<kRing | kSum | kWelford>(batch, slots, times, value, begin, end);
+    case kRing | kDistinct:
+      return RowLoop<kRing | kDistinct>(batch, slots, times, value, begin, end);
+    case kMin:
+      return RowLoop<kMin>(batch, slots, times, value, begin, end);
+    case kMax:
+      return RowLoop<kMax>(batch, slots, times, value, begin, end);
+    case kMin | kMax:
+      return RowLoop<kMin | kMax>(batch, slots, times, value, begin, end);
+    case kLast:
+      return RowLoop<kLast>(batch, slots, times, value, begin, end);
+    default:
+      return RowLoop<kAnyShape>(batch, slots, times, value, begin, end);
+  }
+}
+
+template <uint32_t S>
+void WindowGroup::RowLoop(Batch& batch, const uint32_t* slots, const int64_t* times,
+                          const Column* value, size_t begin, size_t end) {
   for (size_t row = begin; row < end; ++row) {
     const uint32_t slot = slots[row];
     if (slot == KeyTable::kNoSlot || batch.row_error(row) != 0) {
@@ -719,13 +782,13 @@ void WindowGroup::ProcessChunk(Batch& batch, const uint32_t* slots, const int64_
       continue;
     }
     const int64_t t = times[row];
-    Evict(slot, t);
+    if (MayEvict<S>(slot, t)) Evict<S>(slot, t);
     const bool enters = enters_[row] != 0;
     const uint64_t word = words_[row];
-    for (GroupMember* m : before_) Emit(*m, batch, row, slot, t);
-    if (enters) Enter(slot, t, word);
-    for (GroupMember* m : after_) Emit(*m, batch, row, slot, t);
-    if (enters && value != nullptr) ReleaseWord(word);  // ValueWord's reference
+    if (!before_.empty()) EmitAll<S>(before_, batch, row, slot, t);
+    if (enters) Enter<S>(slot, t, word);
+    if (!after_.empty()) EmitAll<S>(after_, batch, row, slot, t);
+    if (enters && value != nullptr) ReleaseWord(word);  // the reference Intern() gave
   }
 }
 
@@ -735,9 +798,10 @@ void WindowGroup::Reset(uint32_t slot) {
     RingRef& r = ring(slot);
     while (r.size > 0) {
       const uint64_t* rec = ring_pool_.Front(r);
-      Leave(slot, static_cast<int64_t>(rec[0]), rec[1]);
+      Leave<kAnyShape>(slot, static_cast<int64_t>(rec[0]), rec[1]);
       ring_pool_.PopFront(r);
     }
+    ring_pool_.Release(r);  // an emptied queue keeps a block (see RingPool)
   }
   if (needs_.min) min_pool_.Release(min_q(slot));
   if (needs_.max) max_pool_.Release(max_q(slot));

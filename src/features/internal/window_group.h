@@ -123,6 +123,22 @@ class WindowGroup {
     bool decay = false;
   };
 
+  // What a group holds, as bits (its Needs): the row-by-row updates are
+  // compiled for a few exact combinations, those of groups of one kind of
+  // aggregate, with the checks of what is not needed removed; kAnyShape
+  // checks every need at run time.
+  static constexpr uint32_t kRing = 1, kCount = 2, kSum = 4, kWelford = 8, kMin = 16, kMax = 32,
+                            kFirst = 64, kLast = 128, kDistinct = 256, kSketch = 512, kDecay = 1024,
+                            kAnyShape = UINT32_MAX;
+  template <uint32_t S>
+  bool Need(uint32_t bit) const {
+    return ((S == kAnyShape ? shape_ : S) & bit) != 0;
+  }
+  // ProcessChunk's updates for rows [begin, end).
+  template <uint32_t S>
+  void RowLoop(Batch& batch, const uint32_t* slots, const int64_t* times, const Column* value,
+               size_t begin, size_t end);
+
   void EnsureSketches(size_t n);
   // Process() for rows [begin, end).
   void ProcessChunk(Batch& batch, const uint32_t* slots, const int64_t* times, const Column* filter,
@@ -162,11 +178,34 @@ class WindowGroup {
   // Loads the window contents that the rows' events will read (see
   // Process); returns a value to sink.
   uint64_t Touch(const uint32_t* slots, const int64_t* times, size_t rows) const;
-  uint64_t ValueWord(const Batch& batch, size_t row);
+  // words_[row] for rows [begin, end) from the value column `c` (not strings).
+  void ValueWords(const Column& c, size_t begin, size_t end);
+  template <uint32_t S>
   void Evict(uint32_t slot, int64_t now);
+  // Whether Evict(slot, now) has anything to do: most events find nothing
+  // that has left (checked inline, without the call).
+  template <uint32_t S>
+  bool MayEvict(uint32_t slot, int64_t now) const {
+    if (window_ns_ < 0) return false;
+    const int64_t horizon = now - window_ns_;
+    auto due = [horizon](const RingPool& pool, const RingRef& q) {
+      return q.size != 0 && static_cast<int64_t>(pool.Front(q)[0]) <= horizon;
+    };
+    return (Need<S>(kRing) && due(ring_pool_, ring(slot))) ||
+           (Need<S>(kMin) && due(min_pool_, min_q(slot))) ||
+           (Need<S>(kMax) && due(max_pool_, max_q(slot))) || Need<S>(kSketch);
+  }
+  template <uint32_t S>
   void Enter(uint32_t slot, int64_t t, uint64_t word);
+  template <uint32_t S>
   void Leave(uint32_t slot, int64_t t, uint64_t word);
-  void Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, int64_t t);
+  // The results of `members` for the event at `row` (time t) of `slot`.
+  template <uint32_t S>
+  void EmitAll(const std::vector<GroupMember*>& members, Batch& batch, size_t row, uint32_t slot,
+               int64_t t);
+  // One member's, with n the window's count.
+  template <uint32_t S>
+  void Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, int64_t t, int64_t n);
   // A result read from a held value: seconds elapsed since it, or the value.
   void EmitHeld(GroupMember& m, Batch& batch, size_t row, bool elapsed, int64_t elapsed_ns,
                 uint64_t word);
@@ -177,6 +216,7 @@ class WindowGroup {
   void RetainWord(uint64_t word) {
     if (IsString()) strings_->Retain(static_cast<uint32_t>(word));
   }
+  template <uint32_t S = kAnyShape>
   int64_t CountOf(uint32_t slot) const;
   bool IsString() const { return value_type_.kind == TypeKind::kString; }
   bool Less(uint64_t a, uint64_t b) const;
@@ -204,6 +244,7 @@ class WindowGroup {
   std::vector<GroupMember> members_;
   std::vector<GroupMember*> before_, after_;  // set on the first Process()
   Needs needs_;
+  uint32_t shape_ = 0;  // needs_ as bits, set by DeclareFields()
   bool int_sum_ = false;
   uint64_t touch_sink_ = 0;       // keeps the loads of Touch() from being optimised away
   std::vector<uint8_t> enters_;   // this batch: the row enters the window
