@@ -60,30 +60,33 @@ void KeyTable::FreeIndex(Index* index) {
   *index = Index{};
 }
 
-bool KeyTable::Encode(const Batch& batch, size_t row) {
-  key_scratch_.clear();
+bool KeyTable::Encode(const Batch& batch, size_t row, std::string* out) const {
+  const size_t begin = out->size();
   for (size_t i = 0; i < columns_.size(); ++i) {
     const Column& c = batch.column(columns_[i]);
-    if (!c.is_valid(row)) return false;
+    if (!c.is_valid(row)) {
+      out->resize(begin);
+      return false;
+    }
     switch (types_[i].kind) {
       case TypeKind::kString: {
         std::string_view s = c.data<std::string_view>()[row];
         const auto n = static_cast<uint32_t>(s.size());
-        key_scratch_.append(reinterpret_cast<const char*>(&n), sizeof n);
-        key_scratch_.append(s);
+        out->append(reinterpret_cast<const char*>(&n), sizeof n);
+        out->append(s);
         break;
       }
       case TypeKind::kBool:
-        key_scratch_.push_back(c.data<uint8_t>()[row] != 0 ? 1 : 0);
+        out->push_back(c.data<uint8_t>()[row] != 0 ? 1 : 0);
         break;
       case TypeKind::kEnum: {
         const int32_t v = c.data<int32_t>()[row];
-        key_scratch_.append(reinterpret_cast<const char*>(&v), sizeof v);
+        out->append(reinterpret_cast<const char*>(&v), sizeof v);
         break;
       }
       default: {  // int64, timestamp
         const int64_t v = c.data<int64_t>()[row];
-        key_scratch_.append(reinterpret_cast<const char*>(&v), sizeof v);
+        out->append(reinterpret_cast<const char*>(&v), sizeof v);
         break;
       }
     }
@@ -194,7 +197,8 @@ uint32_t KeyTable::Add(std::string_view key, uint64_t hash, int64_t time) {
 }
 
 uint32_t KeyTable::Lookup(const Batch& batch, size_t row, int64_t time) {
-  if (!Encode(batch, row)) return kNoSlot;
+  key_scratch_.clear();
+  if (!Encode(batch, row, &key_scratch_)) return kNoSlot;
   const uint64_t hash = HashBytes(key_scratch_);
   uint32_t slot = Find(key_scratch_, hash);
   if (slot == kNoSlot) return Add(key_scratch_, hash, time);
@@ -207,14 +211,17 @@ void KeyTable::LookupBatch(const Batch& batch, size_t rows, const int64_t* times
   batch_hashes_.resize(rows);
   batch_ends_.resize(rows);
   uint64_t touched = 0;
+  // A growth in progress moves on with lookups too, not only with new keys:
+  // until it ends, a key still in the old index costs a probe of each.
+  if (growing()) MoveOldBuckets(2 * rows + 64);
   const size_t mask = index_.size - 1;
   // Pass 1: encode and hash every key. Pass 2: load its home bucket (plain
   // loads in a tight loop, which the CPU overlaps).
   for (size_t row = 0; row < rows; ++row) {
-    const bool ok = batch.row_error(row) == 0 && Encode(batch, row);
+    const size_t at = batch_keys_.size();
+    const bool ok = batch.row_error(row) == 0 && Encode(batch, row, &batch_keys_);
     if (ok) {
-      batch_hashes_[row] = HashBytes(key_scratch_);
-      batch_keys_ += key_scratch_;
+      batch_hashes_[row] = HashBytes({batch_keys_.data() + at, batch_keys_.size() - at});
     } else {
       batch_hashes_[row] = 0;
       slots[row] = kNoSlot;

@@ -78,8 +78,9 @@ class KeyTable {
   bool Load(StateReader& r);
 
  private:
-  // Appends the encoding of row `row`'s key to key_scratch_; false if null.
-  bool Encode(const Batch& batch, size_t row);
+  // Appends the encoding of row `row`'s key to `out`; false (and nothing
+  // appended) if a key value is null.
+  bool Encode(const Batch& batch, size_t row, std::string* out) const;
   uint32_t Find(std::string_view key, uint64_t hash) const;
   uint32_t FindInOld(std::string_view key, uint64_t hash) const;
   // The old index's bucket holding a slot for which `match(slot)` is true
