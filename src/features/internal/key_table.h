@@ -106,7 +106,8 @@ class KeyTable {
   // which the kernel zeroes as they are first written) and from then on
   // every new key moves kMovePerAdd buckets of the old index into the new
   // one, from the front, until none is left (well before the new index is
-  // half full). Meanwhile a key is looked for in the new index, then in
+  // half full); LookupBatch moves two buckets per row as well, so that a
+  // growth also ends when few new keys come. Meanwhile a key is looked for in the new index, then in
   // the part of the old one not yet moved, [moved_, size). The old index is
   // never written except to mark a removed key's bucket kGone, so its probe
   // chains stay whole; its moved part is given back to the system as the
