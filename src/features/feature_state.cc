@@ -142,7 +142,7 @@ void FeatureState::RunStep(int step, Batch& batch) {
   std::memcpy(out.valid(), m.valid.data(), rows);
   if (m.can_overflow) {
     for (size_t row = 0; row < rows; ++row) {
-      if (m.overflow[row] != 0) batch.SetRowError(row, m.overflow_error);
+      if (m.overflow[row] != internal::Flag::kNo) batch.SetRowError(row, m.overflow_error);
     }
   }
   switch (call.result_type.kind) {
@@ -163,7 +163,8 @@ void FeatureState::RunStep(int step, Batch& batch) {
     }
     case TypeKind::kString: {
       std::string_view* d = out.data<std::string_view>();
-      for (size_t row = 0; row < rows; ++row) d[row] = m.valid[row] ? m.strings[row] : "";
+      for (size_t row = 0; row < rows; ++row)
+        d[row] = m.valid[row] != internal::Flag::kNo ? m.strings[row] : "";
       break;
     }
     default:

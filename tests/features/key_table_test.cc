@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -196,6 +197,57 @@ TEST(KeyTable, ExpiredScansTheRangeAsked) {
   unbounded.Insert(KeyBytes(1), 0);
   unbounded.Expired(INT64_MAX, 0, 10, &out);
   EXPECT_TRUE(out.empty());
+}
+
+}  // namespace
+}  // namespace sluice::features::internal
+
+namespace sluice::features::internal {
+namespace {
+
+// HashBytes as first written (the tail copied into a zeroed word): key
+// groups and saved states depend on its values, which must never change.
+uint64_t ReferenceHash(std::string_view bytes) {
+  constexpr uint64_t kMul = 0xc6a4a7935bd1e995ULL;
+  uint64_t h = 0x9e3779b97f4a7c15ULL ^ (bytes.size() * kMul);
+  size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    uint64_t k;
+    std::memcpy(&k, bytes.data() + i, 8);
+    k *= kMul;
+    k ^= k >> 47;
+    k *= kMul;
+    h ^= k;
+    h *= kMul;
+  }
+  if (i < bytes.size()) {
+    uint64_t k = 0;
+    std::memcpy(&k, bytes.data() + i, bytes.size() - i);
+    h ^= k;
+    h *= kMul;
+  }
+  h ^= h >> 47;
+  h *= kMul;
+  h ^= h >> 47;
+  return h;
+}
+
+TEST(HashBytes, KeepsItsValuesForEveryLengthAndPlace) {
+  std::mt19937_64 rng(11);
+  std::string buffer(96, '\0');
+  for (int round = 0; round < 50; ++round) {
+    for (char& c : buffer) c = static_cast<char>(rng());
+    for (size_t start = 0; start < 9; ++start) {
+      for (size_t n = 0; start + n <= 48; ++n) {
+        const std::string_view bytes(buffer.data() + start, n);
+        ASSERT_EQ(HashBytes(bytes), ReferenceHash(bytes)) << "length " << n << " at " << start;
+      }
+    }
+  }
+  // And fixed values, so that a change to both functions shows too.
+  EXPECT_EQ(HashBytes(""), 0x84d69dcef1e6733aULL);
+  EXPECT_EQ(HashBytes("c072772"), 0x318c514d616fd53bULL);
+  EXPECT_EQ(HashBytes("merchant-0012345678"), 0xc5e6a51e7f4b2a6bULL);
 }
 
 }  // namespace

@@ -22,9 +22,24 @@ uint64_t HashBytes(std::string_view bytes) {
     h ^= k;
     h *= kMul;
   }
-  if (i < bytes.size()) {
-    uint64_t k = 0;
-    std::memcpy(&k, bytes.data() + i, bytes.size() - i);
+  if (const size_t rem = bytes.size() - i; rem != 0) {
+    // The last 1-7 bytes as a little-endian word, zero above them, read
+    // without a library call: overlapping fixed-size loads.
+    const char* p = bytes.data();
+    const size_t n = bytes.size();
+    uint64_t k;
+    if (n >= 8) {
+      std::memcpy(&k, p + n - 8, 8);
+      k >>= 8 * (8 - rem);
+    } else if (rem >= 4) {
+      uint32_t lo, hi;
+      std::memcpy(&lo, p, 4);
+      std::memcpy(&hi, p + rem - 4, 4);
+      k = lo | (uint64_t{hi} << (8 * (rem - 4)));
+    } else {
+      const auto byte = [p](size_t at) { return uint64_t{static_cast<unsigned char>(p[at])}; };
+      k = byte(0) | (byte(rem / 2) << (8 * (rem / 2))) | (byte(rem - 1) << (8 * (rem - 1)));
+    }
     h ^= k;
     h *= kMul;
   }
@@ -128,9 +143,8 @@ size_t KeyTable::OldBucket(uint64_t hash, Match match) const {
 }
 
 uint32_t KeyTable::FindInOld(std::string_view key, uint64_t hash) const {
-  const size_t i = OldBucket(hash, [&](uint32_t slot) {
-    return entries_[slot].hash == hash && SameKey(slot, key);
-  });
+  const size_t i = OldBucket(
+      hash, [&](uint32_t slot) { return entries_[slot].hash == hash && SameKey(slot, key); });
   return i == SIZE_MAX ? kNoSlot : old_index_.buckets[i] - 1;
 }
 
@@ -297,8 +311,7 @@ void KeyTable::FreeKey(uint32_t slot) {
   k = StoredKey{};
 }
 
-void KeyTable::Expired(int64_t now, size_t begin, size_t count,
-                       std::vector<uint32_t>* out) const {
+void KeyTable::Expired(int64_t now, size_t begin, size_t count, std::vector<uint32_t>* out) const {
   if (max_window_ns_ < 0) return;
   // A key is empty for every later event e when last <= e.t - W, and e.t >= now.
   const size_t end = std::min(entries_.size(), begin + std::min(count, entries_.size()));
@@ -343,9 +356,8 @@ void KeyTable::Remove(uint32_t slot) {
 }
 
 size_t KeyTable::bytes_reserved() const {
-  size_t b = index_.mapped + (old_index_.mapped - released_) +
-             entries_.capacity() * sizeof(Entry) + in_use_.capacity() +
-             free_slots_.capacity() * sizeof(uint32_t);
+  size_t b = index_.mapped + (old_index_.mapped - released_) + entries_.capacity() * sizeof(Entry) +
+             in_use_.capacity() + free_slots_.capacity() * sizeof(uint32_t);
   b += long_keys_.capacity() * sizeof(std::string);
   for (const auto& k : long_keys_) {
     if (k.capacity() > 15) b += k.capacity() + 1;

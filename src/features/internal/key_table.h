@@ -107,17 +107,16 @@ class KeyTable {
   // every new key moves kMovePerAdd buckets of the old index into the new
   // one, from the front, until none is left (well before the new index is
   // half full); LookupBatch moves two buckets per row as well, so that a
-  // growth also ends when few new keys come. Meanwhile a key is looked for in the new index, then in
-  // the part of the old one not yet moved, [moved_, size). The old index is
-  // never written except to mark a removed key's bucket kGone, so its probe
-  // chains stay whole; its moved part is given back to the system as the
-  // front advances. A key in the old index whose home bucket was already
+  // growth also ends when few new keys come. Meanwhile a key is looked for in the new index, then
+  // in the part of the old one not yet moved, [moved_, size). The old index is never written except
+  // to mark a removed key's bucket kGone, so its probe chains stay whole; its moved part is given
+  // back to the system as the front advances. A key in the old index whose home bucket was already
   // passed is found by probing from moved_: its chain ran unbroken from its
   // home to its bucket.
   struct Index {
     uint32_t* buckets = nullptr;
-    size_t size = 0;        // buckets, a power of two
-    size_t mapped = 0;      // bytes
+    size_t size = 0;    // buckets, a power of two
+    size_t mapped = 0;  // bytes
   };
   static constexpr uint32_t kGone = UINT32_MAX;  // old index only: removed
   static constexpr size_t kMovePerAdd = 8;

@@ -38,6 +38,36 @@ class RingPool {
   const uint64_t* Back(const RingRef& r) const { return At(r, r.size - 1); }
   uint64_t* Back(RingRef& r) { return At(r, r.size - 1); }
 
+  // Whether one of the `count` records from the i-th, `first`, has `value`
+  // in word `field`: a scan of at most two runs of the block, without the
+  // index arithmetic of At().
+  // REQUIRES: first + count <= r.size.
+  bool Holds(const RingRef& r, uint32_t first, uint32_t count, uint32_t field,
+             uint64_t value) const {
+    if (count == 0) return false;
+    const uint64_t* block = &store_[static_cast<size_t>(r.offset) * width_] + field;
+    const uint32_t start = (r.head + first) & (r.capacity - 1);
+    const uint32_t run = count < r.capacity - start ? count : r.capacity - start;
+    for (const uint64_t *p = block + size_t{start} * width_, *end = p + size_t{run} * width_;
+         p != end; p += width_) {
+      if (*p == value) return true;
+    }
+    for (const uint64_t *p = block, *end = p + size_t{count - run} * width_; p != end;
+         p += width_) {
+      if (*p == value) return true;
+    }
+    return false;
+  }
+  // Loads every cache line of the block of `r` (none if it has no block);
+  // returns a value to sink.
+  uint64_t TouchBlock(const RingRef& r) const {
+    if (r.capacity <= 1) return 0;
+    const uint64_t* p = &store_[static_cast<size_t>(r.offset) * width_];
+    const size_t words = size_t{r.capacity} * width_;
+    uint64_t acc = p[words - 1];
+    for (size_t w = 0; w < words; w += 8) acc += p[w];
+    return acc;
+  }
   // Appends a record and returns it to be filled.
   uint64_t* PushBack(RingRef& r) {
     if (r.size == r.capacity) Grow(r);

@@ -28,7 +28,7 @@ class StringPool {
       if (Tag(index_[i]) != Tag(h)) continue;
       const auto id = static_cast<uint32_t>(index_[i]);
       if (entries_[id].text == s) {
-        ++entries_[id].refs;
+        ++refs_[id];
         return id;
       }
     }
@@ -39,31 +39,35 @@ class StringPool {
       entries_[id].text.assign(s);
     } else {
       id = static_cast<uint32_t>(entries_.size());
-      entries_.push_back({std::string(s), 0, 0});
+      entries_.push_back({std::string(s), 0});
+      refs_.push_back(0);
     }
     entries_[id].hash = h;
-    entries_[id].refs = 1;
+    refs_[id] = 1;
     index_[i] = IndexEntry(h, id);
     if (++live_ * 2 > index_.size()) Rebuild(index_.size() * 2);
     return id;
   }
-  // Loads the index entry and the string of hash `h` would be found at (a
-  // value to sink): a first pass over a batch makes the Intern() calls hit
-  // the cache.
-  uint64_t Touch(uint64_t h) const {
-    const uint64_t e = index_[h & (index_.size() - 1)];
-    return e == kEmpty ? 0 : entries_[static_cast<uint32_t>(e)].refs;
+  // What Intern(s, h) will read, in two halves for two passes over a batch
+  // (plain loads in tight loops, which the CPU overlaps), so that the
+  // Intern() calls hit the cache: the index entry of hash `h`, then the
+  // string that entry points to. They return values to sink.
+  uint64_t TouchIndex(uint64_t h) const { return index_[h & (index_.size() - 1)]; }
+  uint64_t TouchEntry(uint64_t index_entry) const {
+    if (index_entry == kEmpty) return 0;
+    const std::string& text = entries_[static_cast<uint32_t>(index_entry)].text;
+    return text.size() + (text.empty() ? 0 : static_cast<unsigned char>(text[0]));
   }
-  void Retain(uint32_t id) { ++entries_[id].refs; }
+  void Retain(uint32_t id) { ++refs_[id]; }
   void Release(uint32_t id) {
-    if (--entries_[id].refs == 0) Forget(id);
+    if (--refs_[id] == 0) Forget(id);
   }
   std::string_view Get(uint32_t id) const { return entries_[id].text; }
   size_t size() const { return live_; }
-  bool Valid(uint32_t id) const { return id < entries_.size() && entries_[id].refs != 0; }
+  bool Valid(uint32_t id) const { return id < entries_.size() && refs_[id] != 0; }
   size_t bytes_estimate() const {
     size_t b = index_.capacity() * sizeof(uint64_t) + entries_.capacity() * sizeof(Entry) +
-               free_.capacity() * sizeof(uint32_t);
+               refs_.capacity() * sizeof(uint32_t) + free_.capacity() * sizeof(uint32_t);
     for (const auto& e : entries_) {
       if (e.text.capacity() > 15) b += e.text.capacity() + 1;
     }
@@ -72,9 +76,9 @@ class StringPool {
 
   void Save(StateWriter& w) const {
     w.Put<uint64_t>(entries_.size());
-    for (const Entry& e : entries_) {
-      w.Put<uint32_t>(e.refs);
-      if (e.refs != 0) w.PutString(e.text);
+    for (size_t id = 0; id < entries_.size(); ++id) {
+      w.Put<uint32_t>(refs_[id]);
+      if (refs_[id] != 0) w.PutString(entries_[id].text);
     }
   }
   bool Load(StateReader& r) {
@@ -82,12 +86,13 @@ class StringPool {
     // Each string takes at least 4 bytes of the image: a bound before reserving.
     if (!r.Get(&n) || n >= UINT32_MAX || n > r.remaining() / 4) return false;
     entries_.assign(n, {});
+    refs_.assign(n, 0);
     free_.clear();
     live_ = 0;
     for (uint64_t id = 0; id < n; ++id) {
       Entry& e = entries_[id];
-      if (!r.Get(&e.refs)) return false;
-      if (e.refs == 0) {
+      if (!r.Get(&refs_[id])) return false;
+      if (refs_[id] == 0) {
         free_.push_back(static_cast<uint32_t>(id));
         continue;
       }
@@ -100,7 +105,7 @@ class StringPool {
     Rebuild(size);
     // A string given twice would make ids ambiguous.
     for (uint64_t id = 0; id < n; ++id) {
-      if (entries_[id].refs != 0 && Find(entries_[id].text, entries_[id].hash) != id) return false;
+      if (refs_[id] != 0 && Find(entries_[id].text, entries_[id].hash) != id) return false;
     }
     return true;
   }
@@ -113,11 +118,13 @@ class StringPool {
   static uint64_t IndexEntry(uint64_t hash, uint32_t id) {
     return (hash & ~uint64_t{UINT32_MAX}) | id;
   }
-  // A string with its hash and reference count: one place to load.
+  // A string with its hash. The reference counts are an array of their
+  // own: windows retain and release a string at each event that enters or
+  // leaves, and a dense array of counts stays in cache where the entries
+  // (40 bytes each) would not.
   struct Entry {
     std::string text;
     uint64_t hash = 0;
-    uint32_t refs = 0;
   };
 
   // The last reference to `id` is gone (out of line: Release is inlined).
@@ -157,7 +164,7 @@ class StringPool {
     const size_t mask = size - 1;
     for (size_t id = 0; id < entries_.size(); ++id) {
       const Entry& e = entries_[id];
-      if (e.refs == 0) continue;
+      if (refs_[id] == 0) continue;
       size_t i = e.hash & mask;
       while (index_[i] != kEmpty) i = (i + 1) & mask;
       index_[i] = IndexEntry(e.hash, static_cast<uint32_t>(id));
@@ -166,6 +173,7 @@ class StringPool {
 
   std::vector<uint64_t> index_;  // IndexEntry; kEmpty = free
   std::vector<Entry> entries_;   // by id
+  std::vector<uint32_t> refs_;   // by id; 0 = free
   std::vector<uint32_t> free_;
   size_t live_ = 0;
 };

@@ -259,7 +259,8 @@ void WindowGroup::ValueWords(const Column& c, size_t begin, size_t end) {
   // One loop per type (strings are interned by ProcessChunk); rows that do
   // not enter get 0.
   auto fill = [&](auto word) {
-    for (size_t row = begin; row < end; ++row) words_[row] = enters_[row] != 0 ? word(row) : 0;
+    for (size_t row = begin; row < end; ++row)
+      words_[row] = enters_[row] != Flag::kNo ? word(row) : 0;
   };
   switch (value_type_.kind) {
     case TypeKind::kFloat64: {
@@ -352,10 +353,10 @@ void WindowGroup::Enter(uint32_t slot, int64_t t, uint64_t word) {
     RetainWord(word);
   }
   if (Need<S>(kLast)) {
-    if (has_last(slot) != 0) ReleaseWord(last(slot)[0]);
+    if (has_last(slot) != Flag::kNo) ReleaseWord(last(slot)[0]);
     last(slot)[0] = word;
     last(slot)[1] = static_cast<uint64_t>(t);
-    has_last(slot) = 1;
+    has_last(slot) = Flag::kYes;
     RetainWord(word);
   }
   if (Need<S>(kSketch)) {
@@ -374,13 +375,7 @@ void WindowGroup::Enter(uint32_t slot, int64_t t, uint64_t word) {
       // A short window: is the value among the others held (the new record
       // is the newest)?
       const RingRef& r = ring(slot);
-      added = true;
-      for (uint32_t i = 0; i + 1 < r.size; ++i) {
-        if (ring_pool_.At(r, i)[1] == word) {
-          added = false;
-          break;
-        }
-      }
+      added = !ring_pool_.Holds(r, 0, r.size - 1, 1, word);
       if (r.size > kScanDistinct) {  // from now on, the pair table
         for (uint32_t i = 0; i < r.size; ++i) pairs_.Add(slot, ring_pool_.At(r, i)[1]);
         d |= kPairTable;
@@ -443,14 +438,7 @@ void WindowGroup::Leave(uint32_t slot, int64_t t, uint64_t word) {
       // Whether another record of the window (after the leaving one, the
       // oldest) holds the value.
       const RingRef& r = ring(slot);
-      bool last = true;
-      for (uint32_t i = 1; i < r.size; ++i) {
-        if (ring_pool_.At(r, i)[1] == word) {
-          last = false;
-          break;
-        }
-      }
-      if (last) --d;
+      if (!ring_pool_.Holds(r, 1, r.size - 1, 1, word)) --d;
     } else if (pairs_.Remove(slot, word)) {
       --d;
     }
@@ -520,8 +508,8 @@ template <uint32_t S>
 void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, int64_t t,
                        int64_t n) {
   uint64_t& out = m.words[row];
-  uint8_t& valid = m.valid[row];
-  valid = 1;
+  Flag& valid = m.valid[row];
+  valid = Flag::kYes;
   auto in_window = [&](int64_t time) { return window_ns_ < 0 || time > t - window_ns_; };
   switch (m.kind) {
     case AggregateKind::kCount:
@@ -539,7 +527,7 @@ void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, 
       if (int_sum_) {
         const Int128 s = isum(slot);
         if (s > std::numeric_limits<int64_t>::max() || s < std::numeric_limits<int64_t>::min()) {
-          m.overflow[row] = 1;
+          m.overflow[row] = Flag::kYes;
           break;
         }
         out = static_cast<uint64_t>(static_cast<int64_t>(s));
@@ -596,7 +584,7 @@ void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, 
     case AggregateKind::kLast:
     case AggregateKind::kPrevious:
     case AggregateKind::kTimeSinceLast: {
-      if (has_last(slot) == 0) break;
+      if (has_last(slot) == Flag::kNo) break;
       const int64_t time = static_cast<int64_t>(last(slot)[1]);
       if (!in_window(time)) break;
       EmitHeld(m, batch, row, m.kind == AggregateKind::kTimeSinceLast, t - time, last(slot)[0]);
@@ -618,7 +606,7 @@ void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, 
       return;
     }
   }
-  valid = 0;
+  valid = Flag::kNo;
   out = 0;
 }
 
@@ -646,7 +634,14 @@ uint64_t WindowGroup::Touch(const uint32_t* slots, const int64_t* times, size_t 
   if (needs_.min) queue(min_pool_, at_.min_q, true);
   if (needs_.max) queue(max_pool_, at_.max_q, true);
   if (needs_.distinct && needs_.ring) {
-    // The count of the pair that the oldest event's eviction will lower.
+    // Keys that count by scanning their window: every line of it (entering
+    // and leaving values are compared with all the others).
+    for (size_t row = 0; row < rows; ++row) {
+      const uint32_t slot = slots[row];
+      if (slot == KeyTable::kNoSlot || (distinct(slot) & kPairTable) != 0) continue;
+      acc += ring_pool_.TouchBlock(ring(slot));
+    }
+    // Others: the count of the pair that the oldest event's eviction will lower.
     for (size_t row = 0; row < rows; ++row) {
       const uint32_t slot = slots[row];
       if (slot == KeyTable::kNoSlot || (distinct(slot) & kPairTable) == 0) continue;
@@ -683,7 +678,7 @@ void WindowGroup::Process(Batch& batch, const uint32_t* slots, int time_column) 
     }
     m.can_overflow = int_sum_ && m.kind == AggregateKind::kSum;
     if (m.can_overflow) {
-      std::fill(m.overflow.begin(), m.overflow.begin() + static_cast<ptrdiff_t>(rows), 0);
+      std::fill(m.overflow.begin(), m.overflow.begin() + static_cast<ptrdiff_t>(rows), Flag::kNo);
     }
   }
   const int64_t* times = batch.column(time_column).data<int64_t>();
@@ -691,7 +686,10 @@ void WindowGroup::Process(Batch& batch, const uint32_t* slots, int time_column) 
   const Column* value = value_ >= 0 ? &batch.column(value_) : nullptr;
   enters_.resize(batch.capacity());
   words_.resize(batch.capacity());
-  if (IsString()) hashes_.resize(batch.capacity());
+  if (IsString()) {
+    hashes_.resize(batch.capacity());
+    probed_.resize(batch.capacity());
+  }
   // Rows go through in chunks small enough that what a chunk's first passes
   // load is still in the nearest cache when its last pass updates it.
   for (size_t begin = 0; begin < rows; begin += kChunkRows) {
@@ -711,25 +709,28 @@ void WindowGroup::ProcessChunk(Batch& batch, const uint32_t* slots, const int64_
   // Which rows enter the window, and their values (strings interned here,
   // in loops of their own for the same reason).
   for (size_t row = begin; row < end; ++row) {
-    enters_[row] =
+    enters_[row] = static_cast<Flag>(
         slots[row] != KeyTable::kNoSlot && batch.row_error(row) == 0 &&
         (filter == nullptr || (filter->is_valid(row) && filter->data<uint8_t>()[row] != 0)) &&
-        (value == nullptr || value->is_valid(row));
+        (value == nullptr || value->is_valid(row)));
   }
   if (IsString() && value != nullptr) {
     // Interning probes a table as scattered as the state: its index, then
     // the strings it points to; each string is hashed once.
     const std::string_view* text = value->data<std::string_view>();
     for (size_t row = begin; row < end; ++row) {
-      if (enters_[row] != 0) hashes_[row] = HashBytes(text[row]);
+      if (enters_[row] != Flag::kNo) hashes_[row] = HashBytes(text[row]);
     }
     uint64_t probed = 0;
     for (size_t row = begin; row < end; ++row) {
-      if (enters_[row] != 0) probed += strings_->Touch(hashes_[row]);
+      if (enters_[row] != Flag::kNo) probed_[row] = strings_->TouchIndex(hashes_[row]);
+    }
+    for (size_t row = begin; row < end; ++row) {
+      if (enters_[row] != Flag::kNo) probed += strings_->TouchEntry(probed_[row]);
     }
     touch_sink_ += probed;
     for (size_t row = begin; row < end; ++row) {
-      words_[row] = enters_[row] != 0 ? strings_->Intern(text[row], hashes_[row]) : 0;
+      words_[row] = enters_[row] != Flag::kNo ? strings_->Intern(text[row], hashes_[row]) : 0;
     }
   } else if (value == nullptr) {
     std::fill(words_.begin() + static_cast<ptrdiff_t>(begin),
@@ -742,7 +743,7 @@ void WindowGroup::ProcessChunk(Batch& batch, const uint32_t* slots, const int64_
     // entry of each pair that will be added.
     uint64_t probed = 0;
     for (size_t row = begin; row < end; ++row) {
-      if (enters_[row] != 0 && (!needs_.ring || (distinct(slots[row]) & kPairTable) != 0)) {
+      if (enters_[row] != Flag::kNo && (!needs_.ring || (distinct(slots[row]) & kPairTable) != 0)) {
         probed += pairs_.Touch(slots[row], words_[row]);
       }
     }
@@ -778,12 +779,12 @@ void WindowGroup::RowLoop(Batch& batch, const uint32_t* slots, const int64_t* ti
   for (size_t row = begin; row < end; ++row) {
     const uint32_t slot = slots[row];
     if (slot == KeyTable::kNoSlot || batch.row_error(row) != 0) {
-      for (auto& m : members_) m.valid[row] = 0;
+      for (auto& m : members_) m.valid[row] = Flag::kNo;
       continue;
     }
     const int64_t t = times[row];
     if (MayEvict<S>(slot, t)) Evict<S>(slot, t);
-    const bool enters = enters_[row] != 0;
+    const bool enters = enters_[row] != Flag::kNo;
     const uint64_t word = words_[row];
     if (!before_.empty()) EmitAll<S>(before_, batch, row, slot, t);
     if (enters) Enter<S>(slot, t, word);
@@ -808,8 +809,8 @@ void WindowGroup::Reset(uint32_t slot) {
   if (needs_.sketch) sliding_[slot] = SlidingSketch();
   SLUICE_CHECK(!needs_.count);  // unbounded windows never evict their keys
   if (needs_.last) {
-    if (has_last(slot) != 0) ReleaseWord(last(slot)[0]);
-    has_last(slot) = 0;
+    if (has_last(slot) != Flag::kNo) ReleaseWord(last(slot)[0]);
+    has_last(slot) = Flag::kNo;
     last(slot)[0] = last(slot)[1] = 0;
   }
 }
@@ -987,7 +988,7 @@ bool WindowGroup::StringsValid() const {
     }
   }
   for (uint32_t slot = 0; slot < slots; ++slot) {
-    if (needs_.last && has_last(slot) != 0 && !ok(last(slot)[0])) return false;
+    if (needs_.last && has_last(slot) != Flag::kNo && !ok(last(slot)[0])) return false;
     if (needs_.first && count(slot) > 0 && !ok(first(slot)[0])) return false;
   }
   return pairs_.AllValues(ok);

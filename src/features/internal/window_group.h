@@ -50,6 +50,12 @@ namespace sluice::features::internal {
 // Exact int64 sums over windows (GCC and Clang extension).
 __extension__ typedef __int128 Int128;
 
+// A byte that is not a character type: a store through a uint8_t may change
+// any object as far as the compiler knows, so that every pointer the row
+// loops use would be loaded again after each one; a store through a Flag
+// changes only Flags.
+enum class Flag : uint8_t { kNo = 0, kYes = 1 };
+
 struct GroupMember {
   expr::AggregateKind kind;
   bool exclude_current = false;
@@ -59,8 +65,8 @@ struct GroupMember {
   // This batch's results, copied to the result column by the member's step.
   std::vector<uint64_t> words;
   std::vector<std::string_view> strings;  // string results, in the batch arena
-  std::vector<uint8_t> valid;
-  std::vector<uint8_t> overflow;
+  std::vector<Flag> valid;
+  std::vector<Flag> overflow;
 };
 
 class WindowGroup {
@@ -164,7 +170,7 @@ class WindowGroup {
   double* welford(uint32_t slot) const { return Field<double>(slot, at_.welford); }
   uint64_t* first(uint32_t slot) const { return Field<uint64_t>(slot, at_.first); }
   uint64_t* last(uint32_t slot) const { return Field<uint64_t>(slot, at_.last); }
-  uint8_t& has_last(uint32_t slot) const { return *Field<uint8_t>(slot, at_.has_last); }
+  Flag& has_last(uint32_t slot) const { return *Field<Flag>(slot, at_.has_last); }
   uint32_t& distinct(uint32_t slot) const { return *Field<uint32_t>(slot, at_.distinct); }
   double* decay(uint32_t slot) const { return Field<double>(slot, at_.decay); }
   // Checkpoints write each field as the array it was before records were
@@ -247,9 +253,10 @@ class WindowGroup {
   uint32_t shape_ = 0;  // needs_ as bits, set by DeclareFields()
   bool int_sum_ = false;
   uint64_t touch_sink_ = 0;       // keeps the loads of Touch() from being optimised away
-  std::vector<uint8_t> enters_;   // this batch: the row enters the window
+  std::vector<Flag> enters_;      // this batch: the row enters the window
   std::vector<uint64_t> words_;   // this batch: the row's value
   std::vector<uint64_t> hashes_;  // this batch: string values' hashes
+  std::vector<uint64_t> probed_;  // this batch: their strings' index entries
 
   // Field ids (until BindFields()), then offsets, in the records.
   struct Places {
