@@ -15,18 +15,18 @@ struct DoubleDouble {
   double value() const { return hi + lo; }
 };
 
-inline DoubleDouble TwoSum(double a, double b) {
+[[gnu::always_inline]] inline DoubleDouble TwoSum(double a, double b) {
   const double s = a + b;
   const double bb = s - a;
   return {s, (a - (s - bb)) + (b - bb)};
 }
 
-inline DoubleDouble FastTwoSum(double a, double b) {  // REQUIRES |a| >= |b| or a == 0
+[[gnu::always_inline]] inline DoubleDouble FastTwoSum(double a, double b) {  // REQUIRES |a| >= |b| or a == 0
   const double s = a + b;
   return {s, b - (s - a)};
 }
 
-inline DoubleDouble TwoProduct(double a, double b) {
+[[gnu::always_inline]] inline DoubleDouble TwoProduct(double a, double b) {
   constexpr double kSplit = 134217729.0;  // 2^27 + 1
   const double p = a * b;
   const double ca = kSplit * a;
@@ -38,38 +38,38 @@ inline DoubleDouble TwoProduct(double a, double b) {
   return {p, ((ahi * bhi - p) + ahi * blo + alo * bhi) + alo * blo};
 }
 
-inline DoubleDouble Add(DoubleDouble a, double b) {
+[[gnu::always_inline]] inline DoubleDouble Add(DoubleDouble a, double b) {
   DoubleDouble s = TwoSum(a.hi, b);
   return FastTwoSum(s.hi, s.lo + a.lo);
 }
 
-inline DoubleDouble Add(DoubleDouble a, DoubleDouble b) {
+[[gnu::always_inline]] inline DoubleDouble Add(DoubleDouble a, DoubleDouble b) {
   DoubleDouble s = TwoSum(a.hi, b.hi);
   return FastTwoSum(s.hi, s.lo + a.lo + b.lo);
 }
 
-inline DoubleDouble Negate(DoubleDouble a) {
+[[gnu::always_inline]] inline DoubleDouble Negate(DoubleDouble a) {
   return {-a.hi, -a.lo};
 }
 
 // A 128-bit integer as a double-double (exact below 2^106).
 __extension__ typedef __int128 DdInt128;
-inline DoubleDouble FromInt128(DdInt128 v) {
+[[gnu::always_inline]] inline DoubleDouble FromInt128(DdInt128 v) {
   const double hi = static_cast<double>(v);
   return {hi, static_cast<double>(v - static_cast<DdInt128>(hi))};
 }
 
-inline DoubleDouble Multiply(DoubleDouble a, DoubleDouble b) {
+[[gnu::always_inline]] inline DoubleDouble Multiply(DoubleDouble a, DoubleDouble b) {
   DoubleDouble p = TwoProduct(a.hi, b.hi);
   return FastTwoSum(p.hi, p.lo + (a.hi * b.lo + a.lo * b.hi));
 }
 
-inline DoubleDouble Multiply(DoubleDouble a, double b) {
+[[gnu::always_inline]] inline DoubleDouble Multiply(DoubleDouble a, double b) {
   DoubleDouble p = TwoProduct(a.hi, b);
   return FastTwoSum(p.hi, p.lo + a.lo * b);
 }
 
-inline DoubleDouble Divide(DoubleDouble a, double d) {
+[[gnu::always_inline]] inline DoubleDouble Divide(DoubleDouble a, double d) {
   const double q1 = a.hi / d;
   DoubleDouble p = TwoProduct(q1, d);
   const double r = ((a.hi - p.hi) - p.lo) + a.lo;
