@@ -287,6 +287,7 @@ Status FeatureState::Load(std::string_view bytes) {
     ok = image.groups[g].keyset == set_.groups_[g].keyset &&
          LoadSection(group, image.groups[g].bytes) && group.StringsValid() &&
          group.slots() >= group.keys()->slot_limit();
+    if (ok) group.RewordStrings();
   }
   if (!ok) return InvalidInput("feature-state image is corrupt or truncated");
   now_ = image.now;
@@ -324,6 +325,7 @@ Status FeatureState::LoadMatching(std::string_view bytes, Carried* carried) {
           internal::WindowGroup& group = *groups_[g].group;
           ok = LoadSection(group, image.groups[i].bytes) && group.StringsValid() &&
                group.slots() >= group.keys()->slot_limit();
+          if (ok) group.RewordStrings();
           kept = true;
           break;
         }

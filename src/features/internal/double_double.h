@@ -21,7 +21,8 @@ struct DoubleDouble {
   return {s, (a - (s - bb)) + (b - bb)};
 }
 
-[[gnu::always_inline]] inline DoubleDouble FastTwoSum(double a, double b) {  // REQUIRES |a| >= |b| or a == 0
+[[gnu::always_inline]] inline DoubleDouble FastTwoSum(double a,
+                                                      double b) {  // REQUIRES |a| >= |b| or a == 0
   const double s = a + b;
   return {s, b - (s - a)};
 }

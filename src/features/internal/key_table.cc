@@ -24,21 +24,13 @@ uint64_t HashBytes(std::string_view bytes) {
   }
   if (const size_t rem = bytes.size() - i; rem != 0) {
     // The last 1-7 bytes as a little-endian word, zero above them, read
-    // without a library call: overlapping fixed-size loads.
-    const char* p = bytes.data();
-    const size_t n = bytes.size();
+    // without a library call.
     uint64_t k;
-    if (n >= 8) {
-      std::memcpy(&k, p + n - 8, 8);
+    if (bytes.size() >= 8) {
+      std::memcpy(&k, bytes.data() + bytes.size() - 8, 8);
       k >>= 8 * (8 - rem);
-    } else if (rem >= 4) {
-      uint32_t lo, hi;
-      std::memcpy(&lo, p, 4);
-      std::memcpy(&hi, p + rem - 4, 4);
-      k = lo | (uint64_t{hi} << (8 * (rem - 4)));
     } else {
-      const auto byte = [p](size_t at) { return uint64_t{static_cast<unsigned char>(p[at])}; };
-      k = byte(0) | (byte(rem / 2) << (8 * (rem / 2))) | (byte(rem - 1) << (8 * (rem - 1)));
+      k = LoadShortBytes(bytes.data(), rem);
     }
     h ^= k;
     h *= kMul;

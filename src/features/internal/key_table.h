@@ -24,6 +24,20 @@ namespace sluice::features::internal {
 
 uint64_t HashBytes(std::string_view bytes);
 
+// Bytes [0, n) of `p` as a little-endian word, zero above them, for n <= 7,
+// read with fixed-size loads that stay inside the n bytes.
+inline uint64_t LoadShortBytes(const char* p, size_t n) {
+  const auto byte = [p](size_t at) { return uint64_t{static_cast<unsigned char>(p[at])}; };
+  if (n >= 4) {
+    uint32_t lo, hi;
+    std::memcpy(&lo, p, 4);
+    std::memcpy(&hi, p + n - 4, 4);
+    return lo | (uint64_t{hi} << (8 * (n - 4)));
+  }
+  if (n == 0) return 0;
+  return byte(0) | (byte(n / 2) << (8 * (n / 2))) | (byte(n - 1) << (8 * (n - 1)));
+}
+
 class KeyTable {
  public:
   static constexpr uint32_t kNoSlot = UINT32_MAX;

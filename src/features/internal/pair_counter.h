@@ -31,6 +31,21 @@ class PairCounter {
     }
     return true;
   }
+  // Replaces each value v by f(v).
+  // REQUIRES: f maps different values to different values.
+  template <typename F>
+  void MapValues(F f) {
+    std::vector<Entry> old(table_.size());
+    old.swap(table_);
+    const size_t mask = table_.size() - 1;
+    for (const Entry& e : old) {
+      if (e.count == 0) continue;
+      const uint64_t value = f(e.value);
+      size_t i = Hash(e.slot, value) & mask;
+      while (table_[i].count != 0) i = (i + 1) & mask;
+      table_[i] = Entry{value, e.slot, e.count};
+    }
+  }
   void Save(StateWriter& w) const {
     w.PutVector(table_);
     w.Put<uint64_t>(size_);

@@ -1,9 +1,18 @@
 #pragma once
-// Reference-counted interned strings: window state holds string values (for
-// first, last, previous and count_distinct) as 32-bit ids, so that equal
-// strings are stored once and compared as integers. An open-addressing
-// index over the fixed key hash (key_table.h) finds a string's id.
+// String values held in window state (for first, last, previous and
+// count_distinct) are 64-bit words, compared as integers:
+//
+//  * a string of at most 7 bytes is its own word: its bytes (little-endian,
+//    the first in the lowest byte), its length in bits 56-58 and bit 63
+//    set. Country codes, currencies, short ids cost no table and no count.
+//  * a longer string is interned: its word is its id (below 2^32) in this
+//    pool of reference-counted strings, so that equal strings are stored
+//    once. An open-addressing index over the fixed key hash (key_table.h)
+//    finds a string's id.
+//
+// Equal strings have equal words and different strings different ones.
 
+#include <bit>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -14,11 +23,58 @@
 
 namespace sluice::features::internal {
 
+static_assert(std::endian::native == std::endian::little,
+              "short strings are held as little-endian words");
+
 class StringPool {
  public:
+  static constexpr uint64_t kShortBit = uint64_t{1} << 63;
+  static constexpr size_t kShortMax = 7;
+
   StringPool() : index_(64, kEmpty) {}
 
-  // Returns the id of `s` with one more reference.
+  static bool IsShort(uint64_t word) { return (word & kShortBit) != 0; }
+  // The word of `s` if it has at most kShortMax bytes (no pool involved).
+  static bool ShortWord(std::string_view s, uint64_t* word) {
+    if (s.size() > kShortMax) return false;
+    *word = kShortBit | (uint64_t{s.size()} << 56) | LoadShortBytes(s.data(), s.size());
+    return true;
+  }
+  // The string of `word`; a short word's bytes are read in place, so the
+  // view lives as long as `word` does.
+  std::string_view View(const uint64_t& word) const {
+    if (IsShort(word)) return {reinterpret_cast<const char*>(&word), (word >> 56) & 7};
+    return entries_[static_cast<uint32_t>(word)].text;
+  }
+  // References held by window state: short words hold none.
+  void RetainWord(uint64_t word) {
+    if (!IsShort(word)) Retain(static_cast<uint32_t>(word));
+  }
+  void ReleaseWord(uint64_t word) {
+    if (!IsShort(word)) Release(static_cast<uint32_t>(word));
+  }
+  // Whether `word` is a well-formed short word or the id of a string held
+  // (after loading).
+  bool ValidWord(uint64_t word) const {
+    if (IsShort(word)) {
+      const uint64_t n = (word >> 56) & 0x7f;  // bits 59-62 must be zero too
+      const uint64_t bytes = word & ((uint64_t{1} << 56) - 1);
+      return n <= kShortMax && (n == kShortMax || (bytes >> (8 * n)) == 0);
+    }
+    return (word >> 32) == 0 && Valid(static_cast<uint32_t>(word));
+  }
+  // The word of the string held as `word`: the same, except for a short
+  // string interned by a version that interned every string, whose word is
+  // now the string itself (the caller releases the id's reference).
+  // REQUIRES: ValidWord(word).
+  uint64_t Current(uint64_t word) const {
+    uint64_t w = word;
+    if (!IsShort(word)) ShortWord(entries_[static_cast<uint32_t>(word)].text, &w);
+    return w;
+  }
+
+  // Returns the id of `s` with one more reference (any length: words of
+  // short strings come from ShortWord()).
   uint32_t Intern(std::string_view s) { return Intern(s, HashBytes(s)); }
   // The same, with h = HashBytes(s).
   uint32_t Intern(std::string_view s, uint64_t h) {

@@ -360,8 +360,7 @@ void WindowGroup::Enter(uint32_t slot, int64_t t, uint64_t word) {
     RetainWord(word);
   }
   if (Need<S>(kSketch)) {
-    const uint64_t h =
-        IsString() ? HashBytes(strings_->Get(static_cast<uint32_t>(word))) : MixWord(word);
+    const uint64_t h = IsString() ? HashBytes(strings_->View(word)) : MixWord(word);
     if (window_ns_ < 0) {
       sketch_[slot].Add(h);
     } else {
@@ -498,7 +497,7 @@ void WindowGroup::EmitHeld(GroupMember& m, Batch& batch, size_t row, bool elapse
   if (elapsed) {
     m.words[row] = DoubleWord(static_cast<double>(elapsed_ns) / 1e9);
   } else if (IsString()) {
-    m.strings[row] = batch.arena().Copy(strings_->Get(static_cast<uint32_t>(word)));
+    m.strings[row] = batch.arena().Copy(strings_->View(word));
   } else {
     m.words[row] = word;
   }
@@ -689,6 +688,7 @@ void WindowGroup::Process(Batch& batch, const uint32_t* slots, int time_column) 
   if (IsString()) {
     hashes_.resize(batch.capacity());
     probed_.resize(batch.capacity());
+    interned_.resize(batch.capacity());
   }
   // Rows go through in chunks small enough that what a chunk's first passes
   // load is still in the nearest cache when its last pass updates it.
@@ -715,22 +715,34 @@ void WindowGroup::ProcessChunk(Batch& batch, const uint32_t* slots, const int64_
         (value == nullptr || value->is_valid(row)));
   }
   if (IsString() && value != nullptr) {
-    // Interning probes a table as scattered as the state: its index, then
-    // the strings it points to; each string is hashed once.
+    // Short strings are their own words. Longer ones are interned, which
+    // probes a table as scattered as the state: its index, then the strings
+    // it points to (each in a pass of its own); each string is hashed once.
     const std::string_view* text = value->data<std::string_view>();
+    bool any_interned = false;
     for (size_t row = begin; row < end; ++row) {
-      if (enters_[row] != Flag::kNo) hashes_[row] = HashBytes(text[row]);
+      const bool intern =
+          enters_[row] != Flag::kNo && !StringPool::ShortWord(text[row], &words_[row]);
+      interned_[row] = static_cast<Flag>(intern);
+      if (intern) {
+        hashes_[row] = HashBytes(text[row]);
+        any_interned = true;
+      } else if (enters_[row] == Flag::kNo) {
+        words_[row] = 0;
+      }
     }
-    uint64_t probed = 0;
-    for (size_t row = begin; row < end; ++row) {
-      if (enters_[row] != Flag::kNo) probed_[row] = strings_->TouchIndex(hashes_[row]);
-    }
-    for (size_t row = begin; row < end; ++row) {
-      if (enters_[row] != Flag::kNo) probed += strings_->TouchEntry(probed_[row]);
-    }
-    touch_sink_ += probed;
-    for (size_t row = begin; row < end; ++row) {
-      words_[row] = enters_[row] != Flag::kNo ? strings_->Intern(text[row], hashes_[row]) : 0;
+    if (any_interned) {
+      uint64_t probed = 0;
+      for (size_t row = begin; row < end; ++row) {
+        if (interned_[row] != Flag::kNo) probed_[row] = strings_->TouchIndex(hashes_[row]);
+      }
+      for (size_t row = begin; row < end; ++row) {
+        if (interned_[row] != Flag::kNo) probed += strings_->TouchEntry(probed_[row]);
+      }
+      touch_sink_ += probed;
+      for (size_t row = begin; row < end; ++row) {
+        if (interned_[row] != Flag::kNo) words_[row] = strings_->Intern(text[row], hashes_[row]);
+      }
     }
   } else if (value == nullptr) {
     std::fill(words_.begin() + static_cast<ptrdiff_t>(begin),
@@ -977,9 +989,43 @@ size_t WindowGroup::SlidingSketchBytes() const {
   return b;
 }
 
+void WindowGroup::RewordStrings() {
+  if (!IsString()) return;
+  // Every word is rewritten before any reference is released: a release
+  // may free a string that other words still name.
+  std::vector<uint32_t> released;
+  auto held = [&](uint64_t& word) {
+    const uint64_t now = strings_->Current(word);
+    if (now == word) return;
+    released.push_back(static_cast<uint32_t>(word));
+    word = now;
+  };
+  const auto slots = static_cast<uint32_t>(records_->slots());
+  for (uint32_t slot = 0; needs_.ring && slot < slots; ++slot) {
+    const RingRef& q = ring(slot);
+    for (uint32_t i = 0; i < q.size; ++i) held(ring_pool_.At(q, i)[1]);
+  }
+  for (uint32_t slot = 0; slot < slots; ++slot) {
+    if (needs_.last && has_last(slot) != Flag::kNo) held(last(slot)[0]);
+    if (needs_.first && count(slot) > 0) held(first(slot)[0]);
+  }
+  // The pairs of unbounded windows hold a reference each; those of time
+  // windows are counted from the ring's records, which hold them.
+  pairs_.MapValues([&](uint64_t word) {
+    uint64_t now = word;
+    if (needs_.ring) {
+      now = strings_->Current(word);
+    } else {
+      held(now);
+    }
+    return now;
+  });
+  for (uint32_t id : released) strings_->ReleaseWord(id);
+}
+
 bool WindowGroup::StringsValid() const {
   if (!IsString()) return true;
-  auto ok = [this](uint64_t word) { return strings_->Valid(static_cast<uint32_t>(word)); };
+  auto ok = [this](uint64_t word) { return strings_->ValidWord(word); };
   const auto slots = static_cast<uint32_t>(records_->slots());
   for (uint32_t slot = 0; needs_.ring && slot < slots; ++slot) {
     const RingRef& q = ring(slot);

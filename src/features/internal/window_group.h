@@ -104,6 +104,9 @@ class WindowGroup {
   bool Load(StateReader& r);
   // Every string id held refers to a string in the pool (after loading).
   bool StringsValid() const;
+  // After StringsValid(): short strings that an image from an earlier
+  // version holds as ids become their own words (see StringPool).
+  void RewordStrings();
   bool LoadSketches(StateReader& r);
   // Bytes of the approx_count_distinct sketches (included in bytes_reserved).
   size_t SketchBytes() const;
@@ -217,10 +220,10 @@ class WindowGroup {
                 uint64_t word);
   // References to string values held in the state (inline: a few per event).
   void ReleaseWord(uint64_t word) {
-    if (IsString()) strings_->Release(static_cast<uint32_t>(word));
+    if (IsString()) strings_->ReleaseWord(word);
   }
   void RetainWord(uint64_t word) {
-    if (IsString()) strings_->Retain(static_cast<uint32_t>(word));
+    if (IsString()) strings_->RetainWord(word);
   }
   template <uint32_t S = kAnyShape>
   int64_t CountOf(uint32_t slot) const;
@@ -257,6 +260,7 @@ class WindowGroup {
   std::vector<uint64_t> words_;   // this batch: the row's value
   std::vector<uint64_t> hashes_;  // this batch: string values' hashes
   std::vector<uint64_t> probed_;  // this batch: their strings' index entries
+  std::vector<Flag> interned_;    // this batch: the row's string is interned
 
   // Field ids (until BindFields()), then offsets, in the records.
   struct Places {
