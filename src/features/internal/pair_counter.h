@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/binary_io.h"
+#include "features/internal/prefetch.h"
 
 namespace sluice::features::internal {
 
@@ -19,9 +20,9 @@ class PairCounter {
   // REQUIRES: the pair was added more times than removed.
   bool Remove(uint32_t slot, uint64_t value);
   size_t size() const { return size_; }
-  // Loads the pair's home entry (see WindowGroup::Process); a value to sink.
-  uint64_t Touch(uint32_t slot, uint64_t value) const {
-    return table_[Hash(slot, value) & (table_.size() - 1)].count;
+  // Starts loading the pair's home entry (see WindowGroup::ProcessChunk).
+  void Prefetch(uint32_t slot, uint64_t value) const {
+    PrefetchLine(&table_[Hash(slot, value) & (table_.size() - 1)]);
   }
   size_t bytes_reserved() const { return table_.capacity() * sizeof(Entry); }
   template <typename F>

@@ -16,6 +16,7 @@
 
 #include "common/binary_io.h"
 #include "features/internal/mapped_array.h"
+#include "features/internal/prefetch.h"
 
 namespace sluice::features::internal {
 
@@ -58,15 +59,13 @@ class RingPool {
     }
     return false;
   }
-  // Loads every cache line of the block of `r` (none if it has no block);
-  // returns a value to sink.
-  uint64_t TouchBlock(const RingRef& r) const {
-    if (r.capacity <= 1) return 0;
+  // Starts loading every cache line of the block of `r` (none without one).
+  void PrefetchBlock(const RingRef& r) const {
+    if (r.capacity == 0) return;
+    // Blocks start on a line, or (under 64 bytes) within one (Allocate).
     const uint64_t* p = &store_[static_cast<size_t>(r.offset) * width_];
     const size_t words = size_t{r.capacity} * width_;
-    uint64_t acc = p[words - 1];
-    for (size_t w = 0; w < words; w += 8) acc += p[w];
-    return acc;
+    for (size_t w = 0; w < words; w += 8) PrefetchLine(p + w);
   }
   // Appends a record and returns it to be filled.
   uint64_t* PushBack(RingRef& r) {

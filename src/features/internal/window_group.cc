@@ -7,6 +7,7 @@
 #include "common/check.h"
 #include "features/internal/distinct_sketch.h"
 #include "features/internal/double_double.h"
+#include "features/internal/prefetch.h"
 
 namespace sluice::features::internal {
 namespace {
@@ -616,29 +617,29 @@ void WindowGroup::EmitAll(const std::vector<GroupMember*>& members, Batch& batch
   for (GroupMember* m : members) Emit<S>(*m, batch, row, slot, t, n);
 }
 
-uint64_t WindowGroup::Touch(const uint32_t* slots, const int64_t* times, size_t rows) const {
-  uint64_t acc = 0;
-  // The oldest record (eviction reads it) and, for min/max queues, the
-  // newest (entering compares with it; a plain ring's new record is only
-  // written, which does not wait for memory), one queue at a time: the loops
-  // are short, so that many rows' loads are under way at once.
-  auto queue = [&](const RingPool& pool, uint32_t at, bool back) {
+void WindowGroup::Prefetch(const uint32_t* slots, const int64_t* times, size_t rows) const {
+  // The oldest record of each queue (eviction reads it) and the newest
+  // (min/max queues compare an entering value with it; a ring writes the
+  // next record there), one queue at a time.
+  auto queue = [&](const RingPool& pool, uint32_t at) {
     for (size_t row = 0; row < rows; ++row) {
       if (slots[row] == KeyTable::kNoSlot) continue;
       const RingRef& q = *Field<RingRef>(slots[row], at);
-      if (q.size != 0) acc += pool.Front(q)[0] + (back ? pool.Back(q)[0] : 0);
+      if (q.size == 0) continue;
+      PrefetchLine(pool.Front(q));
+      PrefetchLine(pool.Back(q));
     }
   };
-  if (needs_.ring) queue(ring_pool_, at_.ring, false);
-  if (needs_.min) queue(min_pool_, at_.min_q, true);
-  if (needs_.max) queue(max_pool_, at_.max_q, true);
+  if (needs_.ring) queue(ring_pool_, at_.ring);
+  if (needs_.min) queue(min_pool_, at_.min_q);
+  if (needs_.max) queue(max_pool_, at_.max_q);
   if (needs_.distinct && needs_.ring) {
     // Keys that count by scanning their window: every line of it (entering
     // and leaving values are compared with all the others).
     for (size_t row = 0; row < rows; ++row) {
       const uint32_t slot = slots[row];
       if (slot == KeyTable::kNoSlot || (distinct(slot) & kPairTable) != 0) continue;
-      acc += ring_pool_.TouchBlock(ring(slot));
+      ring_pool_.PrefetchBlock(ring(slot));
     }
     // Others: the count of the pair that the oldest event's eviction will lower.
     for (size_t row = 0; row < rows; ++row) {
@@ -648,11 +649,10 @@ uint64_t WindowGroup::Touch(const uint32_t* slots, const int64_t* times, size_t 
       if (r.size == 0) continue;
       const uint64_t* oldest = ring_pool_.Front(r);
       if (static_cast<int64_t>(oldest[0]) <= times[row] - window_ns_) {
-        acc += pairs_.Touch(slot, oldest[1]);
+        pairs_.Prefetch(slot, oldest[1]);
       }
     }
   }
-  return acc;
 }
 
 void WindowGroup::Process(Batch& batch, const uint32_t* slots, int time_column) {
@@ -700,14 +700,13 @@ void WindowGroup::Process(Batch& batch, const uint32_t* slots, int time_column) 
 void WindowGroup::ProcessChunk(Batch& batch, const uint32_t* slots, const int64_t* times,
                                const Column* filter, const Column* value, size_t begin,
                                size_t end) {
-  // Window contents are scattered over memory. A first pass loads what every
-  // row will read (plain loads in a tight loop, which the CPU overlaps;
-  // measured faster here than prefetch instructions, which it may drop), so
-  // that the pass that updates it finds it in cache. The per-key records
-  // were loaded once for every group (FeatureState::RunStep).
-  touch_sink_ += Touch(slots + begin, times + begin, end - begin);
-  // Which rows enter the window, and their values (strings interned here,
-  // in loops of their own for the same reason).
+  // Window contents are scattered over memory. A first pass starts loading
+  // what every row will read, so that the pass that updates it finds it in
+  // cache (or on its way) while the passes in between run. The per-key
+  // records were loaded once for every group (FeatureState::RunStep).
+  Prefetch(slots + begin, times + begin, end - begin);
+  // Which rows enter the window, and their values (long strings interned
+  // here, in loops of their own for the same reason).
   for (size_t row = begin; row < end; ++row) {
     enters_[row] = static_cast<Flag>(
         slots[row] != KeyTable::kNoSlot && batch.row_error(row) == 0 &&
@@ -751,15 +750,13 @@ void WindowGroup::ProcessChunk(Batch& batch, const uint32_t* slots, const int64_
     ValueWords(*value, begin, end);
   }
   if (needs_.distinct) {
-    // The (key, value) counts are one more scattered table: load the home
-    // entry of each pair that will be added.
-    uint64_t probed = 0;
+    // The (key, value) counts are one more scattered table: the home entry
+    // of each pair that will be added.
     for (size_t row = begin; row < end; ++row) {
       if (enters_[row] != Flag::kNo && (!needs_.ring || (distinct(slots[row]) & kPairTable) != 0)) {
-        probed += pairs_.Touch(slots[row], words_[row]);
+        pairs_.Prefetch(slots[row], words_[row]);
       }
     }
-    touch_sink_ += probed;
   }
   // The updates, row by row, specialised for the groups of one kind of
   // aggregate (their needs known at compile time), generic for the rest.

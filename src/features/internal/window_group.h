@@ -184,9 +184,9 @@ class WindowGroup {
   bool GetField(StateReader& r, bool needed, uint32_t offset, size_t per_slot, size_t slots);
   // The sliding sketches' heap bytes: window contents, freed as values leave.
   size_t SlidingSketchBytes() const;
-  // Loads the window contents that the rows' events will read (see
-  // Process); returns a value to sink.
-  uint64_t Touch(const uint32_t* slots, const int64_t* times, size_t rows) const;
+  // Starts loading the window contents that the rows' events will read
+  // (see ProcessChunk).
+  void Prefetch(const uint32_t* slots, const int64_t* times, size_t rows) const;
   // words_[row] for rows [begin, end) from the value column `c` (not strings).
   void ValueWords(const Column& c, size_t begin, size_t end);
   template <uint32_t S>
@@ -255,7 +255,7 @@ class WindowGroup {
   Needs needs_;
   uint32_t shape_ = 0;  // needs_ as bits, set by DeclareFields()
   bool int_sum_ = false;
-  uint64_t touch_sink_ = 0;       // keeps the loads of Touch() from being optimised away
+  uint64_t touch_sink_ = 0;       // keeps the loads of interning's passes from being optimised away
   std::vector<Flag> enters_;      // this batch: the row enters the window
   std::vector<uint64_t> words_;   // this batch: the row's value
   std::vector<uint64_t> hashes_;  // this batch: string values' hashes
