@@ -177,7 +177,12 @@ namespace {
 constexpr uint32_t kImageMagic = 0x53464c53;  // "SLFS"
 // 2: each key table and group is a section with its lineage, so that a
 // reloaded pipeline can keep what it still defines the same way.
-constexpr uint32_t kImageVersion = 2;
+// 3: string values of up to 7 bytes are held as their own words, not as
+// ids in the string pool (string_pool.h). Version 2 images load (their
+// short strings' ids are converted); sluice before version 3 refuses
+// version 3 images instead of reading those words as ids.
+constexpr uint32_t kImageVersion = 3;
+constexpr uint32_t kOldestImageVersion = 2;
 
 std::string Definition(const FeatureSet& set) {
   std::string d;
@@ -205,7 +210,7 @@ Status ReadImage(std::string_view bytes, Image* image) {
   if (!r.Get(&magic) || magic != kImageMagic || !r.Get(&version)) {
     return InvalidInput("not a sluice feature-state image");
   }
-  if (version != kImageVersion) {
+  if (version < kOldestImageVersion || version > kImageVersion) {
     return InvalidInput("feature-state image version " + std::to_string(version) +
                         " is not supported (this sluice writes version " +
                         std::to_string(kImageVersion) + ")");

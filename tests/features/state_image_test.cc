@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 
 #include "pipeline/spec.h"
@@ -44,8 +45,10 @@ std::shared_ptr<const runtime::Engine> Build() {
 
 // Runs `n` seeded events starting at `first` through `state`; returns the
 // feature columns as text, row by row.
+// `prefix` starts the string values: short ones are held as their own
+// words, long ones interned.
 std::string Feed(const runtime::Engine& engine, features::FeatureState* state, uint32_t seed,
-                 int first, int n) {
+                 int first, int n, const std::string& prefix = "s") {
   std::mt19937 rng(seed);
   Batch batch(engine.layout(), 64);
   const auto& f = engine.source_fields();
@@ -61,7 +64,7 @@ std::string Feed(const runtime::Engine& engine, features::FeatureState* state, u
       batch.column(f[0].column).valid()[r] = 1;
       batch.column(f[0].column).data<int64_t>()[r] = int64_t{first + i} * 700;
       put_s(f[1].column, "k" + std::to_string(rng() % 5), true);
-      put_s(f[2].column, "s" + std::to_string(rng() % 9), rng() % 7 != 0);
+      put_s(f[2].column, prefix + std::to_string(rng() % 9), rng() % 7 != 0);
       batch.column(f[3].column).valid()[r] = rng() % 5 != 0;
       batch.column(f[3].column).data<double>()[r] = static_cast<double>(rng() % 10000) / 7.0;
       batch.column(f[4].column).valid()[r] = 1;
@@ -97,6 +100,40 @@ TEST(StateImage, RestoredStateComputesWhatTheOriginalWould) {
   EXPECT_EQ(restored->Save(), image);
   EXPECT_EQ(Feed(*engine, restored.get(), 2, 3000, 2000),
             Feed(*engine, original.get(), 2, 3000, 2000));
+}
+
+TEST(StateImage, RestoredStateComputesWhatTheOriginalWouldWithInternedStrings) {
+  auto engine = Build();
+  ASSERT_TRUE(engine);
+  const std::string prefix = "a value longer than seven bytes ";
+  auto original = engine->NewFeatureState();
+  Feed(*engine, original.get(), 1, 0, 3000, prefix);
+  const std::string image = original->Save();
+  auto restored = engine->NewFeatureState();
+  ASSERT_TRUE(restored->Load(image).ok());
+  EXPECT_EQ(restored->Save(), image);
+  // Long and short values mixed after the restart.
+  EXPECT_EQ(Feed(*engine, restored.get(), 2, 3000, 1000, prefix),
+            Feed(*engine, original.get(), 2, 3000, 1000, prefix));
+  EXPECT_EQ(Feed(*engine, restored.get(), 5, 4000, 1000),
+            Feed(*engine, original.get(), 5, 4000, 1000));
+}
+
+TEST(StateImage, ImagesOfLaterVersionsAreRefusedByName) {
+  auto engine = Build();
+  ASSERT_TRUE(engine);
+  auto state = engine->NewFeatureState();
+  Feed(*engine, state.get(), 6, 0, 200);
+  std::string image = state->Save();
+  for (uint32_t version : {1u, 4u}) {
+    std::memcpy(image.data() + 4, &version, sizeof version);  // after the magic
+    auto fresh = engine->NewFeatureState();
+    const Status s = fresh->Load(image);
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("version " + std::to_string(version) + " is not supported"),
+              std::string::npos)
+        << s.message();
+  }
 }
 
 TEST(StateImage, TruncatedOrAlteredImagesAreRefusedWithoutCrashing) {

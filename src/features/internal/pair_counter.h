@@ -32,10 +32,14 @@ class PairCounter {
     }
     return true;
   }
-  // Replaces each value v by f(v).
+  // Replaces each value v by f(v); the table is rebuilt only if a value
+  // changes.
   // REQUIRES: f maps different values to different values.
   template <typename F>
   void MapValues(F f) {
+    bool changes = false;
+    for (const Entry& e : table_) changes = changes || (e.count != 0 && f(e.value) != e.value);
+    if (!changes) return;
     std::vector<Entry> old(table_.size());
     old.swap(table_);
     const size_t mask = table_.size() - 1;

@@ -1008,15 +1008,13 @@ void WindowGroup::RewordStrings() {
   }
   // The pairs of unbounded windows hold a reference each; those of time
   // windows are counted from the ring's records, which hold them.
-  pairs_.MapValues([&](uint64_t word) {
-    uint64_t now = word;
-    if (needs_.ring) {
-      now = strings_->Current(word);
-    } else {
-      held(now);
-    }
-    return now;
-  });
+  if (!needs_.ring) {
+    pairs_.AllValues([&](uint64_t word) {
+      if (strings_->Current(word) != word) released.push_back(static_cast<uint32_t>(word));
+      return true;
+    });
+  }
+  pairs_.MapValues([this](uint64_t word) { return strings_->Current(word); });
   for (uint32_t id : released) strings_->ReleaseWord(id);
 }
 
