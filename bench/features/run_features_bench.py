@@ -428,7 +428,7 @@ def main():
     parser.add_argument("--reps", type=int, default=3, help="runs of each sluice mode (median taken)")
     parser.add_argument("--pandas-reps", type=int, default=None,
                         help="runs of pandas (default: --reps; about 20 s each at 1M events)")
-    parser.add_argument("--sluice", default=os.path.join(ROOT, "build/bench-features/src/cli/sluice"))
+    parser.add_argument("--sluice", default=os.path.join(ROOT, "build/release/src/cli/sluice"))
     parser.add_argument("--pipeline", default=os.path.join(HERE, "bench_features.yaml"))
     parser.add_argument("--work-dir", help="where the input and outputs go (default: a new temporary "
                         "folder, removed at the end unless --keep); an input already there is reused")
@@ -444,9 +444,16 @@ def main():
         parser.error("--pandas-reps must be at least 1")
     if not os.access(args.sluice, os.X_OK):
         parser.error(f"no sluice binary at {args.sluice}: build it with\n"
-                     f"  cmake -S {ROOT} -B {ROOT}/build/bench-features -G Ninja "
-                     f"-DCMAKE_BUILD_TYPE=Release && nice ninja -C {ROOT}/build/bench-features sluice\n"
+                     f"  {ROOT}/scripts/build.sh release\n"
                      "or pass --sluice")
+    # A binary older than the sources measures old code (it happened).
+    newest = max((os.path.getmtime(os.path.join(d, f))
+                  for top in ("src", "include") for d, _, files in os.walk(os.path.join(ROOT, top))
+                  for f in files), default=0.0)
+    if os.path.getmtime(args.sluice) < newest:
+        print(f"warning: {args.sluice} is older than the newest file under src/ or include/: "
+              "rebuild it (scripts/build.sh release) or the figures are those of older code",
+              file=sys.stderr, flush=True)
 
     temporary = args.work_dir is None
     work = tempfile.mkdtemp(prefix="sluice-features-bench-") if temporary else args.work_dir

@@ -205,31 +205,23 @@ TEST(KeyTable, ExpiredScansTheRangeAsked) {
 namespace sluice::features::internal {
 namespace {
 
-// HashBytes as first written (the tail copied into a zeroed word): key
-// groups and saved states depend on its values, which must never change.
+// HashBytes as first defined, restated: words read byte by byte
+// (little-endian), the last one zero-padded. Key groups and saved states
+// depend on its values, which must never change.
 uint64_t ReferenceHash(std::string_view bytes) {
-  constexpr uint64_t kMul = 0xc6a4a7935bd1e995ULL;
-  uint64_t h = 0x9e3779b97f4a7c15ULL ^ (bytes.size() * kMul);
-  size_t i = 0;
-  for (; i + 8 <= bytes.size(); i += 8) {
-    uint64_t k;
-    std::memcpy(&k, bytes.data() + i, 8);
-    k *= kMul;
-    k ^= k >> 47;
-    k *= kMul;
-    h ^= k;
-    h *= kMul;
-  }
-  if (i < bytes.size()) {
-    uint64_t k = 0;
-    std::memcpy(&k, bytes.data() + i, bytes.size() - i);
-    h ^= k;
-    h *= kMul;
-  }
-  h ^= h >> 47;
-  h *= kMul;
-  h ^= h >> 47;
-  return h;
+  constexpr uint64_t kM = 0xc6a4a7935bd1e995ULL;
+  const auto word_at = [&](size_t at, size_t n) {
+    uint64_t w = 0;
+    for (size_t b = 0; b < n; ++b)
+      w |= uint64_t{static_cast<unsigned char>(bytes[at + b])} << (8 * b);
+    return w;
+  };
+  const auto fold = [](uint64_t x) { return x ^ (x >> 47); };
+  uint64_t h = 0x9e3779b97f4a7c15ULL ^ (bytes.size() * kM);
+  const size_t whole = bytes.size() / 8;
+  for (size_t w = 0; w < whole; ++w) h = (h ^ (fold(word_at(8 * w, 8) * kM) * kM)) * kM;
+  if (const size_t rest = bytes.size() % 8; rest != 0) h = (h ^ word_at(8 * whole, rest)) * kM;
+  return fold(fold(h) * kM);
 }
 
 TEST(HashBytes, KeepsItsValuesForEveryLengthAndPlace) {
