@@ -135,6 +135,34 @@ TEST(KeyTable, FindsKeysWhoseChainsCrossTheMovedPart) {
   for (const auto& [key, slot] : runs) EXPECT_EQ(table.Insert(key, 3), slot);
 }
 
+TEST(KeyTable, KeysOfEveryShortLengthAreToldApart) {
+  // Keys of 0 to 16 bytes (inline up to 12), each pair differing in one
+  // byte only, at every position: each gets a slot of its own, and finds it.
+  KeyTable table = NewTable();
+  std::unordered_map<std::string, uint32_t> slots;
+  for (size_t n = 0; n <= 16; ++n) {
+    const std::string base(n, 'k');
+    std::vector<std::string> keys = {base};
+    for (size_t at = 0; at < n; ++at) {
+      std::string other = base;
+      other[at] = '\0';
+      keys.push_back(other);
+      other[at] = '\xff';
+      keys.push_back(other);
+    }
+    for (const std::string& key : keys) {
+      const uint32_t slot = table.Insert(key, 1);
+      ASSERT_TRUE(slots.emplace(key, slot).second || slots[key] == slot);
+    }
+  }
+  std::unordered_map<uint32_t, int> uses;
+  for (const auto& [key, slot] : slots) {
+    EXPECT_EQ(table.Insert(key, 2), slot);
+    EXPECT_EQ(++uses[slot], 1) << "two keys share slot " << slot;
+  }
+  EXPECT_EQ(table.live(), slots.size());
+}
+
 TEST(KeyTable, EmptiedAndRefilledWhileGrowing) {
   KeyTable table = NewTable();
   std::unordered_map<std::string, uint32_t> model;

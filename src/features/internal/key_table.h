@@ -157,10 +157,23 @@ class KeyTable {
     const StoredKey& k = entries_[slot].key;
     if (k.size != key.size()) return false;
     if (key.size() <= sizeof k.bytes) {
-      // Inline keys are zero after their bytes: compare all 12 (no call).
-      char padded[sizeof k.bytes] = {};
-      std::memcpy(padded, key.data(), key.size());
-      return std::memcmp(padded, k.bytes, sizeof k.bytes) == 0;
+      // Inline keys are zero after their bytes: compare all 12 as two words
+      // read with fixed-size loads (no library call).
+      static_assert(sizeof k.bytes == 12);
+      const size_t n = key.size();
+      uint64_t lo;
+      uint32_t hi = 0;
+      if (n >= 8) {
+        std::memcpy(&lo, key.data(), 8);
+        hi = static_cast<uint32_t>(LoadShortBytes(key.data() + 8, n - 8));
+      } else {
+        lo = LoadShortBytes(key.data(), n);
+      }
+      uint64_t stored_lo;
+      uint32_t stored_hi;
+      std::memcpy(&stored_lo, k.bytes, 8);
+      std::memcpy(&stored_hi, k.bytes + 8, 4);
+      return lo == stored_lo && hi == stored_hi;
     }
     return KeyOf(slot) == key;
   }
