@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -250,6 +251,21 @@ uint64_t ReferenceHash(std::string_view bytes) {
   for (size_t w = 0; w < whole; ++w) h = (h ^ (fold(word_at(8 * w, 8) * kM) * kM)) * kM;
   if (const size_t rest = bytes.size() % 8; rest != 0) h = (h ^ word_at(8 * whole, rest)) * kM;
   return fold(fold(h) * kM);
+}
+
+TEST(LoadShortBytes, ReadsExactlyTheBytesAsked) {
+  // Up to 7 bytes as a little-endian word, zero above them, never reading
+  // past them (ASan: the bytes sit at the end of their allocation).
+  std::mt19937_64 rng(5);
+  for (int round = 0; round < 200; ++round) {
+    for (size_t n = 0; n <= 7; ++n) {
+      auto bytes = std::make_unique<char[]>(n == 0 ? 1 : n);
+      for (size_t i = 0; i < n; ++i) bytes[i] = static_cast<char>(rng());
+      uint64_t want = 0;
+      std::memcpy(&want, bytes.get(), n);
+      ASSERT_EQ(LoadShortBytes(bytes.get(), n), want) << "length " << n;
+    }
+  }
 }
 
 TEST(HashBytes, KeepsItsValuesForEveryLengthAndPlace) {

@@ -118,7 +118,6 @@ class StringPool {
   void Release(uint32_t id) {
     if (--refs_[id] == 0) Forget(id);
   }
-  std::string_view Get(uint32_t id) const { return entries_[id].text; }
   size_t size() const { return live_; }
   bool Valid(uint32_t id) const { return id < entries_.size() && refs_[id] != 0; }
   size_t bytes_estimate() const {
