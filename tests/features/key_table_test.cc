@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <memory>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -259,11 +258,11 @@ TEST(LoadShortBytes, ReadsExactlyTheBytesAsked) {
   std::mt19937_64 rng(5);
   for (int round = 0; round < 200; ++round) {
     for (size_t n = 0; n <= 7; ++n) {
-      auto bytes = std::make_unique<char[]>(n == 0 ? 1 : n);
-      for (size_t i = 0; i < n; ++i) bytes[i] = static_cast<char>(rng());
+      std::vector<char> bytes(n);  // exactly n bytes on the heap
+      for (char& c : bytes) c = static_cast<char>(rng());
       uint64_t want = 0;
-      std::memcpy(&want, bytes.get(), n);
-      ASSERT_EQ(LoadShortBytes(bytes.get(), n), want) << "length " << n;
+      if (n != 0) std::memcpy(&want, bytes.data(), n);
+      ASSERT_EQ(LoadShortBytes(bytes.data(), n), want) << "length " << n;
     }
   }
 }
