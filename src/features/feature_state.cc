@@ -181,7 +181,10 @@ constexpr uint32_t kImageMagic = 0x53464c53;  // "SLFS"
 // ids in the string pool (string_pool.h). Version 2 images load (their
 // short strings' ids are converted); sluice before version 3 refuses
 // version 3 images instead of reading those words as ids.
-constexpr uint32_t kImageVersion = 3;
+// 4: a window queue of one record may hold it in its reference, without a
+// block (ring_pool.h). Version 2 and 3 images load as they are; sluice
+// before version 4 refuses version 4 images.
+constexpr uint32_t kImageVersion = 4;
 constexpr uint32_t kOldestImageVersion = 2;
 
 std::string Definition(const FeatureSet& set) {

@@ -6,16 +6,18 @@
 
 namespace sluice {
 
-char* StringArena::Allocate(size_t n) {
+char* StringArena::NextBlock(size_t n) {
+  // The current block is full: the next one kept from earlier batches that
+  // has room, or a new one.
+  if (!blocks_.empty()) ++current_;
   while (current_ < blocks_.size()) {
     Block& b = blocks_[current_];
-    if (b.size - used_ >= n) {
-      char* p = b.data.get() + used_;
-      used_ += n;
-      return p;
+    if (b.size >= n) {
+      next_ = b.data.get() + n;
+      end_ = b.data.get() + b.size;
+      return b.data.get();
     }
     ++current_;
-    used_ = 0;
   }
   // The first block is small (a batch of one event needs little), the
   // others full-sized; bytes are not zeroed (they are written before read).
@@ -23,13 +25,16 @@ char* StringArena::Allocate(size_t n) {
   const size_t size = std::max(wanted, n);
   blocks_.push_back(Block{std::make_unique_for_overwrite<char[]>(size), size});
   current_ = blocks_.size() - 1;
-  used_ = n;
+  next_ = blocks_.back().data.get() + n;
+  end_ = blocks_.back().data.get() + size;
   return blocks_.back().data.get();
 }
 
 void StringArena::Reset() {
   current_ = 0;
-  used_ = 0;
+  if (blocks_.empty()) return;
+  next_ = blocks_[0].data.get();
+  end_ = next_ + blocks_[0].size;
 }
 
 size_t StringArena::bytes_reserved() const {

@@ -36,8 +36,16 @@ class StringArena {
   StringArena(const StringArena&) = delete;
   StringArena& operator=(const StringArena&) = delete;
 
-  // Returns `n` writable bytes, valid until Reset().
-  char* Allocate(size_t n);
+  // Returns `n` writable bytes, valid until Reset(). Inline while the
+  // current block has room (most calls); the rest in NextBlock().
+  char* Allocate(size_t n) {
+    if (static_cast<size_t>(end_ - next_) >= n && next_ != nullptr) {
+      char* p = next_;
+      next_ += n;
+      return p;
+    }
+    return NextBlock(n);
+  }
   std::string_view Copy(std::string_view s) {
     if (s.empty()) return {};
     char* p = Allocate(s.size());
@@ -52,10 +60,13 @@ class StringArena {
     std::unique_ptr<char[]> data;
     size_t size;
   };
+  char* NextBlock(size_t n);
+
   size_t block_size_;
   std::vector<Block> blocks_;
-  size_t current_ = 0;  // index of the block being filled
-  size_t used_ = 0;     // bytes used in blocks_[current_]
+  size_t current_ = 0;    // index of the block being filled
+  char* next_ = nullptr;  // its first free byte
+  char* end_ = nullptr;   // its end
 };
 
 struct ColumnSpec {

@@ -125,7 +125,7 @@ TEST(StateImage, ImagesOfLaterVersionsAreRefusedByName) {
   auto state = engine->NewFeatureState();
   Feed(*engine, state.get(), 6, 0, 200);
   std::string image = state->Save();
-  for (uint32_t version : {1u, 4u}) {
+  for (uint32_t version : {1u, 5u}) {
     std::memcpy(image.data() + 4, &version, sizeof version);  // after the magic
     auto fresh = engine->NewFeatureState();
     const Status s = fresh->Load(image);

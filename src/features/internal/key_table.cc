@@ -7,40 +7,6 @@
 
 namespace sluice::features::internal {
 
-uint64_t HashBytes(std::string_view bytes) {
-  // A 64-bit multiply-xorshift hash over 8-byte words (in the spirit of
-  // MurmurHash64A). Fixed here, so that key groups are stable everywhere.
-  constexpr uint64_t kMul = 0xc6a4a7935bd1e995ULL;
-  uint64_t h = 0x9e3779b97f4a7c15ULL ^ (bytes.size() * kMul);
-  size_t i = 0;
-  for (; i + 8 <= bytes.size(); i += 8) {
-    uint64_t k;
-    std::memcpy(&k, bytes.data() + i, 8);
-    k *= kMul;
-    k ^= k >> 47;
-    k *= kMul;
-    h ^= k;
-    h *= kMul;
-  }
-  if (const size_t rem = bytes.size() - i; rem != 0) {
-    // The last 1-7 bytes as a little-endian word, zero above them, read
-    // without a library call.
-    uint64_t k;
-    if (bytes.size() >= 8) {
-      std::memcpy(&k, bytes.data() + bytes.size() - 8, 8);
-      k >>= 8 * (8 - rem);
-    } else {
-      k = LoadShortBytes(bytes.data(), rem);
-    }
-    h ^= k;
-    h *= kMul;
-  }
-  h ^= h >> 47;
-  h *= kMul;
-  h ^= h >> 47;
-  return h;
-}
-
 KeyTable::KeyTable(std::vector<int> columns, std::vector<Type> types, uint32_t key_groups,
                    int64_t max_window_ns)
     : columns_(std::move(columns)),
@@ -67,38 +33,84 @@ void KeyTable::FreeIndex(Index* index) {
   *index = Index{};
 }
 
-bool KeyTable::Encode(const Batch& batch, size_t row, std::string* out) const {
-  const size_t begin = out->size();
+namespace {
+
+// Copies `s` to `out`, which has at least 8 bytes of room past s.size():
+// strings of up to 16 bytes (most keys) with fixed-size loads and stores
+// that stay inside `s`, not a library call.
+void CopyKeyBytes(char* out, std::string_view s) {
+  const size_t n = s.size();
+  if (n <= 7) {
+    const uint64_t w = LoadShortBytes(s.data(), n);  // zero above n bytes
+    std::memcpy(out, &w, 8);
+  } else if (n <= 16) {
+    uint64_t head, tail;
+    std::memcpy(&head, s.data(), 8);
+    std::memcpy(&tail, s.data() + n - 8, 8);
+    std::memcpy(out, &head, 8);
+    std::memcpy(out + n - 8, &tail, 8);
+  } else {
+    std::memcpy(out, s.data(), n);
+  }
+}
+
+}  // namespace
+
+size_t KeyTable::EncodedBound(const Batch& batch, size_t rows) const {
+  size_t bound = kEncodeSlack;
   for (size_t i = 0; i < columns_.size(); ++i) {
-    const Column& c = batch.column(columns_[i]);
-    if (!c.is_valid(row)) {
-      out->resize(begin);
-      return false;
-    }
     switch (types_[i].kind) {
       case TypeKind::kString: {
-        std::string_view s = c.data<std::string_view>()[row];
-        const auto n = static_cast<uint32_t>(s.size());
-        out->append(reinterpret_cast<const char*>(&n), sizeof n);
-        out->append(s);
+        const std::string_view* s = batch.column(columns_[i]).data<std::string_view>();
+        bound += rows * sizeof(uint32_t);
+        for (size_t row = 0; row < rows; ++row) bound += s[row].size();
         break;
       }
       case TypeKind::kBool:
-        out->push_back(c.data<uint8_t>()[row] != 0 ? 1 : 0);
+        bound += rows;
         break;
-      case TypeKind::kEnum: {
-        const int32_t v = c.data<int32_t>()[row];
-        out->append(reinterpret_cast<const char*>(&v), sizeof v);
+      case TypeKind::kEnum:
+        bound += rows * sizeof(int32_t);
         break;
-      }
-      default: {  // int64, timestamp
-        const int64_t v = c.data<int64_t>()[row];
-        out->append(reinterpret_cast<const char*>(&v), sizeof v);
+      default:
+        bound += rows * sizeof(int64_t);
         break;
-      }
     }
   }
-  return true;
+  return bound;
+}
+
+size_t KeyTable::Encode(const Batch& batch, size_t row, char* out) const {
+  // Each value in turn: a string as its 32-bit length and its bytes; a bool
+  // as one byte; an enum as its int32 index; int64 and timestamps as eight
+  // bytes (all little-endian).
+  char* p = out;
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    const Column& c = batch.column(columns_[i]);
+    if (!c.is_valid(row)) return kNullKey;
+    switch (types_[i].kind) {
+      case TypeKind::kString: {
+        const std::string_view s = c.data<std::string_view>()[row];
+        const auto n = static_cast<uint32_t>(s.size());
+        std::memcpy(p, &n, sizeof n);
+        CopyKeyBytes(p + sizeof n, s);
+        p += sizeof n + n;
+        break;
+      }
+      case TypeKind::kBool:
+        *p++ = c.data<uint8_t>()[row] != 0 ? 1 : 0;
+        break;
+      case TypeKind::kEnum:
+        std::memcpy(p, &c.data<int32_t>()[row], sizeof(int32_t));
+        p += sizeof(int32_t);
+        break;
+      default:  // int64, timestamp
+        std::memcpy(p, &c.data<int64_t>()[row], sizeof(int64_t));
+        p += sizeof(int64_t);
+        break;
+    }
+  }
+  return static_cast<size_t>(p - out);
 }
 
 uint32_t KeyTable::Find(std::string_view key, uint64_t hash) const {
@@ -202,18 +214,11 @@ uint32_t KeyTable::Add(std::string_view key, uint64_t hash, int64_t time) {
   return slot;
 }
 
-uint32_t KeyTable::Lookup(const Batch& batch, size_t row, int64_t time) {
-  key_scratch_.clear();
-  if (!Encode(batch, row, &key_scratch_)) return kNoSlot;
-  const uint64_t hash = HashBytes(key_scratch_);
-  uint32_t slot = Find(key_scratch_, hash);
-  if (slot == kNoSlot) return Add(key_scratch_, hash, time);
-  entries_[slot].last_time = time;
-  return slot;
-}
-
 void KeyTable::LookupBatch(const Batch& batch, size_t rows, const int64_t* times, uint32_t* slots) {
-  batch_keys_.clear();
+  // Every row's key fits in the bound: the buffer only ever grows.
+  const size_t bound = EncodedBound(batch, rows);
+  if (batch_keys_.size() < bound) batch_keys_.resize(bound);
+  char* const keys = batch_keys_.data();
   batch_hashes_.resize(rows);
   batch_ends_.resize(rows);
   uint64_t touched = 0;
@@ -223,16 +228,33 @@ void KeyTable::LookupBatch(const Batch& batch, size_t rows, const int64_t* times
   const size_t mask = index_.size - 1;
   // Pass 1: encode and hash every key. Pass 2: load its home bucket (plain
   // loads in a tight loop, which the CPU overlaps).
+  size_t at = 0;
+  // Keys of one string column (an id: most `by` clauses) encoded inline.
+  const Column* text_key = columns_.size() == 1 && types_[0].kind == TypeKind::kString
+                               ? &batch.column(columns_[0])
+                               : nullptr;
   for (size_t row = 0; row < rows; ++row) {
-    const size_t at = batch_keys_.size();
-    const bool ok = batch.row_error(row) == 0 && Encode(batch, row, &batch_keys_);
+    size_t n = kNullKey;
+    if (batch.row_error(row) == 0) {
+      if (text_key == nullptr) {
+        n = Encode(batch, row, keys + at);
+      } else if (text_key->is_valid(row)) {  // as Encode() writes it
+        const std::string_view text = text_key->data<std::string_view>()[row];
+        const auto size = static_cast<uint32_t>(text.size());
+        std::memcpy(keys + at, &size, sizeof size);
+        CopyKeyBytes(keys + at + sizeof size, text);
+        n = sizeof size + size;
+      }
+    }
+    const bool ok = n != kNullKey;
     if (ok) {
-      batch_hashes_[row] = HashBytes({batch_keys_.data() + at, batch_keys_.size() - at});
+      batch_hashes_[row] = HashBytes({keys + at, n});
+      at += n;
     } else {
       batch_hashes_[row] = 0;
       slots[row] = kNoSlot;
     }
-    batch_ends_[row] = static_cast<uint32_t>(batch_keys_.size()) | (ok ? 0u : 0x80000000u);
+    batch_ends_[row] = static_cast<uint32_t>(at) | (ok ? 0u : 0x80000000u);
   }
   for (size_t row = 0; row < rows; ++row) {
     if ((batch_ends_[row] & 0x80000000u) == 0) touched += index_.buckets[batch_hashes_[row] & mask];
@@ -249,7 +271,7 @@ void KeyTable::LookupBatch(const Batch& batch, size_t rows, const int64_t* times
     const uint32_t end_word = batch_ends_[row];
     if ((end_word & 0x80000000u) != 0) continue;
     const uint32_t end = end_word;
-    const std::string_view key(batch_keys_.data() + begin, end - begin);
+    const std::string_view key(keys + begin, end - begin);
     begin = end;
     const uint64_t hash = batch_hashes_[row];
     uint32_t slot = Find(key, hash);

@@ -22,8 +22,6 @@
 
 namespace sluice::features::internal {
 
-uint64_t HashBytes(std::string_view bytes);
-
 // Bytes [0, n) of `p` as a little-endian word, zero above them, for n <= 7,
 // read with fixed-size loads that stay inside the n bytes.
 inline uint64_t LoadShortBytes(const char* p, size_t n) {
@@ -36,6 +34,41 @@ inline uint64_t LoadShortBytes(const char* p, size_t n) {
   }
   if (n == 0) return 0;
   return byte(0) | (byte(n / 2) << (8 * (n / 2))) | (byte(n - 1) << (8 * (n - 1)));
+}
+
+// Inline: every event's key and string values are hashed.
+inline uint64_t HashBytes(std::string_view bytes) {
+  // A 64-bit multiply-xorshift hash over 8-byte words (in the spirit of
+  // MurmurHash64A). Fixed here, so that key groups are stable everywhere.
+  constexpr uint64_t kMul = 0xc6a4a7935bd1e995ULL;
+  uint64_t h = 0x9e3779b97f4a7c15ULL ^ (bytes.size() * kMul);
+  size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    uint64_t k;
+    std::memcpy(&k, bytes.data() + i, 8);
+    k *= kMul;
+    k ^= k >> 47;
+    k *= kMul;
+    h ^= k;
+    h *= kMul;
+  }
+  if (const size_t rem = bytes.size() - i; rem != 0) {
+    // The last 1-7 bytes as a little-endian word, zero above them, read
+    // without a library call.
+    uint64_t k;
+    if (bytes.size() >= 8) {
+      std::memcpy(&k, bytes.data() + bytes.size() - 8, 8);
+      k >>= 8 * (8 - rem);
+    } else {
+      k = LoadShortBytes(bytes.data(), rem);
+    }
+    h ^= k;
+    h *= kMul;
+  }
+  h ^= h >> 47;
+  h *= kMul;
+  h ^= h >> 47;
+  return h;
 }
 
 class KeyTable {
@@ -53,14 +86,11 @@ class KeyTable {
   const std::vector<int>& columns() const { return columns_; }
   int64_t max_window_ns() const { return max_window_ns_; }
 
-  // The slot of row `row`'s key, added if new, with its last event time set
-  // to `time`; kNoSlot when a key value is null.
-  uint32_t Lookup(const Batch& batch, size_t row, int64_t time);
-
-  // Lookup for rows [0, rows) of `batch`: slots[row] gets the row's slot,
-  // or kNoSlot for a null key or a row with a record error. Same results as
-  // calling Lookup row by row; faster, because the hash-table loads of all
-  // rows are issued together before any is needed.
+  // For rows [0, rows) of `batch`: slots[row] gets the slot of the row's
+  // key, added if new, with its last event time set to times[row]; kNoSlot
+  // for a null key or a row with a record error. Rows are looked up in
+  // order, after the hash-table loads of all of them have been issued
+  // together.
   void LookupBatch(const Batch& batch, size_t rows, const int64_t* times, uint32_t* slots);
 
   // Appends to `out` the slots in [begin, begin + count) (clipped to
@@ -92,9 +122,14 @@ class KeyTable {
   bool Load(StateReader& r);
 
  private:
-  // Appends the encoding of row `row`'s key to `out`; false (and nothing
-  // appended) if a key value is null.
-  bool Encode(const Batch& batch, size_t row, std::string* out) const;
+  // Writes the encoding of row `row`'s key at `out` and returns its size,
+  // or kNullKey if a key value is null. `out` has room for the row's share
+  // of EncodedBound() (writes may run up to kEncodeSlack bytes past the key).
+  static constexpr size_t kNullKey = SIZE_MAX;
+  static constexpr size_t kEncodeSlack = 16;
+  size_t Encode(const Batch& batch, size_t row, char* out) const;
+  // Bytes that the keys of rows [0, rows) take encoded, plus kEncodeSlack.
+  size_t EncodedBound(const Batch& batch, size_t rows) const;
   uint32_t Find(std::string_view key, uint64_t hash) const;
   uint32_t FindInOld(std::string_view key, uint64_t hash) const;
   // The old index's bucket holding a slot for which `match(slot)` is true
@@ -195,7 +230,6 @@ class KeyTable {
   MappedArray<uint8_t> in_use_;
   std::vector<uint32_t> free_slots_;
   size_t live_ = 0;
-  std::string key_scratch_;
   // LookupBatch scratch: every row's encoded key, its hash and its end offset.
   std::string batch_keys_;
   std::vector<uint64_t> batch_hashes_;

@@ -1,17 +1,23 @@
 #pragma once
-// Per-key queues of fixed-width records (the events a window holds), stored
-// in one pooled array per window so that a key costs a 16-byte RingRef and
-// no allocation of its own. The pool's capacity doubles as it grows, as a
-// std::vector's would. Capacities are powers of two; storage freed by a
-// shrinking or evicted key is reused through per-size free lists.
+// Per-key queues of [time, value] records (the events a window holds),
+// stored in one pooled array per window so that a key costs a 16-byte
+// RingRef and no allocation of its own. The pool's capacity doubles as it
+// grows, as a std::vector's would. Capacities are powers of two; storage
+// freed by a shrinking or evicted key is reused through per-size free lists.
 //
-// A queue that empties keeps a block of the smallest capacity: short windows
-// (an hour of a card's payments) go from empty to one event and back at
-// almost every event, and would otherwise take a block from a free list and
-// give it back each time. Release() gives it back for good.
+// A queue of one record keeps it in its RingRef, with no block: short
+// windows (an hour of a card's payments) hold zero or one event most of the
+// time, and a record kept inline is read and written with the per-key
+// record that holds the RingRef, without a cache miss of its own. The
+// second record moves both to a block; a queue that empties gives its block
+// back, so that its next record is inline again.
+//
+// Inline records need their time within 2^62 ns of 1970 (the years 1824 to
+// 2116); a queue whose record is outside that range uses a block.
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "common/binary_io.h"
@@ -20,66 +26,116 @@
 
 namespace sluice::features::internal {
 
+// A queue: either a block of the pool (`offset` .. `offset + capacity`, the
+// records from index `head`, `size` of them), or one inline record: its
+// value in the bytes of `offset` and `capacity`, its time (encoded, see
+// RingPool) in those of `head` and `size`, with the top bit of `size` set.
+// All zero: an empty queue without a block.
 struct RingRef {
   uint32_t offset = 0;    // first record of the block, in records
   uint32_t capacity = 0;  // records; 0 = no block
   uint32_t head = 0;      // index of the oldest record within the block
   uint32_t size = 0;
 };
+static_assert(sizeof(RingRef) == 16);
 
 class RingPool {
  public:
-  // `width`: 64-bit words per record.
-  explicit RingPool(uint32_t width) : width_(width) {}
+  // 64-bit words per record: [time, value]. A constant, so that indexing
+  // is shifts and masks.
+  static constexpr uint32_t kWidth = 2;
+  // The largest block: blocks' sizes never reach the inline bit.
+  static constexpr uint32_t kMaxCapacity = uint32_t{1} << 30;
 
-  uint32_t width() const { return width_; }
-  const uint64_t* At(const RingRef& r, uint32_t i) const { return &store_[Index(r, i)]; }
-  uint64_t* At(const RingRef& r, uint32_t i) { return &store_[Index(r, i)]; }
-  const uint64_t* Front(const RingRef& r) const { return At(r, 0); }
-  const uint64_t* Back(const RingRef& r) const { return At(r, r.size - 1); }
-  uint64_t* Back(RingRef& r) { return At(r, r.size - 1); }
+  uint32_t width() const { return kWidth; }
 
-  // Whether one of the `count` records from the i-th, `first`, has `value`
-  // in word `field`: a scan of at most two runs of the block, without the
-  // index arithmetic of At().
-  // REQUIRES: first + count <= r.size.
-  bool Holds(const RingRef& r, uint32_t first, uint32_t count, uint32_t field,
-             uint64_t value) const {
+  static bool IsInline(const RingRef& r) { return (r.size & kInlineBit) != 0; }
+  // Records in the queue.
+  static uint32_t Size(const RingRef& r) { return IsInline(r) ? 1 : r.size; }
+  // The i-th oldest record's time and value. REQUIRES: i < Size(r).
+  int64_t TimeAt(const RingRef& r, uint32_t i) const {
+    if (IsInline(r)) return DecodeTime(Word(r, 1));
+    return static_cast<int64_t>(store_[Index(r, i)]);
+  }
+  uint64_t ValueAt(const RingRef& r, uint32_t i) const {
+    if (IsInline(r)) return Word(r, 0);
+    return store_[Index(r, i) + 1];
+  }
+  void SetValue(RingRef& r, uint32_t i, uint64_t value) {
+    if (IsInline(r)) {
+      SetWord(r, 0, value);
+    } else {
+      store_[Index(r, i) + 1] = value;
+    }
+  }
+  int64_t FrontTime(const RingRef& r) const { return TimeAt(r, 0); }
+  uint64_t FrontValue(const RingRef& r) const { return ValueAt(r, 0); }
+  uint64_t BackValue(const RingRef& r) const { return ValueAt(r, Size(r) - 1); }
+
+  // Whether one of the `count` records from the i-th, `first`, has `value`:
+  // a scan of at most two runs of the block, without the index arithmetic
+  // of ValueAt().
+  // REQUIRES: first + count <= Size(r).
+  bool Holds(const RingRef& r, uint32_t first, uint32_t count, uint64_t value) const {
     if (count == 0) return false;
-    const uint64_t* block = &store_[static_cast<size_t>(r.offset) * width_] + field;
+    if (IsInline(r)) return Word(r, 0) == value;
+    const uint64_t* block = &store_[static_cast<size_t>(r.offset) * kWidth] + 1;
     const uint32_t start = (r.head + first) & (r.capacity - 1);
     const uint32_t run = count < r.capacity - start ? count : r.capacity - start;
-    for (const uint64_t *p = block + size_t{start} * width_, *end = p + size_t{run} * width_;
-         p != end; p += width_) {
+    for (const uint64_t *p = block + size_t{start} * kWidth, *end = p + size_t{run} * kWidth;
+         p != end; p += kWidth) {
       if (*p == value) return true;
     }
-    for (const uint64_t *p = block, *end = p + size_t{count - run} * width_; p != end;
-         p += width_) {
+    for (const uint64_t *p = block, *end = p + size_t{count - run} * kWidth; p != end;
+         p += kWidth) {
       if (*p == value) return true;
     }
     return false;
   }
   // Starts loading every cache line of the block of `r` (none without one).
   void PrefetchBlock(const RingRef& r) const {
-    if (r.capacity == 0) return;
+    if (IsInline(r) || r.capacity == 0) return;
     // Blocks start on a line, or (under 64 bytes) within one (Allocate).
-    const uint64_t* p = &store_[static_cast<size_t>(r.offset) * width_];
-    const size_t words = size_t{r.capacity} * width_;
+    const uint64_t* p = &store_[static_cast<size_t>(r.offset) * kWidth];
+    const size_t words = size_t{r.capacity} * kWidth;
     for (size_t w = 0; w < words; w += 8) PrefetchLine(p + w);
   }
-  // Appends a record and returns it to be filled.
-  uint64_t* PushBack(RingRef& r) {
-    if (r.size == r.capacity) Grow(r);
-    ++r.size;
-    return Back(r);
+  // Starts loading the lines of the oldest and the newest record (none for
+  // an empty or inline queue).
+  void PrefetchEnds(const RingRef& r) const {
+    if (IsInline(r) || r.size == 0) return;
+    PrefetchLine(&store_[Index(r, 0)]);
+    PrefetchLine(&store_[Index(r, r.size - 1)]);
   }
-  // REQUIRES: r.size > 0.
+
+  // Appends a record.
+  void Push(RingRef& r, int64_t time, uint64_t value) {
+    if (r.size == 0 && r.capacity == 0 && InlineTime(time)) {
+      SetWord(r, 0, value);
+      SetWord(r, 1, EncodeTime(time));
+      return;
+    }
+    if (IsInline(r) || r.size == r.capacity) Grow(r);
+    ++r.size;
+    uint64_t* rec = &store_[Index(r, r.size - 1)];
+    rec[0] = static_cast<uint64_t>(time);
+    rec[1] = value;
+  }
+  // REQUIRES: Size(r) > 0.
   void PopFront(RingRef& r) {
+    if (IsInline(r)) {
+      r = RingRef{};
+      return;
+    }
     r.head = (r.head + 1) & (r.capacity - 1);
     --r.size;
     if (ShouldShrink(r)) Shrink(r);
   }
   void PopBack(RingRef& r) {
+    if (IsInline(r)) {
+      r = RingRef{};
+      return;
+    }
     --r.size;
     if (ShouldShrink(r)) Shrink(r);
   }
@@ -90,29 +146,52 @@ class RingPool {
 
   void Save(StateWriter& w) const;
   bool Load(StateReader& r);
-  // Whether `r` points inside this pool (checked when loading state).
+  // Whether `r` is an inline record or points inside this pool (checked
+  // when loading state).
   bool Valid(const RingRef& r) const;
 
  private:
   static constexpr uint32_t kMinCapacity = 2;
+  static constexpr uint32_t kInlineBit = 0x80000000u;
+  static constexpr uint64_t kTimeBias = uint64_t{1} << 62;
+  static constexpr uint64_t kInlineWordBit = uint64_t{1} << 63;  // kInlineBit in word 1
 
+  // Word i (0 or 1) of the 16 bytes of `r` (little-endian: word 1 holds
+  // `head` and, in its top half, `size`).
+  static uint64_t Word(const RingRef& r, int i) {
+    uint64_t w;
+    std::memcpy(&w, reinterpret_cast<const char*>(&r) + 8 * i, sizeof w);
+    return w;
+  }
+  static void SetWord(RingRef& r, int i, uint64_t w) {
+    std::memcpy(reinterpret_cast<char*>(&r) + 8 * i, &w, sizeof w);
+  }
+  static bool InlineTime(int64_t t) {
+    return t >= -static_cast<int64_t>(kTimeBias) && t < static_cast<int64_t>(kTimeBias);
+  }
+  // t + 2^62 (in [0, 2^63) for inline times), with the inline bit.
+  static uint64_t EncodeTime(int64_t t) {
+    return (static_cast<uint64_t>(t) + kTimeBias) | kInlineWordBit;
+  }
+  static int64_t DecodeTime(uint64_t w) {
+    return static_cast<int64_t>((w & ~kInlineWordBit) - kTimeBias);
+  }
   size_t Index(const RingRef& r, uint32_t i) const {
-    return (static_cast<size_t>(r.offset) + ((r.head + i) & (r.capacity - 1))) * width_;
+    return (static_cast<size_t>(r.offset) + ((r.head + i) & (r.capacity - 1))) * kWidth;
   }
   uint32_t Allocate(uint32_t capacity);
   void Free(uint32_t offset, uint32_t capacity);
   void Resize(RingRef& r, uint32_t capacity);
   // Blocks halve once a quarter full, from 16 records up; an emptied queue
-  // goes back to (or keeps) a block of the smallest size.
+  // gives its block back (its next record is inline).
   static bool ShouldShrink(const RingRef& r) {
-    return r.size <= r.capacity / 4 &&
-           (r.capacity >= 16 || (r.size == 0 && r.capacity > kMinCapacity));
+    return r.size == 0 || (r.size <= r.capacity / 4 && r.capacity >= 16);
   }
-  // Out of line: the rare paths of PushBack and the pops.
+  // Out of line: the rare paths of Push and the pops. Grow also moves an
+  // inline record to a block.
   void Grow(RingRef& r);
   void Shrink(RingRef& r);
 
-  uint32_t width_;
   MappedArray<uint64_t> store_;              // grows without copying (see MappedArray)
   std::vector<std::vector<uint32_t>> free_;  // by log2(capacity)
 };

@@ -113,16 +113,18 @@ void WindowGroup::Resum(uint32_t slot) {
   const RingRef& r = ring(slot);
   if (needs_.sum && !int_sum_) {
     DoubleDouble total;
-    for (uint32_t i = 0; i < r.size; ++i) total = Add(total, WordDouble(ring_pool_.At(r, i)[1]));
+    for (uint32_t i = 0; i < RingPool::Size(r); ++i) {
+      total = Add(total, WordDouble(ring_pool_.ValueAt(r, i)));
+    }
     sum(slot)[0] = total.hi;
     sum(slot)[1] = total.lo;
   }
   if (needs_.welford) {
-    const uint64_t k = ring_pool_.Front(r)[1];
+    const uint64_t k = ring_pool_.FrontValue(r);
     std::memcpy(&welford(slot)[2], &k, sizeof k);
     DoubleDouble squares;
-    for (uint32_t i = 0; i < r.size; ++i) {
-      const DoubleDouble d = Deviation(slot, ring_pool_.At(r, i)[1]);
+    for (uint32_t i = 0; i < RingPool::Size(r); ++i) {
+      const DoubleDouble d = Deviation(slot, ring_pool_.ValueAt(r, i));
       squares = Add(squares, Multiply(d, d));
     }
     welford(slot)[0] = squares.hi;
@@ -298,15 +300,13 @@ bool WindowGroup::Less(uint64_t a, uint64_t b) const {
 
 template <uint32_t S>
 int64_t WindowGroup::CountOf(uint32_t slot) const {
-  return Need<S>(kRing) ? static_cast<int64_t>(ring(slot).size) : count(slot);
+  return Need<S>(kRing) ? static_cast<int64_t>(RingPool::Size(ring(slot))) : count(slot);
 }
 
 template <uint32_t S>
 void WindowGroup::Enter(uint32_t slot, int64_t t, uint64_t word) {
   if (Need<S>(kRing)) {
-    uint64_t* rec = ring_pool_.PushBack(ring(slot));
-    rec[0] = static_cast<uint64_t>(t);
-    rec[1] = word;
+    ring_pool_.Push(ring(slot), t, word);
     RetainWord(word);
   }
   if (Need<S>(kCount)) ++count(slot);
@@ -329,22 +329,19 @@ void WindowGroup::Enter(uint32_t slot, int64_t t, uint64_t word) {
   }
   auto push_queue = [&](RingPool& pool, RingRef& q, bool keep_max) {
     if (window_ns_ < 0) {  // unbounded: only the extreme matters
-      if (q.size == 0) {
-        uint64_t* rec = pool.PushBack(q);
-        rec[0] = static_cast<uint64_t>(t);
-        rec[1] = word;
-      } else if (keep_max ? Less(pool.Front(q)[1], word) : Less(word, pool.Front(q)[1])) {
-        pool.At(q, 0)[1] = word;
+      if (RingPool::Size(q) == 0) {
+        pool.Push(q, t, word);
+      } else if (keep_max ? Less(pool.FrontValue(q), word) : Less(word, pool.FrontValue(q))) {
+        pool.SetValue(q, 0, word);
       }
       return;
     }
     // Values that can never be the extreme again leave from the back.
-    while (q.size > 0 && (keep_max ? !Less(word, pool.Back(q)[1]) : !Less(pool.Back(q)[1], word))) {
+    while (RingPool::Size(q) > 0 &&
+           (keep_max ? !Less(word, pool.BackValue(q)) : !Less(pool.BackValue(q), word))) {
       pool.PopBack(q);
     }
-    uint64_t* rec = pool.PushBack(q);
-    rec[0] = static_cast<uint64_t>(t);
-    rec[1] = word;
+    pool.Push(q, t, word);
   };
   if (Need<S>(kMin)) push_queue(min_pool_, min_q(slot), false);
   if (Need<S>(kMax)) push_queue(max_pool_, max_q(slot), true);
@@ -375,9 +372,10 @@ void WindowGroup::Enter(uint32_t slot, int64_t t, uint64_t word) {
       // A short window: is the value among the others held (the new record
       // is the newest)?
       const RingRef& r = ring(slot);
-      added = !ring_pool_.Holds(r, 0, r.size - 1, 1, word);
-      if (r.size > kScanDistinct) {  // from now on, the pair table
-        for (uint32_t i = 0; i < r.size; ++i) pairs_.Add(slot, ring_pool_.At(r, i)[1]);
+      const uint32_t size = RingPool::Size(r);
+      added = !ring_pool_.Holds(r, 0, size - 1, word);
+      if (size > kScanDistinct) {  // from now on, the pair table
+        for (uint32_t i = 0; i < size; ++i) pairs_.Add(slot, ring_pool_.ValueAt(r, i));
         d |= kPairTable;
       }
     } else {
@@ -438,7 +436,7 @@ void WindowGroup::Leave(uint32_t slot, int64_t t, uint64_t word) {
       // Whether another record of the window (after the leaving one, the
       // oldest) holds the value.
       const RingRef& r = ring(slot);
-      if (!ring_pool_.Holds(r, 1, r.size - 1, 1, word)) --d;
+      if (!ring_pool_.Holds(r, 1, RingPool::Size(r) - 1, word)) --d;
     } else if (pairs_.Remove(slot, word)) {
       --d;
     }
@@ -474,19 +472,20 @@ void WindowGroup::Evict(uint32_t slot, int64_t now) {
   if (Need<S>(kRing)) {
     RingRef& r = ring(slot);
     double largest = 0;  // magnitude of the largest value that left
-    while (r.size > 0 && static_cast<int64_t>(ring_pool_.Front(r)[0]) <= horizon) {
-      const uint64_t* rec = ring_pool_.Front(r);
+    while (RingPool::Size(r) > 0 && ring_pool_.FrontTime(r) <= horizon) {
+      const int64_t time = ring_pool_.FrontTime(r);
+      const uint64_t value = ring_pool_.FrontValue(r);
       if (Need<S>(kSum) || Need<S>(kWelford))
-        largest = std::max(largest, std::fabs(AsDouble(rec[1])));
-      Leave<S>(slot, static_cast<int64_t>(rec[0]), rec[1]);
+        largest = std::max(largest, std::fabs(AsDouble(value)));
+      Leave<S>(slot, time, value);
       ring_pool_.PopFront(r);
     }
     // A value far larger than what remains has left: the running sums keep
     // its rounding residue (about 1e-32 of it). Sum the window again.
-    if (largest > 0 && r.size > 0 && Cancelled(slot, largest)) Resum(slot);
+    if (largest > 0 && RingPool::Size(r) > 0 && Cancelled(slot, largest)) Resum(slot);
   }
   auto evict_queue = [horizon](RingPool& pool, RingRef& q) {
-    while (q.size > 0 && static_cast<int64_t>(pool.Front(q)[0]) <= horizon) pool.PopFront(q);
+    while (RingPool::Size(q) > 0 && pool.FrontTime(q) <= horizon) pool.PopFront(q);
   };
   if (Need<S>(kMin)) evict_queue(min_pool_, min_q(slot));
   if (Need<S>(kMax)) evict_queue(max_pool_, max_q(slot));
@@ -560,8 +559,8 @@ void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, 
     case AggregateKind::kMin:
     case AggregateKind::kMax: {
       const RingRef& q = m.kind == AggregateKind::kMin ? min_q(slot) : max_q(slot);
-      if (q.size == 0) break;
-      out = (m.kind == AggregateKind::kMin ? min_pool_ : max_pool_).Front(q)[1];
+      if (RingPool::Size(q) == 0) break;
+      out = (m.kind == AggregateKind::kMin ? min_pool_ : max_pool_).FrontValue(q);
       return;
     }
     case AggregateKind::kFirst:
@@ -569,10 +568,10 @@ void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, 
       uint64_t word;
       int64_t time;
       if (Need<S>(kRing)) {
-        if (ring(slot).size == 0) break;
-        const uint64_t* rec = ring_pool_.Front(ring(slot));
-        time = static_cast<int64_t>(rec[0]);
-        word = rec[1];
+        const RingRef& r = ring(slot);
+        if (RingPool::Size(r) == 0) break;
+        time = ring_pool_.FrontTime(r);
+        word = ring_pool_.FrontValue(r);
       } else {
         if (count(slot) == 0) break;
         word = first(slot)[0];
@@ -623,11 +622,7 @@ void WindowGroup::Prefetch(const uint32_t* slots, const int64_t* times, size_t r
   // next record there), one queue at a time.
   auto queue = [&](const RingPool& pool, uint32_t at) {
     for (size_t row = 0; row < rows; ++row) {
-      if (slots[row] == KeyTable::kNoSlot) continue;
-      const RingRef& q = *Field<RingRef>(slots[row], at);
-      if (q.size == 0) continue;
-      PrefetchLine(pool.Front(q));
-      PrefetchLine(pool.Back(q));
+      if (slots[row] != KeyTable::kNoSlot) pool.PrefetchEnds(*Field<RingRef>(slots[row], at));
     }
   };
   if (needs_.ring) queue(ring_pool_, at_.ring);
@@ -646,10 +641,9 @@ void WindowGroup::Prefetch(const uint32_t* slots, const int64_t* times, size_t r
       const uint32_t slot = slots[row];
       if (slot == KeyTable::kNoSlot || (distinct(slot) & kPairTable) == 0) continue;
       const RingRef& r = ring(slot);
-      if (r.size == 0) continue;
-      const uint64_t* oldest = ring_pool_.Front(r);
-      if (static_cast<int64_t>(oldest[0]) <= times[row] - window_ns_) {
-        pairs_.Prefetch(slot, oldest[1]);
+      if (RingPool::Size(r) == 0) continue;
+      if (ring_pool_.FrontTime(r) <= times[row] - window_ns_) {
+        pairs_.Prefetch(slot, ring_pool_.FrontValue(r));
       }
     }
   }
@@ -806,12 +800,11 @@ void WindowGroup::Reset(uint32_t slot) {
   if (slot >= records_->slots()) return;
   if (needs_.ring) {
     RingRef& r = ring(slot);
-    while (r.size > 0) {
-      const uint64_t* rec = ring_pool_.Front(r);
-      Leave<kAnyShape>(slot, static_cast<int64_t>(rec[0]), rec[1]);
+    while (RingPool::Size(r) > 0) {
+      Leave<kAnyShape>(slot, ring_pool_.FrontTime(r), ring_pool_.FrontValue(r));
       ring_pool_.PopFront(r);
     }
-    ring_pool_.Release(r);  // an emptied queue keeps a block (see RingPool)
+    ring_pool_.Release(r);  // a queue emptied before this version kept a block
   }
   if (needs_.min) min_pool_.Release(min_q(slot));
   if (needs_.max) max_pool_.Release(max_q(slot));
@@ -893,7 +886,7 @@ void WindowGroup::Save(StateWriter& w) const {
     for (uint32_t slot = 0; slot < records_->slots(); ++slot) {
       if ((distinct(slot) & kPairTable) != 0) continue;
       const RingRef& r = ring(slot);
-      for (uint32_t i = 0; i < r.size; ++i) all.Add(slot, ring_pool_.At(r, i)[1]);
+      for (uint32_t i = 0; i < RingPool::Size(r); ++i) all.Add(slot, ring_pool_.ValueAt(r, i));
     }
     all.Save(w);
   } else {
@@ -999,8 +992,12 @@ void WindowGroup::RewordStrings() {
   };
   const auto slots = static_cast<uint32_t>(records_->slots());
   for (uint32_t slot = 0; needs_.ring && slot < slots; ++slot) {
-    const RingRef& q = ring(slot);
-    for (uint32_t i = 0; i < q.size; ++i) held(ring_pool_.At(q, i)[1]);
+    RingRef& q = ring(slot);
+    for (uint32_t i = 0; i < RingPool::Size(q); ++i) {
+      uint64_t word = ring_pool_.ValueAt(q, i);
+      held(word);
+      ring_pool_.SetValue(q, i, word);
+    }
   }
   for (uint32_t slot = 0; slot < slots; ++slot) {
     if (needs_.last && has_last(slot) != Flag::kNo) held(last(slot)[0]);
@@ -1024,8 +1021,8 @@ bool WindowGroup::StringsValid() const {
   const auto slots = static_cast<uint32_t>(records_->slots());
   for (uint32_t slot = 0; needs_.ring && slot < slots; ++slot) {
     const RingRef& q = ring(slot);
-    for (uint32_t i = 0; i < q.size; ++i) {
-      if (!ok(ring_pool_.At(q, i)[1])) return false;
+    for (uint32_t i = 0; i < RingPool::Size(q); ++i) {
+      if (!ok(ring_pool_.ValueAt(q, i))) return false;
     }
   }
   for (uint32_t slot = 0; slot < slots; ++slot) {
@@ -1039,7 +1036,7 @@ size_t WindowGroup::events_held() const {
   if (!needs_.ring) return 0;
   size_t n = 0;
   const auto slots = static_cast<uint32_t>(records_->slots());
-  for (uint32_t slot = 0; slot < slots; ++slot) n += ring(slot).size;
+  for (uint32_t slot = 0; slot < slots; ++slot) n += RingPool::Size(ring(slot));
   return n;
 }
 

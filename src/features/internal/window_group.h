@@ -198,7 +198,7 @@ class WindowGroup {
     if (window_ns_ < 0) return false;
     const int64_t horizon = now - window_ns_;
     auto due = [horizon](const RingPool& pool, const RingRef& q) {
-      return q.size != 0 && static_cast<int64_t>(pool.Front(q)[0]) <= horizon;
+      return RingPool::Size(q) != 0 && pool.FrontTime(q) <= horizon;
     };
     return (Need<S>(kRing) && due(ring_pool_, ring(slot))) ||
            (Need<S>(kMin) && due(min_pool_, min_q(slot))) ||
@@ -274,9 +274,9 @@ class WindowGroup {
   // window (the value's bits); first and last as (word, time); has_last;
   // the distinct count; decayed sums of x * 2^((t - t0)/H) and of
   // 2^((t - t0)/H) (double-doubles) and the reference time t0 (int64 bits).
-  RingPool ring_pool_{2};
-  RingPool min_pool_{2};
-  RingPool max_pool_{2};
+  RingPool ring_pool_;
+  RingPool min_pool_;
+  RingPool max_pool_;
   std::vector<DistinctSketch> sketch_;  // unbounded windows
   std::vector<SlidingSketch> sliding_;  // time windows
   PairCounter pairs_;
