@@ -77,9 +77,22 @@ FeatureState::FeatureState(const FeatureSet& set)
         keysets_[def.keyset].table.get(), keysets_[def.keyset].records.get(), first.value,
         first.value_type, first.filter, first.window_ns, first.half_life_ns, strings_.get());
     for (size_t c : def.calls) state.group->AddMember(set.calls_[c]);
-    state.group->DeclareFields();
     keysets_[def.keyset].groups.push_back(g);
     groups_.push_back(std::move(state));
+  }
+  // The groups with the longest time window of their key table keep their
+  // ring's oldest time in the record: their rings hold the most events, so
+  // their oldest and newest records are usually in different cache lines.
+  for (auto& ks : keysets_) {
+    int64_t longest = 0;
+    for (size_t g : ks.groups) {
+      const internal::WindowGroup& group = *groups_[g].group;
+      if (group.holds_events()) longest = std::max(longest, group.window_ns());
+    }
+    for (size_t g : ks.groups) {
+      internal::WindowGroup& group = *groups_[g].group;
+      group.DeclareFields(group.holds_events() && group.window_ns() == longest);
+    }
   }
   for (auto& ks : keysets_) ks.records->Finish();
   for (auto& gs : groups_) gs.group->BindFields();

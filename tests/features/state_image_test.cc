@@ -34,6 +34,7 @@ features:
   fs: first(s) by k
   ps: previous(s) by (k, s)
   ds: decayed_sum(x, 5s) over 1m by k
+  tsl: time_since_last() over 10s by k
 )";
 
 std::shared_ptr<const runtime::Engine> Build() {

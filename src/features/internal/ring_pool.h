@@ -100,11 +100,15 @@ class RingPool {
     const size_t words = size_t{r.capacity} * kWidth;
     for (size_t w = 0; w < words; w += 8) PrefetchLine(p + w);
   }
-  // Starts loading the lines of the oldest and the newest record (none for
-  // an empty or inline queue).
+  // Start loading the lines of the oldest and the newest record, or of the
+  // newest alone (none for an empty or inline queue).
   void PrefetchEnds(const RingRef& r) const {
     if (IsInline(r) || r.size == 0) return;
     PrefetchLine(&store_[Index(r, 0)]);
+    PrefetchLine(&store_[Index(r, r.size - 1)]);
+  }
+  void PrefetchBack(const RingRef& r) const {
+    if (IsInline(r) || r.size == 0) return;
     PrefetchLine(&store_[Index(r, r.size - 1)]);
   }
 

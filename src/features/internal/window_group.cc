@@ -203,7 +203,8 @@ size_t WindowGroup::AddMember(const expr::WindowCall& call) {
   return members_.size() - 1;
 }
 
-void WindowGroup::DeclareFields() {
+void WindowGroup::DeclareFields(bool cache_front) {
+  cache_front_ = cache_front && holds_events();
   const std::pair<bool, uint32_t> needs[] = {
       {needs_.ring, kRing},       {needs_.count, kCount}, {needs_.sum, kSum},
       {needs_.welford, kWelford}, {needs_.min, kMin},     {needs_.max, kMax},
@@ -222,10 +223,12 @@ void WindowGroup::DeclareFields() {
   at_.sum = declare(needs_.sum, 16, 8);
   at_.welford = declare(needs_.welford, 24, 8);
   at_.first = declare(needs_.first, 16, 8);
-  at_.last = declare(needs_.last, 16, 8);
+  at_.last = declare(needs_.last && value_ >= 0, 8, 8);
+  at_.last_time = declare(needs_.last, 8, 8);
   at_.has_last = declare(needs_.last, 1, 1);
   at_.distinct = declare(needs_.distinct, 4, 4);
   at_.decay = declare(needs_.decay, 40, 8);
+  at_.front = declare(cache_front_, 8, 8);
 }
 
 void WindowGroup::BindFields() {
@@ -237,10 +240,12 @@ void WindowGroup::BindFields() {
   bind(needs_.sum, at_.sum);
   bind(needs_.welford, at_.welford);
   bind(needs_.first, at_.first);
-  bind(needs_.last, at_.last);
+  bind(needs_.last && value_ >= 0, at_.last);
+  bind(needs_.last, at_.last_time);
   bind(needs_.last, at_.has_last);
   bind(needs_.distinct, at_.distinct);
   bind(needs_.decay, at_.decay);
+  bind(cache_front_, at_.front);
 }
 
 void WindowGroup::EnsureSketches(size_t n) {
@@ -307,6 +312,7 @@ template <uint32_t S>
 void WindowGroup::Enter(uint32_t slot, int64_t t, uint64_t word) {
   if (Need<S>(kRing)) {
     ring_pool_.Push(ring(slot), t, word);
+    if (cache_front_ && RingPool::Size(ring(slot)) == 1) front_time(slot) = t;
     RetainWord(word);
   }
   if (Need<S>(kCount)) ++count(slot);
@@ -351,9 +357,9 @@ void WindowGroup::Enter(uint32_t slot, int64_t t, uint64_t word) {
     RetainWord(word);
   }
   if (Need<S>(kLast)) {
-    if (has_last(slot) != Flag::kNo) ReleaseWord(last(slot)[0]);
-    last(slot)[0] = word;
-    last(slot)[1] = static_cast<uint64_t>(t);
+    if (has_last(slot) != Flag::kNo) ReleaseWord(last_word(slot));
+    set_last_word(slot, word);
+    last_time(slot) = t;
     has_last(slot) = Flag::kYes;
     RetainWord(word);
   }
@@ -480,6 +486,7 @@ void WindowGroup::Evict(uint32_t slot, int64_t now) {
       Leave<S>(slot, time, value);
       ring_pool_.PopFront(r);
     }
+    if (cache_front_ && RingPool::Size(r) > 0) front_time(slot) = ring_pool_.FrontTime(r);
     // A value far larger than what remains has left: the running sums keep
     // its rounding residue (about 1e-32 of it). Sum the window again.
     if (largest > 0 && RingPool::Size(r) > 0 && Cancelled(slot, largest)) Resum(slot);
@@ -584,9 +591,9 @@ void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, 
     case AggregateKind::kPrevious:
     case AggregateKind::kTimeSinceLast: {
       if (has_last(slot) == Flag::kNo) break;
-      const int64_t time = static_cast<int64_t>(last(slot)[1]);
+      const int64_t time = last_time(slot);
       if (!in_window(time)) break;
-      EmitHeld(m, batch, row, m.kind == AggregateKind::kTimeSinceLast, t - time, last(slot)[0]);
+      EmitHeld(m, batch, row, m.kind == AggregateKind::kTimeSinceLast, t - time, last_word(slot));
       return;
     }
     case AggregateKind::kDecayedSum:
@@ -625,7 +632,21 @@ void WindowGroup::Prefetch(const uint32_t* slots, const int64_t* times, size_t r
       if (slots[row] != KeyTable::kNoSlot) pool.PrefetchEnds(*Field<RingRef>(slots[row], at));
     }
   };
-  if (needs_.ring) queue(ring_pool_, at_.ring);
+  if (cache_front_) {
+    // The oldest record only if it is leaving (the record keeps its time).
+    for (size_t row = 0; row < rows; ++row) {
+      const uint32_t slot = slots[row];
+      if (slot == KeyTable::kNoSlot) continue;
+      const RingRef& r = ring(slot);
+      if (front_time(slot) <= times[row] - window_ns_) {
+        ring_pool_.PrefetchEnds(r);
+      } else {
+        ring_pool_.PrefetchBack(r);
+      }
+    }
+  } else if (needs_.ring) {
+    queue(ring_pool_, at_.ring);
+  }
   if (needs_.min) queue(min_pool_, at_.min_q);
   if (needs_.max) queue(max_pool_, at_.max_q);
   if (needs_.distinct && needs_.ring) {
@@ -811,9 +832,10 @@ void WindowGroup::Reset(uint32_t slot) {
   if (needs_.sketch) sliding_[slot] = SlidingSketch();
   SLUICE_CHECK(!needs_.count);  // unbounded windows never evict their keys
   if (needs_.last) {
-    if (has_last(slot) != Flag::kNo) ReleaseWord(last(slot)[0]);
+    if (has_last(slot) != Flag::kNo) ReleaseWord(last_word(slot));
     has_last(slot) = Flag::kNo;
-    last(slot)[0] = last(slot)[1] = 0;
+    set_last_word(slot, 0);
+    last_time(slot) = 0;
   }
 }
 
@@ -859,7 +881,16 @@ void WindowGroup::Save(StateWriter& w) const {
   PutField<Int128>(w, needs_.sum && int_sum_, at_.sum, 1);
   PutField<double>(w, needs_.welford, at_.welford, 3);
   PutField<uint64_t>(w, needs_.first, at_.first, 2);
-  PutField<uint64_t>(w, needs_.last, at_.last, 2);
+  // last: (word, time) per slot, 0 for the word of groups without a value.
+  if (needs_.last) {
+    w.Put<uint64_t>(records_->slots() * 2);
+    for (uint32_t slot = 0; slot < records_->slots(); ++slot) {
+      w.Put<uint64_t>(last_word(slot));
+      w.Put<int64_t>(last_time(slot));
+    }
+  } else {
+    w.Put<uint64_t>(0);
+  }
   PutField<uint8_t>(w, needs_.last, at_.has_last, 1);
   if (needs_.distinct && needs_.ring) {
     // The image holds what it held before short windows were scanned: the
@@ -913,8 +944,7 @@ bool WindowGroup::Load(StateReader& r) {
       !GetField<double>(r, needs_.sum && !int_sum_, at_.sum, 2, slots) ||
       !GetField<Int128>(r, needs_.sum && int_sum_, at_.sum, 1, slots) ||
       !GetField<double>(r, needs_.welford, at_.welford, 3, slots) ||
-      !GetField<uint64_t>(r, needs_.first, at_.first, 2, slots) ||
-      !GetField<uint64_t>(r, needs_.last, at_.last, 2, slots) ||
+      !GetField<uint64_t>(r, needs_.first, at_.first, 2, slots) || !GetLast(r, slots) ||
       !GetField<uint8_t>(r, needs_.last, at_.has_last, 1, slots) ||
       !GetField<uint32_t>(r, needs_.distinct, at_.distinct, 1, slots) ||
       !GetField<double>(r, needs_.decay, at_.decay, 5, slots) || !LoadSketches(r) ||
@@ -940,6 +970,23 @@ bool WindowGroup::Load(StateReader& r) {
         (needs_.max && !max_pool_.Valid(max_q(slot)))) {
       return false;
     }
+    // Not in images: the oldest time is read from the ring.
+    if (cache_front_) {
+      const RingRef& q = ring(slot);
+      front_time(slot) = RingPool::Size(q) > 0 ? ring_pool_.FrontTime(q) : 0;
+    }
+  }
+  return true;
+}
+
+bool WindowGroup::GetLast(StateReader& r, size_t slots) {
+  std::vector<uint64_t> values;
+  if (!r.GetVector(&values) || values.size() != (needs_.last ? slots * 2 : 0)) return false;
+  for (uint32_t slot = 0; slot < values.size() / 2; ++slot) {
+    // A group without a value has no word to keep (images hold 0).
+    if (value_ < 0 && values[2 * slot] != 0) return false;
+    set_last_word(slot, values[2 * slot]);
+    last_time(slot) = static_cast<int64_t>(values[2 * slot + 1]);
   }
   return true;
 }
@@ -1000,7 +1047,11 @@ void WindowGroup::RewordStrings() {
     }
   }
   for (uint32_t slot = 0; slot < slots; ++slot) {
-    if (needs_.last && has_last(slot) != Flag::kNo) held(last(slot)[0]);
+    if (needs_.last && has_last(slot) != Flag::kNo) {
+      uint64_t word = last_word(slot);
+      held(word);
+      set_last_word(slot, word);
+    }
     if (needs_.first && count(slot) > 0) held(first(slot)[0]);
   }
   // The pairs of unbounded windows hold a reference each; those of time
@@ -1026,7 +1077,7 @@ bool WindowGroup::StringsValid() const {
     }
   }
   for (uint32_t slot = 0; slot < slots; ++slot) {
-    if (needs_.last && has_last(slot) != Flag::kNo && !ok(last(slot)[0])) return false;
+    if (needs_.last && has_last(slot) != Flag::kNo && !ok(last_word(slot))) return false;
     if (needs_.first && count(slot) > 0 && !ok(first(slot)[0])) return false;
   }
   return pairs_.AllValues(ok);

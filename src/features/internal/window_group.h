@@ -84,7 +84,12 @@ class WindowGroup {
   size_t AddMember(const expr::WindowCall& call);
   // Declares the group's fields in the records, after the last AddMember();
   // BindFields() reads their places once the records are finished.
-  void DeclareFields();
+  // `cache_front`: keep the ring's oldest time in the record (FeatureState
+  // asks it of the groups with the longest window of their key table).
+  void DeclareFields(bool cache_front = false);
+  // Whether the group holds the events of a time window (a ring).
+  bool holds_events() const { return needs_.ring && window_ns_ > 0; }
+  int64_t window_ns() const { return window_ns_; }
   void BindFields();
   GroupMember& member(size_t i) { return members_[i]; }
   size_t num_members() const { return members_.size(); }
@@ -172,8 +177,19 @@ class WindowGroup {
   }
   double* welford(uint32_t slot) const { return Field<double>(slot, at_.welford); }
   uint64_t* first(uint32_t slot) const { return Field<uint64_t>(slot, at_.first); }
-  uint64_t* last(uint32_t slot) const { return Field<uint64_t>(slot, at_.last); }
+  // The newest value's word (groups without a value, time_since_last(),
+  // hold only its time) and time.
+  uint64_t last_word(uint32_t slot) const {
+    return value_ >= 0 ? *Field<uint64_t>(slot, at_.last) : 0;
+  }
+  void set_last_word(uint32_t slot, uint64_t word) const {
+    if (value_ >= 0) *Field<uint64_t>(slot, at_.last) = word;
+  }
+  int64_t& last_time(uint32_t slot) const { return *Field<int64_t>(slot, at_.last_time); }
   Flag& has_last(uint32_t slot) const { return *Field<Flag>(slot, at_.has_last); }
+  // The time of the oldest event in the ring (when it holds any), for the
+  // groups with cache_front_.
+  int64_t& front_time(uint32_t slot) const { return *Field<int64_t>(slot, at_.front); }
   uint32_t& distinct(uint32_t slot) const { return *Field<uint32_t>(slot, at_.distinct); }
   double* decay(uint32_t slot) const { return Field<double>(slot, at_.decay); }
   // Checkpoints write each field as the array it was before records were
@@ -182,6 +198,8 @@ class WindowGroup {
   void PutField(StateWriter& w, bool needed, uint32_t offset, size_t per_slot) const;
   template <typename T>
   bool GetField(StateReader& r, bool needed, uint32_t offset, size_t per_slot, size_t slots);
+  // The `last` field, written as (word, time) per slot.
+  bool GetLast(StateReader& r, size_t slots);
   // The sliding sketches' heap bytes: window contents, freed as values leave.
   size_t SlidingSketchBytes() const;
   // Starts loading the window contents that the rows' events will read
@@ -200,8 +218,11 @@ class WindowGroup {
     auto due = [horizon](const RingPool& pool, const RingRef& q) {
       return RingPool::Size(q) != 0 && pool.FrontTime(q) <= horizon;
     };
-    return (Need<S>(kRing) && due(ring_pool_, ring(slot))) ||
-           (Need<S>(kMin) && due(min_pool_, min_q(slot))) ||
+    auto ring_due = [&] {
+      if (!cache_front_) return due(ring_pool_, ring(slot));
+      return RingPool::Size(ring(slot)) != 0 && front_time(slot) <= horizon;
+    };
+    return (Need<S>(kRing) && ring_due()) || (Need<S>(kMin) && due(min_pool_, min_q(slot))) ||
            (Need<S>(kMax) && due(max_pool_, max_q(slot))) || Need<S>(kSketch);
   }
   template <uint32_t S>
@@ -254,6 +275,10 @@ class WindowGroup {
   std::vector<GroupMember*> before_, after_;  // set on the first Process()
   Needs needs_;
   uint32_t shape_ = 0;  // needs_ as bits, set by DeclareFields()
+  // The record keeps the time of the ring's oldest event, so that an event
+  // finds whether any has left without reading the ring (whose oldest and
+  // newest records are in different cache lines when it holds many).
+  bool cache_front_ = false;
   bool int_sum_ = false;
   uint64_t touch_sink_ = 0;       // keeps the loads of interning's passes from being optimised away
   std::vector<Flag> enters_;      // this batch: the row enters the window
@@ -265,13 +290,14 @@ class WindowGroup {
   // Field ids (until BindFields()), then offsets, in the records.
   struct Places {
     uint32_t ring = 0, min_q = 0, max_q = 0, count = 0, sum = 0, welford = 0, first = 0, last = 0,
-             has_last = 0, distinct = 0, decay = 0;
+             last_time = 0, has_last = 0, distinct = 0, decay = 0, front = 0;
   };
   Places at_;
   // In the records: per slot the RingRefs, count, the float sum (a
   // double-double) or the int sum (Int128), for variance the sum of
   // (x - K)^2 (a double-double) and K, the first value that entered the
-  // window (the value's bits); first and last as (word, time); has_last;
+  // window (the value's bits); first as (word, time); last as its word
+  // (groups with a value) and its time; has_last; the ring's oldest time;
   // the distinct count; decayed sums of x * 2^((t - t0)/H) and of
   // 2^((t - t0)/H) (double-doubles) and the reference time t0 (int64 bits).
   RingPool ring_pool_;
