@@ -503,6 +503,11 @@ void WindowGroup::EmitHeld(GroupMember& m, Batch& batch, size_t row, bool elapse
                            int64_t elapsed_ns, uint64_t word) {
   if (elapsed) {
     m.words[row] = DoubleWord(static_cast<double>(elapsed_ns) / 1e9);
+  } else if (IsString() && StringPool::IsShort(word)) {
+    // The word's 8 bytes start with the string's: one fixed-size copy.
+    char* p = batch.arena().Allocate(sizeof word);
+    std::memcpy(p, &word, sizeof word);
+    m.strings[row] = {p, strings_->View(word).size()};
   } else if (IsString()) {
     m.strings[row] = batch.arena().Copy(strings_->View(word));
   } else {
