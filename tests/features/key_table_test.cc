@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -161,6 +163,124 @@ TEST(KeyTable, KeysOfEveryShortLengthAreToldApart) {
     EXPECT_EQ(++uses[slot], 1) << "two keys share slot " << slot;
   }
   EXPECT_EQ(table.live(), slots.size());
+}
+
+// The bytes a key is stored as: each value in turn, a string as its 32-bit
+// length and its bytes, a bool as a byte, an enum as its int32 index, int64
+// and timestamps as 8 bytes (little-endian). Checkpoints hold these bytes.
+template <typename T>
+void Append(std::string* out, T v) {
+  out->append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+std::string StringKey(const std::string& text) {
+  std::string out;
+  Append(&out, static_cast<uint32_t>(text.size()));
+  return out + text;
+}
+
+TEST(KeyTable, LookupBatchStoresStringKeysOfEveryLengthAsEncoded) {
+  // One string column (the inline fast path): texts of 0 to 40 bytes with
+  // zero and 0xff bytes, null keys and rows with a record error.
+  BatchLayout layout;
+  const int col = layout.Add({"k", Type::String(), std::nullopt});
+  KeyTable table({col}, {Type::String()}, 16, 1000);
+  std::mt19937_64 rng(5);
+  std::vector<std::string> texts;
+  for (size_t n = 0; n <= 40; ++n) {
+    for (int variant = 0; variant < 3; ++variant) {
+      std::string t(n, '\0');
+      for (char& c : t) c = static_cast<char>(rng() % 3 == 0 ? 0 : (rng() % 2 ? 0xff : rng()));
+      texts.push_back(t);
+    }
+  }
+  std::unordered_map<std::string, uint32_t> seen;
+  for (int round = 0; round < 2; ++round) {  // the second batch finds every key again
+    Batch batch(layout, texts.size() + 2);
+    std::vector<int64_t> times(texts.size() + 2, 1);
+    for (const std::string& t : texts) {
+      const size_t r = batch.AppendRow();
+      batch.column(col).valid()[r] = 1;
+      batch.column(col).data<std::string_view>()[r] = batch.arena().Copy(t);
+    }
+    const size_t null_row = batch.AppendRow();
+    batch.column(col).valid()[null_row] = 0;
+    const size_t error_row = batch.AppendRow();
+    batch.column(col).valid()[error_row] = 1;
+    batch.column(col).data<std::string_view>()[error_row] = "some key";
+    batch.SetRowError(error_row, 1);
+    std::vector<uint32_t> slots(batch.size(), 0);
+    table.LookupBatch(batch, batch.size(), times.data(), slots.data());
+    EXPECT_EQ(slots[null_row], KeyTable::kNoSlot);
+    EXPECT_EQ(slots[error_row], KeyTable::kNoSlot);
+    for (size_t r = 0; r < texts.size(); ++r) {
+      ASSERT_NE(slots[r], KeyTable::kNoSlot);
+      EXPECT_EQ(table.key_bytes(slots[r]), StringKey(texts[r])) << texts[r].size() << " bytes";
+      const auto [it, added] = seen.emplace(texts[r], slots[r]);
+      EXPECT_EQ(it->second, slots[r]);  // a repeated text, the same slot
+      if (round == 1) {
+        EXPECT_FALSE(added);
+      }
+    }
+  }
+  std::unordered_map<uint32_t, int> uses;
+  for (const auto& [text, slot] : seen) EXPECT_EQ(++uses[slot], 1) << "two keys share a slot";
+}
+
+TEST(KeyTable, LookupBatchEncodesCompositeKeys) {
+  // Several columns of every key type: the stored bytes follow the format,
+  // and a null in any column leaves the row without a slot.
+  BatchLayout layout;
+  auto domain = std::make_shared<const EnumDomain>(std::vector<std::string>{"pos", "ecom", "atm"});
+  const std::vector<Type> types = {Type::Int64(), Type::Bool(), Type::Enum(domain), Type::String(),
+                                   Type::Timestamp()};
+  std::vector<int> cols;
+  for (size_t i = 0; i < types.size(); ++i) {
+    cols.push_back(layout.Add({"c" + std::to_string(i), types[i], std::nullopt}));
+  }
+  KeyTable table(cols, types, 16, 1000);
+  Batch batch(layout, 64);
+  std::vector<std::string> want;
+  std::vector<bool> has_null;
+  std::mt19937_64 rng(9);
+  for (int i = 0; i < 64; ++i) {
+    const size_t r = batch.AppendRow();
+    const auto v = static_cast<int64_t>(rng() % 5) - 2;
+    const bool b = rng() % 2 == 0;
+    const auto e = static_cast<int32_t>(rng() % 3);
+    const std::string s(rng() % 30, static_cast<char>('a' + rng() % 3));
+    const auto ts = static_cast<int64_t>(rng() % 3) * 1'000'000'000;
+    batch.column(cols[0]).data<int64_t>()[r] = v;
+    batch.column(cols[1]).data<uint8_t>()[r] = b ? 1 : 0;
+    batch.column(cols[2]).data<int32_t>()[r] = e;
+    batch.column(cols[3]).data<std::string_view>()[r] = batch.arena().Copy(s);
+    batch.column(cols[4]).data<int64_t>()[r] = ts;
+    const int null_col = i % 8 == 0 ? static_cast<int>(rng() % cols.size()) : -1;
+    for (size_t c = 0; c < cols.size(); ++c) {
+      batch.column(cols[c]).valid()[r] = static_cast<int>(c) == null_col ? 0 : 1;
+    }
+    std::string key;
+    Append(&key, v);
+    key.push_back(b ? 1 : 0);
+    Append(&key, e);
+    Append(&key, static_cast<uint32_t>(s.size()));
+    key += s;
+    Append(&key, ts);
+    want.push_back(key);
+    has_null.push_back(null_col >= 0);
+  }
+  std::vector<int64_t> times(batch.size(), 1);
+  std::vector<uint32_t> slots(batch.size(), 0);
+  table.LookupBatch(batch, batch.size(), times.data(), slots.data());
+  std::unordered_map<std::string, uint32_t> seen;
+  for (size_t r = 0; r < batch.size(); ++r) {
+    if (has_null[r]) {
+      EXPECT_EQ(slots[r], KeyTable::kNoSlot) << r;
+      continue;
+    }
+    ASSERT_NE(slots[r], KeyTable::kNoSlot);
+    EXPECT_EQ(table.key_bytes(slots[r]), want[r]) << r;
+    EXPECT_EQ(seen.emplace(want[r], slots[r]).first->second, slots[r]) << r;
+  }
 }
 
 TEST(KeyTable, EmptiedAndRefilledWhileGrowing) {

@@ -47,8 +47,6 @@ class RingPool {
   // The largest block: blocks' sizes never reach the inline bit.
   static constexpr uint32_t kMaxCapacity = uint32_t{1} << 30;
 
-  uint32_t width() const { return kWidth; }
-
   static bool IsInline(const RingRef& r) { return (r.size & kInlineBit) != 0; }
   // Records in the queue.
   static uint32_t Size(const RingRef& r) { return IsInline(r) ? 1 : r.size; }
