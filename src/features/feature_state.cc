@@ -80,6 +80,40 @@ FeatureState::FeatureState(const FeatureSet& set)
     keysets_[def.keyset].groups.push_back(g);
     groups_.push_back(std::move(state));
   }
+  // Counts and sums over a shorter window than another group of the same
+  // keys, filter and value are nested in the longest such group: they read
+  // its events instead of holding their own (window_group.h).
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    internal::WindowGroup& group = *groups_[g].group;
+    if (!group.Nestable()) {
+      host_of_.push_back(g);
+      continue;
+    }
+    const auto& def = set.groups_[g];
+    const expr::WindowCall& mine = set.calls_[def.calls.front()];
+    size_t host = groups_.size();
+    for (size_t h = 0; h < groups_.size(); ++h) {
+      internal::WindowGroup& other = *groups_[h].group;
+      const expr::WindowCall& theirs = set.calls_[set.groups_[h].calls.front()];
+      if (h == g || set.groups_[h].keyset != def.keyset || !other.holds_events() ||
+          other.window_ns() <= group.window_ns() || theirs.filter != mine.filter ||
+          theirs.filter_text != mine.filter_text) {
+        continue;
+      }
+      // A count has no value: its host must have none either (an event
+      // with a null value does not enter a group that has one).
+      const bool same_value = mine.value < 0 ? theirs.value < 0
+                                             : theirs.value == mine.value &&
+                                                   theirs.value_text == mine.value_text &&
+                                                   theirs.value_type == mine.value_type;
+      if (same_value &&
+          (host == groups_.size() || other.window_ns() > groups_[host].group->window_ns())) {
+        host = h;
+      }
+    }
+    host_of_.push_back(host == groups_.size() ? g : host);
+    if (host != groups_.size()) group.NestIn(groups_[host].group.get());
+  }
   // The groups with the longest time window of their key table keep their
   // ring's oldest time in the record: their rings hold the most events, so
   // their oldest and newest records are usually in different cache lines.
@@ -145,7 +179,12 @@ void FeatureState::RunStep(int step, Batch& batch) {
       ks.serial = serial_;
       ks.events_since_sweep += rows;
     }
-    gs.group->Process(batch, ks.slots.data(), set_.time_column_);
+    // A nested group is updated by its host, in the host's pass.
+    GroupState& runner = gs.group->nested() ? groups_[host_of_[g]] : gs;
+    if (runner.serial != serial_) {
+      runner.group->Process(batch, ks.slots.data(), set_.time_column_);
+      runner.serial = serial_;
+    }
     gs.serial = serial_;
     if (rows > 0) now_ = std::max(now_, times[rows - 1]);
   }
@@ -310,6 +349,10 @@ Status FeatureState::Load(std::string_view bytes) {
          group.slots() >= group.keys()->slot_limit();
     if (ok) group.RewordStrings();
   }
+  // Nested groups' events, once their hosts' are loaded.
+  for (size_t g = 0; ok && g < groups_.size(); ++g) {
+    if (groups_[g].group->nested()) ok = groups_[g].group->AdoptNestedImage();
+  }
   if (!ok) return InvalidInput("feature-state image is corrupt or truncated");
   now_ = image.now;
   evicted_ = image.evicted;
@@ -334,6 +377,7 @@ Status FeatureState::LoadMatching(std::string_view bytes, Carried* carried) {
     }
   }
   std::vector<uint8_t> group_used(image.groups.size(), 0);
+  std::vector<uint8_t> kept_group(groups_.size(), 0);
   for (size_t g = 0; ok && g < groups_.size(); ++g) {
     const int source = from[set_.groups_[g].keyset];
     bool kept = false;
@@ -352,8 +396,19 @@ Status FeatureState::LoadMatching(std::string_view bytes, Carried* carried) {
         }
       }
     }
+    kept_group[g] = kept ? 1 : 0;
+  }
+  // A nested group keeps its events only if its host kept the same ones
+  // (the host may be new in this pipeline: it then starts empty, and so
+  // does the nested group).
+  for (size_t g = 0; ok && g < groups_.size(); ++g) {
+    internal::WindowGroup& group = *groups_[g].group;
+    if (!group.nested()) continue;
+    if (!group.AdoptNestedImage()) kept_group[g] = 0;
+  }
+  for (size_t g = 0; ok && g < groups_.size(); ++g) {
     for (size_t c : set_.groups_[g].calls) {
-      (kept ? carried->kept : carried->reset).push_back(set_.calls_[c].signature);
+      (kept_group[g] != 0 ? carried->kept : carried->reset).push_back(set_.calls_[c].signature);
     }
   }
   if (!ok) return InvalidInput("feature-state image is corrupt or truncated");
@@ -376,6 +431,7 @@ FeatureStats FeatureState::Stats() const {
                      ks.slots.capacity() * sizeof(uint32_t);
   }
   for (const auto& gs : groups_) {
+    s.nested_windows += gs.group->nested() ? 1 : 0;
     s.events_held += gs.group->events_held();
     s.state_bytes += gs.group->bytes_reserved();
     s.window_bytes += gs.group->window_bytes();

@@ -41,6 +41,9 @@ struct FeatureStats {
   size_t state_bytes = 0;   // all memory reserved for state
   size_t window_bytes = 0;  // the part that holds window contents
   size_t evicted_keys = 0;  // since the state was made
+  // Groups of windows that read a longer window's events instead of holding
+  // their own (see WindowGroup: nested windows).
+  size_t nested_windows = 0;
   // Memory per live key beyond the events held in windows.
   double bytes_per_key() const {
     return live_keys == 0
@@ -146,6 +149,7 @@ class FeatureState final : public expr::StepRunner {
   std::unique_ptr<internal::StringPool> strings_;
   std::vector<KeySetState> keysets_;
   std::vector<GroupState> groups_;
+  std::vector<size_t> host_of_;  // per group: the group that updates it (itself if not nested)
   uint64_t serial_ = 0;
   int64_t now_ = INT64_MIN;  // time of the latest event processed
   size_t evicted_ = 0;

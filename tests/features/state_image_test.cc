@@ -137,8 +137,7 @@ TEST(StateImage, ImagesOfLaterVersionsAreRefusedByName) {
   }
 }
 
-TEST(StateImage, TruncatedOrAlteredImagesAreRefusedWithoutCrashing) {
-  auto engine = Build();
+void CheckAlteredImages(const runtime::Engine* engine) {
   ASSERT_TRUE(engine);
   auto state = engine->NewFeatureState();
   Feed(*engine, state.get(), 3, 0, 800);
@@ -157,9 +156,17 @@ TEST(StateImage, TruncatedOrAlteredImagesAreRefusedWithoutCrashing) {
       bad[rng() % bad.size()] = static_cast<char>(rng());
     }
     auto fresh = engine->NewFeatureState();
-    if (!fresh->Load(bad).ok()) ++refused;  // or loaded: either way, no crash
+    if (!fresh->Load(bad).ok()) {
+      ++refused;
+    } else {
+      Feed(*engine, fresh.get(), 4, 800, 200);  // or loaded: either way, no crash
+    }
   }
   EXPECT_GT(refused, 100);
+}
+
+TEST(StateImage, TruncatedOrAlteredImagesAreRefusedWithoutCrashing) {
+  CheckAlteredImages(Build().get());
 }
 
 TEST(StateImage, ImageOfAnotherPipelineIsRefused) {
@@ -275,6 +282,84 @@ features:
   std::string image = old_state->Save();
   auto bad = e2->NewFeatureState();
   EXPECT_FALSE(bad->LoadMatching(image.substr(0, image.size() / 2), &carried).ok());
+}
+
+// Nested windows (window_group.h): c3 in c1m, (sx5, vx5) in ax1m, sy2 in
+// sy30. Their images hold their events as a window of their own would.
+const char* kSchema = R"(pipeline: nested
+source:
+  schema:
+    ts: {type: timestamp, event_time: true, format: epoch_ms}
+    k: string
+    s: {type: string, nullable: true}
+    x: {type: float64, nullable: true}
+    y: int64
+features:
+)";
+const char* kShortWindows = R"(  c3: count() over 3s by k
+  sx5: sum(x) over 5s by k
+  vx5: variance(x) over 5s by k
+  sy2: sum(y) over 2s by k exclude current
+)";
+const char* kLongWindows = R"(  c1m: count() over 1m by k
+  ax1m: avg(x) over 1m by k
+  sy30: sum(y) over 30s by k
+)";
+
+TEST(StateImage, NestedWindowsRestoreAndTheirImagesLoadWhereTheyStandAlone) {
+  auto nested = BuildText(std::string(kSchema) + kShortWindows + kLongWindows);
+  auto alone = BuildText(std::string(kSchema) + kShortWindows);
+  ASSERT_TRUE(nested && alone);
+  auto original = nested->NewFeatureState();
+  EXPECT_EQ(original->Stats().nested_windows, 3u);
+  Feed(*nested, original.get(), 1, 0, 2500);
+  const std::string image = original->Save();
+  auto restored = nested->NewFeatureState();
+  ASSERT_TRUE(restored->Load(image).ok());
+  EXPECT_EQ(restored->Save(), image);
+  // An image of the short windows alone holds the same events: loaded
+  // where they stand alone, they go on as they would have.
+  auto standalone = alone->NewFeatureState();
+  features::FeatureState::Carried carried;
+  ASSERT_TRUE(standalone->LoadMatching(image, &carried).ok());
+  EXPECT_EQ(carried.kept.size(), 4u);
+  EXPECT_EQ(carried.reset.size(), 0u);
+  const std::string next = Feed(*nested, original.get(), 2, 2500, 1500);
+  EXPECT_EQ(Feed(*nested, restored.get(), 2, 2500, 1500), next);
+  const std::string next_alone = Feed(*alone, standalone.get(), 2, 2500, 1500);
+  for (const char* name : {"c3", "sx5", "vx5", "sy2"}) {
+    EXPECT_EQ(FeatureValues(*alone, next_alone, name), FeatureValues(*nested, next, name)) << name;
+  }
+}
+
+TEST(StateImage, NestedWindowsKeepTheirStateOnlyWithTheirHosts) {
+  auto nested = BuildText(std::string(kSchema) + kShortWindows + kLongWindows);
+  auto alone = BuildText(std::string(kSchema) + kShortWindows);
+  ASSERT_TRUE(nested && alone);
+  // Images of the windows alone: a state with every window, its short ones
+  // nested, loads them kept with their hosts' events...
+  auto both = nested->NewFeatureState();
+  Feed(*nested, both.get(), 3, 0, 2500);
+  auto reloaded = nested->NewFeatureState();
+  features::FeatureState::Carried carried;
+  ASSERT_TRUE(reloaded->LoadMatching(both->Save(), &carried).ok());
+  EXPECT_EQ(carried.kept.size(), 7u);
+  EXPECT_EQ(Feed(*nested, reloaded.get(), 4, 2500, 1000), Feed(*nested, both.get(), 4, 2500, 1000));
+  // ...but not when their hosts are new: a host starts empty, and so do the
+  // windows nested in it (reported as reset).
+  auto short_only = alone->NewFeatureState();
+  Feed(*alone, short_only.get(), 3, 0, 2500);
+  auto grown = nested->NewFeatureState();
+  carried = {};
+  ASSERT_TRUE(grown->LoadMatching(short_only->Save(), &carried).ok());
+  EXPECT_EQ(carried.kept.size(), 0u);
+  EXPECT_EQ(carried.reset.size(), 7u);
+  auto fresh = nested->NewFeatureState();
+  EXPECT_EQ(Feed(*nested, grown.get(), 4, 2500, 1000), Feed(*nested, fresh.get(), 4, 2500, 1000));
+}
+
+TEST(StateImage, TruncatedOrAlteredNestedImagesAreRefusedWithoutCrashing) {
+  CheckAlteredImages(BuildText(std::string(kSchema) + kShortWindows + kLongWindows).get());
 }
 
 }  // namespace

@@ -408,5 +408,181 @@ features:
   Compare(ev, got, want);
 }
 
+// Nested windows (window_group.h): counts and sums over a shorter window
+// than another of the same keys, filter and value read that window's
+// events. Against the brute force, and bit-identical to each feature
+// computed alone (no nesting possible).
+const char* kNestedFeatures[][2] = {
+    {"c3", "count() over 3s by k"},
+    {"c10", "count() over 10s by k exclude current"},
+    {"c60", "count() over 60s by k"},
+    {"cx3", "count(x) over 3s by k"},
+    {"sx3", "sum(x) over 3s by k"},
+    {"vx3", "variance(x) over 3s by k"},
+    {"ax10", "avg(x) over 10s by k exclude current"},
+    {"sdx10", "stddev(x) over 10s by k"},
+    {"sx60", "sum(x) over 60s by k"},
+    {"mxx60", "max(x) over 60s by k"},
+    {"sy5", "sum(y) over 5s by k"},
+    {"ay20", "avg(y) over 20s by k"},
+    {"cs2", "count() over 2s by (k, s)"},
+    {"cs9", "count() over 9s by (k, s)"},
+    {"cf3", "count() over 3s by k where y > 0"},
+    {"cf30", "count() over 30s by k where y > 0 exclude current"},
+};
+
+std::shared_ptr<const runtime::Engine> BuildFeatures(const std::vector<size_t>& which) {
+  std::string yaml = R"(pipeline: nested
+source:
+  schema:
+    ts: {type: timestamp, event_time: true, format: epoch_ms}
+    k: {type: string, nullable: true}
+    s: {type: string, nullable: true}
+    x: {type: float64, nullable: true}
+    y: int64
+features:
+)";
+  for (size_t i : which) {
+    yaml += std::string("  ") + kNestedFeatures[i][0] + ": " + kNestedFeatures[i][1] + "\n";
+  }
+  std::vector<Diagnostic> diags;
+  auto spec = pipeline::LoadPipelineText(yaml, "p.yaml", &diags);
+  if (!spec.ok()) return nullptr;
+  return runtime::Engine::Compile(std::move(spec).value(), &diags);
+}
+
+std::map<std::string, std::vector<Cell>> NestedReference(const std::vector<Event>& ev) {
+  std::map<std::string, std::vector<Cell>> out;
+  for (size_t i = 0; i < ev.size(); ++i) {
+    const Event& e = ev[i];
+    auto put = [&](const std::string& name, Cell c) { out[name].push_back(std::move(c)); };
+    auto window = [&](int64_t w, bool exclude, auto pred) {
+      std::vector<size_t> r;
+      for (size_t j = 0; j <= i; ++j) {
+        if (ev[j].k != e.k || (exclude && j == i)) continue;
+        if (ev[j].t > e.t - w * kSec && pred(ev[j])) r.push_back(j);
+      }
+      return r;
+    };
+    const bool keyed = e.k.has_value();
+    auto any = [](const Event&) { return true; };
+    auto has_x = [](const Event& a) { return a.x.has_value(); };
+    auto count = [&](int64_t w, bool exclude) -> Cell {
+      if (!keyed) return std::nullopt;
+      return std::to_string(window(w, exclude, any).size());
+    };
+    auto xs = [&](int64_t w, bool exclude) {
+      std::vector<long double> v;
+      if (keyed) {
+        for (size_t j : window(w, exclude, has_x)) v.push_back(*ev[j].x);
+      }
+      return v;
+    };
+    auto sum = [](const std::vector<long double>& v) {
+      long double s = 0;
+      for (long double x : v) s += x;
+      return s;
+    };
+    auto var = [&](const std::vector<long double>& v, bool sd) -> Cell {
+      if (v.size() < 2) return std::nullopt;
+      const long double m = sum(v) / static_cast<long double>(v.size());
+      long double q = 0;
+      for (long double x : v) q += (x - m) * (x - m);
+      const double r = static_cast<double>(q / static_cast<long double>(v.size() - 1));
+      return Num(sd ? std::sqrt(r) : r);
+    };
+    put("c3", count(3, false));
+    put("c10", count(10, true));
+    put("c60", count(60, false));
+    const auto x3 = xs(3, false);
+    put("cx3", keyed ? Cell(std::to_string(x3.size())) : Cell());
+    put("sx3", x3.empty() ? Cell() : Cell(Num(static_cast<double>(sum(x3)))));
+    put("vx3", var(x3, false));
+    const auto x10 = xs(10, true);
+    put("ax10",
+        x10.empty()
+            ? Cell()
+            : Cell(Num(static_cast<double>(sum(x10) / static_cast<long double>(x10.size())))));
+    put("sdx10", var(xs(10, false), true));
+    const auto x60 = xs(60, false);
+    put("sx60", x60.empty() ? Cell() : Cell(Num(static_cast<double>(sum(x60)))));
+    Cell m;
+    for (long double x : x60) {
+      if (!m || static_cast<double>(x) > std::stod(*m)) m = Num(static_cast<double>(x));
+    }
+    put("mxx60", m);
+    auto ys = [&](int64_t w) {
+      std::vector<int64_t> v;
+      if (keyed) {
+        for (size_t j : window(w, false, any)) v.push_back(ev[j].y);
+      }
+      return v;
+    };
+    const auto y5 = ys(5);
+    int64_t s5 = 0;
+    for (int64_t y : y5) s5 += y;
+    put("sy5", y5.empty() ? Cell() : Cell(std::to_string(s5)));
+    const auto y20 = ys(20);
+    int64_t s20 = 0;
+    for (int64_t y : y20) s20 += y;
+    put("ay20", y20.empty()
+                    ? Cell()
+                    : Cell(Num(static_cast<double>(s20) / static_cast<double>(y20.size()))));
+    for (const auto& [name, w] : {std::pair{"cs2", 2}, std::pair{"cs9", 9}}) {
+      size_t n = 0;
+      for (size_t j : window(w, false, any)) n += ev[j].s == e.s ? 1 : 0;
+      put(name, keyed && e.s ? Cell(std::to_string(n)) : Cell());
+    }
+    auto positive = [](const Event& a) { return a.y > 0; };
+    put("cf3", keyed ? Cell(std::to_string(window(3, false, positive).size())) : Cell());
+    put("cf30", keyed ? Cell(std::to_string(window(30, true, positive).size())) : Cell());
+  }
+  return out;
+}
+
+TEST(WindowReference, NestedWindowsMatchBruteForceAndEachFeatureAlone) {
+  std::vector<size_t> all;
+  for (size_t i = 0; i < std::size(kNestedFeatures); ++i) all.push_back(i);
+  auto engine = BuildFeatures(all);
+  ASSERT_TRUE(engine);
+  for (uint32_t seed : {5u, 6u, 7u}) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    // Few keys: windows of 60s hold many events, shorter ones a few.
+    const auto ev = RandomStream(seed, 2000, seed == 7 ? 1 : 4);
+    features::FeatureStats stats;
+    const auto got = RunEngine(*engine, ev, 1024, &stats);
+    // c3 and c10 in c60; (cx3, sx3, vx3) and (ax10, sdx10) in (sx60,
+    // mxx60); sy5 in ay20; cs2 in cs9; cf3 in cf30 (the same filter).
+    EXPECT_EQ(stats.nested_windows, 7u);
+    Compare(ev, got, NestedReference(ev));
+    for (size_t capacity : {size_t{1}, size_t{7}}) {
+      EXPECT_EQ(RunEngine(*engine, ev, capacity), got) << "batch size " << capacity;
+    }
+    for (size_t i : all) {
+      auto alone = BuildFeatures({i});
+      ASSERT_TRUE(alone);
+      features::FeatureStats alone_stats;
+      const auto one = RunEngine(*alone, ev, 1024, &alone_stats);
+      EXPECT_EQ(alone_stats.nested_windows, 0u);
+      const std::string name = kNestedFeatures[i][0];
+      EXPECT_EQ(one.at(name), got.at(name)) << name << " differs from the feature alone";
+    }
+  }
+}
+
+TEST(WindowReference, NestedWindowsSurviveKeyEviction) {
+  // Long gaps evict keys (and reuse their slots) while nested windows hold
+  // events: nothing changes.
+  std::vector<size_t> all;
+  for (size_t i = 0; i < std::size(kNestedFeatures); ++i) all.push_back(i);
+  auto engine = BuildFeatures(all);
+  ASSERT_TRUE(engine);
+  const auto ev = RandomStream(12, 12000, 3000);
+  features::FeatureStats stats;
+  const auto got = RunEngine(*engine, ev, 256, &stats);
+  EXPECT_GT(stats.evicted_keys, 500u);
+  Compare(ev, got, NestedReference(ev));
+}
+
 }  // namespace
 }  // namespace sluice

@@ -109,6 +109,12 @@ class RingPool {
     if (IsInline(r) || r.size == 0) return;
     PrefetchLine(&store_[Index(r, r.size - 1)]);
   }
+  // The line of the i-th oldest record (none for an inline queue).
+  // REQUIRES: i < Size(r).
+  void PrefetchAt(const RingRef& r, uint32_t i) const {
+    if (IsInline(r)) return;
+    PrefetchLine(&store_[Index(r, i)]);
+  }
 
   // Appends a record.
   void Push(RingRef& r, int64_t time, uint64_t value) {

@@ -1,5 +1,6 @@
 #include "features/internal/window_group.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -109,22 +110,20 @@ bool WindowGroup::Cancelled(uint32_t slot, double largest) const {
   return false;
 }
 
-void WindowGroup::Resum(uint32_t slot) {
-  const RingRef& r = ring(slot);
+void WindowGroup::Resum(uint32_t slot, const RingPool& pool, const RingRef& r, uint32_t first) {
+  const uint32_t size = RingPool::Size(r);
   if (needs_.sum && !int_sum_) {
     DoubleDouble total;
-    for (uint32_t i = 0; i < RingPool::Size(r); ++i) {
-      total = Add(total, WordDouble(ring_pool_.ValueAt(r, i)));
-    }
+    for (uint32_t i = first; i < size; ++i) total = Add(total, WordDouble(pool.ValueAt(r, i)));
     sum(slot)[0] = total.hi;
     sum(slot)[1] = total.lo;
   }
   if (needs_.welford) {
-    const uint64_t k = ring_pool_.FrontValue(r);
+    const uint64_t k = pool.ValueAt(r, first);
     std::memcpy(&welford(slot)[2], &k, sizeof k);
     DoubleDouble squares;
-    for (uint32_t i = 0; i < RingPool::Size(r); ++i) {
-      const DoubleDouble d = Deviation(slot, ring_pool_.ValueAt(r, i));
+    for (uint32_t i = first; i < size; ++i) {
+      const DoubleDouble d = Deviation(slot, pool.ValueAt(r, i));
       squares = Add(squares, Multiply(d, d));
     }
     welford(slot)[0] = squares.hi;
@@ -203,6 +202,34 @@ size_t WindowGroup::AddMember(const expr::WindowCall& call) {
   return members_.size() - 1;
 }
 
+bool WindowGroup::Nestable() const {
+  if (!holds_events()) return false;
+  for (const auto& m : members_) {
+    switch (m.kind) {
+      case AggregateKind::kCount:
+      case AggregateKind::kSum:
+      case AggregateKind::kAvg:
+      case AggregateKind::kVariance:
+      case AggregateKind::kStddev:
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+void WindowGroup::NestIn(WindowGroup* host) {
+  SLUICE_CHECK(Nestable());
+  SLUICE_CHECK(host != this && host->host_ == nullptr && nested_.empty());
+  SLUICE_CHECK(host->keys_ == keys_ && host->records_ == records_);
+  SLUICE_CHECK_EQ(host->filter_, filter_);
+  SLUICE_CHECK(value_ < 0 || (host->value_ == value_ && host->value_type_ == value_type_));
+  SLUICE_CHECK(host->holds_events() && host->window_ns_ > window_ns_);
+  host_ = host;
+  host->nested_.push_back({this, 0, nullptr, nullptr});  // row functions: BindFields()
+}
+
 void WindowGroup::DeclareFields(bool cache_front) {
   cache_front_ = cache_front && holds_events();
   const std::pair<bool, uint32_t> needs[] = {
@@ -212,14 +239,16 @@ void WindowGroup::DeclareFields(bool cache_front) {
       {needs_.sketch, kSketch},   {needs_.decay, kDecay}};
   shape_ = 0;
   for (const auto& [needed, bit] : needs) shape_ |= needed ? bit : 0;
+  // A nested group counts its window's events instead of holding them.
+  if (host_ != nullptr) shape_ = (shape_ & ~kRing) | kCount;
   auto declare = [this](bool needed, uint32_t size, uint32_t align) {
     return needed ? records_->Declare(size, align) : 0;
   };
   // Int128 sums are read and written with memcpy: 8-byte alignment is enough.
-  at_.ring = declare(needs_.ring, sizeof(RingRef), alignof(RingRef));
+  at_.ring = declare(needs_.ring && host_ == nullptr, sizeof(RingRef), alignof(RingRef));
   at_.min_q = declare(needs_.min, sizeof(RingRef), alignof(RingRef));
   at_.max_q = declare(needs_.max, sizeof(RingRef), alignof(RingRef));
-  at_.count = declare(needs_.count, 8, 8);
+  at_.count = declare(needs_.count || host_ != nullptr, 8, 8);
   at_.sum = declare(needs_.sum, 16, 8);
   at_.welford = declare(needs_.welford, 24, 8);
   at_.first = declare(needs_.first, 16, 8);
@@ -233,10 +262,10 @@ void WindowGroup::DeclareFields(bool cache_front) {
 
 void WindowGroup::BindFields() {
   auto bind = [this](bool needed, uint32_t& at) { at = needed ? records_->offset(at) : 0; };
-  bind(needs_.ring, at_.ring);
+  bind(needs_.ring && host_ == nullptr, at_.ring);
   bind(needs_.min, at_.min_q);
   bind(needs_.max, at_.max_q);
-  bind(needs_.count, at_.count);
+  bind(needs_.count || host_ != nullptr, at_.count);
   bind(needs_.sum, at_.sum);
   bind(needs_.welford, at_.welford);
   bind(needs_.first, at_.first);
@@ -246,6 +275,24 @@ void WindowGroup::BindFields() {
   bind(needs_.distinct, at_.distinct);
   bind(needs_.decay, at_.decay);
   bind(cache_front_, at_.front);
+  if (host_ == nullptr) return;
+  Nested& n = *std::find_if(host_->nested_.begin(), host_->nested_.end(),
+                            [this](const Nested& x) { return x.group == this; });
+  n.shape = shape_;
+  switch (shape_) {
+    case kCount:
+      n.evict = &WindowGroup::NestedEvict<kCount>;
+      n.row = &WindowGroup::NestedRow<kCount>;
+      break;
+    case kCount | kSum:
+      n.evict = &WindowGroup::NestedEvict<kCount | kSum>;
+      n.row = &WindowGroup::NestedRow<kCount | kSum>;
+      break;
+    default:
+      n.evict = &WindowGroup::NestedEvict<kAnyShape>;
+      n.row = &WindowGroup::NestedRow<kAnyShape>;
+      break;
+  }
 }
 
 void WindowGroup::EnsureSketches(size_t n) {
@@ -489,7 +536,9 @@ void WindowGroup::Evict(uint32_t slot, int64_t now) {
     if (cache_front_ && RingPool::Size(r) > 0) front_time(slot) = ring_pool_.FrontTime(r);
     // A value far larger than what remains has left: the running sums keep
     // its rounding residue (about 1e-32 of it). Sum the window again.
-    if (largest > 0 && RingPool::Size(r) > 0 && Cancelled(slot, largest)) Resum(slot);
+    if (largest > 0 && RingPool::Size(r) > 0 && Cancelled(slot, largest)) {
+      Resum(slot, ring_pool_, r, 0);
+    }
   }
   auto evict_queue = [horizon](RingPool& pool, RingRef& q) {
     while (RingPool::Size(q) > 0 && pool.FrontTime(q) <= horizon) pool.PopFront(q);
@@ -497,6 +546,39 @@ void WindowGroup::Evict(uint32_t slot, int64_t now) {
   if (Need<S>(kMin)) evict_queue(min_pool_, min_q(slot));
   if (Need<S>(kMax)) evict_queue(max_pool_, max_q(slot));
   if (Need<S>(kSketch)) sliding_[slot].Expire(horizon);
+}
+
+template <uint32_t S>
+void WindowGroup::NestedEvict(uint32_t slot, int64_t now, const RingPool& pool, const RingRef& r) {
+  int64_t& n = count(slot);
+  if (n == 0) return;
+  // The window is the newest n records of the host's ring; its oldest
+  // leave as they would leave a ring of its own.
+  const int64_t horizon = now - window_ns_;
+  const uint32_t size = RingPool::Size(r);
+  double largest = 0;
+  while (n > 0) {
+    const uint32_t i = size - static_cast<uint32_t>(n);
+    const int64_t time = pool.TimeAt(r, i);
+    if (time > horizon) break;
+    const uint64_t value = pool.ValueAt(r, i);
+    if (Need<S>(kSum) || Need<S>(kWelford)) {
+      largest = std::max(largest, std::fabs(AsDouble(value)));
+    }
+    Leave<S>(slot, time, value);
+    --n;
+  }
+  if (largest > 0 && n > 0 && Cancelled(slot, largest)) {
+    Resum(slot, pool, r, size - static_cast<uint32_t>(n));
+  }
+}
+
+template <uint32_t S>
+void WindowGroup::NestedRow(Batch& batch, size_t row, uint32_t slot, int64_t t, bool enters,
+                            uint64_t word) {
+  if (!before_.empty()) EmitAll<S>(before_, batch, row, slot, t);
+  if (enters) Enter<S>(slot, t, word);
+  if (!after_.empty()) EmitAll<S>(after_, batch, row, slot, t);
 }
 
 void WindowGroup::EmitHeld(GroupMember& m, Batch& batch, size_t row, bool elapsed,
@@ -652,6 +734,16 @@ void WindowGroup::Prefetch(const uint32_t* slots, const int64_t* times, size_t r
   } else if (needs_.ring) {
     queue(ring_pool_, at_.ring);
   }
+  // A nested window's oldest record (its eviction reads it).
+  for (const Nested& n : nested_) {
+    for (size_t row = 0; row < rows; ++row) {
+      const uint32_t slot = slots[row];
+      if (slot == KeyTable::kNoSlot) continue;
+      const RingRef& r = ring(slot);
+      const auto k = static_cast<uint32_t>(n.group->count(slot));
+      if (k != 0) ring_pool_.PrefetchAt(r, RingPool::Size(r) - k);
+    }
+  }
   if (needs_.min) queue(min_pool_, at_.min_q);
   if (needs_.max) queue(max_pool_, at_.max_q);
   if (needs_.distinct && needs_.ring) {
@@ -675,9 +767,7 @@ void WindowGroup::Prefetch(const uint32_t* slots, const int64_t* times, size_t r
   }
 }
 
-void WindowGroup::Process(Batch& batch, const uint32_t* slots, int time_column) {
-  SLUICE_CHECK_LE(keys_->slot_limit(), records_->slots());
-  EnsureSketches(records_->slots());
+void WindowGroup::PrepareMembers(const Batch& batch) {
   const size_t rows = batch.size();
   if (before_.size() + after_.size() != members_.size()) {
     // Members read the state before the event enters (exclude current, and
@@ -700,6 +790,15 @@ void WindowGroup::Process(Batch& batch, const uint32_t* slots, int time_column) 
       std::fill(m.overflow.begin(), m.overflow.begin() + static_cast<ptrdiff_t>(rows), Flag::kNo);
     }
   }
+}
+
+void WindowGroup::Process(Batch& batch, const uint32_t* slots, int time_column) {
+  SLUICE_CHECK(host_ == nullptr);  // the host updates a nested group
+  SLUICE_CHECK_LE(keys_->slot_limit(), records_->slots());
+  EnsureSketches(records_->slots());
+  const size_t rows = batch.size();
+  PrepareMembers(batch);
+  for (const Nested& n : nested_) n.group->PrepareMembers(batch);
   const int64_t* times = batch.column(time_column).data<int64_t>();
   const Column* filter = filter_ >= 0 ? &batch.column(filter_) : nullptr;
   const Column* value = value_ >= 0 ? &batch.column(value_) : nullptr;
@@ -809,21 +908,55 @@ void WindowGroup::RowLoop(Batch& batch, const uint32_t* slots, const int64_t* ti
     const uint32_t slot = slots[row];
     if (slot == KeyTable::kNoSlot || batch.row_error(row) != 0) {
       for (auto& m : members_) m.valid[row] = Flag::kNo;
+      for (const Nested& n : nested_) {
+        for (auto& m : n.group->members_) m.valid[row] = Flag::kNo;
+      }
       continue;
     }
     const int64_t t = times[row];
+    // Nested windows first: the host's eviction may remove events that
+    // leave them too.
+    for (const Nested& n : nested_) {
+      // Most events find that nothing has left the nested window: checked
+      // here, without the call.
+      WindowGroup& g = *n.group;
+      const int64_t k = g.count(slot);
+      if (k == 0) continue;
+      const RingRef& r = ring(slot);
+      if (ring_pool_.TimeAt(r, RingPool::Size(r) - static_cast<uint32_t>(k)) > t - g.window_ns_) {
+        continue;
+      }
+      if (n.shape == (kCount | kSum)) {
+        g.NestedEvict<kCount | kSum>(slot, t, ring_pool_, r);
+      } else {
+        (g.*n.evict)(slot, t, ring_pool_, r);
+      }
+    }
     if (MayEvict<S>(slot, t)) Evict<S>(slot, t);
     const bool enters = enters_[row] != Flag::kNo;
     const uint64_t word = words_[row];
     if (!before_.empty()) EmitAll<S>(before_, batch, row, slot, t);
     if (enters) Enter<S>(slot, t, word);
     if (!after_.empty()) EmitAll<S>(after_, batch, row, slot, t);
+    for (const Nested& n : nested_) {
+      if (n.shape == (kCount | kSum)) {
+        n.group->NestedRow<kCount | kSum>(batch, row, slot, t, enters, word);
+      } else {
+        (n.group->*n.row)(batch, row, slot, t, enters, word);
+      }
+    }
     if (enters && value != nullptr) ReleaseWord(word);  // the reference Intern() gave
   }
 }
 
 void WindowGroup::Reset(uint32_t slot) {
   if (slot >= records_->slots()) return;
+  if (host_ != nullptr) {
+    count(slot) = 0;
+    if (needs_.sum) std::fill_n(sum(slot), 2, 0.0);  // the int sum's 16 bytes too
+    if (needs_.welford) std::fill_n(welford(slot), 3, 0.0);
+    return;
+  }
   if (needs_.ring) {
     RingRef& r = ring(slot);
     while (RingPool::Size(r) > 0) {
@@ -878,7 +1011,22 @@ void WindowGroup::Save(StateWriter& w) const {
   // The layout of the arrays each group had before the records were shared:
   // images are unchanged.
   w.Put<uint64_t>(records_->slots());
-  PutField<RingRef>(w, needs_.ring, at_.ring, 1);
+  // A nested group's window contents are written as its own ring would
+  // hold them: images do not depend on nesting.
+  RingPool held;
+  if (host_ != nullptr) {
+    std::vector<RingRef> refs(records_->slots());
+    for (uint32_t slot = 0; slot < refs.size(); ++slot) {
+      const RingRef& hr = host_->ring(slot);
+      const uint32_t size = RingPool::Size(hr);
+      for (auto i = size - static_cast<uint32_t>(count(slot)); i < size; ++i) {
+        held.Push(refs[slot], host_->ring_pool_.TimeAt(hr, i), host_->ring_pool_.ValueAt(hr, i));
+      }
+    }
+    w.PutVector(refs);
+  } else {
+    PutField<RingRef>(w, needs_.ring, at_.ring, 1);
+  }
   PutField<RingRef>(w, needs_.min, at_.min_q, 1);
   PutField<RingRef>(w, needs_.max, at_.max_q, 1);
   PutField<int64_t>(w, needs_.count, at_.count, 1);
@@ -928,7 +1076,7 @@ void WindowGroup::Save(StateWriter& w) const {
   } else {
     pairs_.Save(w);
   }
-  ring_pool_.Save(w);
+  (host_ != nullptr ? held : ring_pool_).Save(w);
   min_pool_.Save(w);
   max_pool_.Save(w);
 }
@@ -942,8 +1090,9 @@ bool WindowGroup::Load(StateReader& r) {
     return false;
   }
   records_->EnsureSlots(slots);
-  if (!GetField<RingRef>(r, needs_.ring, at_.ring, 1, slots) ||
-      !GetField<RingRef>(r, needs_.min, at_.min_q, 1, slots) ||
+  const bool refs_ok = host_ == nullptr ? GetField<RingRef>(r, needs_.ring, at_.ring, 1, slots)
+                                        : r.GetVector(&image_refs_) && image_refs_.size() == slots;
+  if (!refs_ok || !GetField<RingRef>(r, needs_.min, at_.min_q, 1, slots) ||
       !GetField<RingRef>(r, needs_.max, at_.max_q, 1, slots) ||
       !GetField<int64_t>(r, needs_.count, at_.count, 1, slots) ||
       !GetField<double>(r, needs_.sum && !int_sum_, at_.sum, 2, slots) ||
@@ -970,7 +1119,8 @@ bool WindowGroup::Load(StateReader& r) {
     return false;
   }
   for (uint32_t slot = 0; slot < slots; ++slot) {
-    if ((needs_.ring && !ring_pool_.Valid(ring(slot))) ||
+    if ((host_ != nullptr && !ring_pool_.Valid(image_refs_[slot])) ||
+        (needs_.ring && host_ == nullptr && !ring_pool_.Valid(ring(slot))) ||
         (needs_.min && !min_pool_.Valid(min_q(slot))) ||
         (needs_.max && !max_pool_.Valid(max_q(slot)))) {
       return false;
@@ -982,6 +1132,31 @@ bool WindowGroup::Load(StateReader& r) {
     }
   }
   return true;
+}
+
+bool WindowGroup::AdoptNestedImage() {
+  SLUICE_CHECK(host_ != nullptr);
+  bool ok = image_refs_.size() <= records_->slots();
+  for (uint32_t slot = 0; ok && slot < image_refs_.size(); ++slot) {
+    const RingRef& mine = image_refs_[slot];
+    const RingRef& hr = host_->ring(slot);
+    const uint32_t n = RingPool::Size(mine);
+    const uint32_t size = RingPool::Size(hr);
+    ok = n <= size;
+    for (uint32_t i = 0; ok && i < n; ++i) {
+      ok = ring_pool_.TimeAt(mine, i) == host_->ring_pool_.TimeAt(hr, size - n + i) &&
+           ring_pool_.ValueAt(mine, i) == host_->ring_pool_.ValueAt(hr, size - n + i);
+    }
+    if (ok) count(slot) = n;
+  }
+  image_refs_ = {};
+  ring_pool_ = RingPool();
+  if (!ok) ClearNested();
+  return ok;
+}
+
+void WindowGroup::ClearNested() {
+  for (uint32_t slot = 0; slot < records_->slots(); ++slot) Reset(slot);
 }
 
 bool WindowGroup::GetLast(StateReader& r, size_t slots) {
@@ -1043,7 +1218,7 @@ void WindowGroup::RewordStrings() {
     word = now;
   };
   const auto slots = static_cast<uint32_t>(records_->slots());
-  for (uint32_t slot = 0; needs_.ring && slot < slots; ++slot) {
+  for (uint32_t slot = 0; needs_.ring && host_ == nullptr && slot < slots; ++slot) {
     RingRef& q = ring(slot);
     for (uint32_t i = 0; i < RingPool::Size(q); ++i) {
       uint64_t word = ring_pool_.ValueAt(q, i);
@@ -1075,7 +1250,7 @@ bool WindowGroup::StringsValid() const {
   if (!IsString()) return true;
   auto ok = [this](uint64_t word) { return strings_->ValidWord(word); };
   const auto slots = static_cast<uint32_t>(records_->slots());
-  for (uint32_t slot = 0; needs_.ring && slot < slots; ++slot) {
+  for (uint32_t slot = 0; needs_.ring && host_ == nullptr && slot < slots; ++slot) {
     const RingRef& q = ring(slot);
     for (uint32_t i = 0; i < RingPool::Size(q); ++i) {
       if (!ok(ring_pool_.ValueAt(q, i))) return false;
@@ -1089,7 +1264,7 @@ bool WindowGroup::StringsValid() const {
 }
 
 size_t WindowGroup::events_held() const {
-  if (!needs_.ring) return 0;
+  if (!needs_.ring || host_ != nullptr) return 0;  // a nested group's are its host's
   size_t n = 0;
   const auto slots = static_cast<uint32_t>(records_->slots());
   for (uint32_t slot = 0; slot < slots; ++slot) n += RingPool::Size(ring(slot));

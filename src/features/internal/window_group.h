@@ -23,6 +23,17 @@
 // every group over the same keys (one record per key, a few adjacent cache
 // lines); the events held and the sketches live in the group.
 //
+// Nested windows: a group of counts and sums (count, sum, avg, variance,
+// stddev) over a shorter window than another group of the same keys, filter
+// and value (`sum(amount) over 24h` beside `avg(amount) over 30d`) holds no
+// events of its own. Its window is the newest `n` events of the other
+// group's ring (the host), with `n` and its running sums in the key's
+// record, and the host updates it in the same pass over the rows, right
+// after its own. Results are those of a group of its own: the same values
+// enter and leave the running sums in the same order. Checkpoint images
+// hold a nested group's events as its own ring would, so that they do not
+// depend on nesting.
+//
 // When a key's window becomes empty its running values are reset to exactly
 // zero, so a key evicted and seen again computes what it would have computed
 // had it stayed: eviction never changes a result.
@@ -82,13 +93,25 @@ class WindowGroup {
 
   // Adds an aggregate; returns its index. Only before the first Process().
   size_t AddMember(const expr::WindowCall& call);
+  // Whether the group could be nested in another (see above): a time window
+  // of counts and sums only.
+  bool Nestable() const;
+  // Makes this group a nested window of `host`, which updates it from then
+  // on (Process() of this group does nothing). Before DeclareFields().
+  // REQUIRES: Nestable(); host's keys, filter and value are this group's,
+  // its window longer, and host is not nested itself.
+  void NestIn(WindowGroup* host);
+  bool nested() const { return host_ != nullptr; }
+  WindowGroup* host() const { return host_; }
+  int value_column() const { return value_; }
+  int filter_column() const { return filter_; }
   // Declares the group's fields in the records, after the last AddMember();
   // BindFields() reads their places once the records are finished.
   // `cache_front`: keep the ring's oldest time in the record (FeatureState
   // asks it of the groups with the longest window of their key table).
   void DeclareFields(bool cache_front = false);
   // Whether the group holds the events of a time window (a ring).
-  bool holds_events() const { return needs_.ring && window_ns_ > 0; }
+  bool holds_events() const { return needs_.ring && window_ns_ > 0 && host_ == nullptr; }
   int64_t window_ns() const { return window_ns_; }
   void BindFields();
   GroupMember& member(size_t i) { return members_[i]; }
@@ -107,6 +130,11 @@ class WindowGroup {
   void Save(StateWriter& w) const;
   // Restores what Save wrote; false if the image is inconsistent.
   bool Load(StateReader& r);
+  // For a nested group, after its host is loaded: takes the window contents
+  // that the image holds as its own ring (see Save) as the newest events of
+  // the host's. False if they are not those events (the host started empty,
+  // or the image is inconsistent); the group is then empty.
+  bool AdoptNestedImage();
   // Every string id held refers to a string in the pool (after loading).
   bool StringsValid() const;
   // After StringsValid(): short strings that an image from an earlier
@@ -230,6 +258,17 @@ class WindowGroup {
   template <uint32_t S>
   void Leave(uint32_t slot, int64_t t, uint64_t word);
   // The results of `members` for the event at `row` (time t) of `slot`.
+  // A nested group's share of its host's row loop: evicts what has left
+  // its window (before the host evicts), then emits and enters (after the
+  // host has entered the event).
+  template <uint32_t S>
+  void NestedEvict(uint32_t slot, int64_t now, const RingPool& pool, const RingRef& r);
+  template <uint32_t S>
+  void NestedRow(Batch& batch, size_t row, uint32_t slot, int64_t t, bool enters, uint64_t word);
+  // Sizes the members' result buffers for `batch` (Process, or the host's).
+  void PrepareMembers(const Batch& batch);
+  // Empties a nested group's window in every slot.
+  void ClearNested();
   template <uint32_t S>
   void EmitAll(const std::vector<GroupMember*>& members, Batch& batch, size_t row, uint32_t slot,
                int64_t t);
@@ -260,8 +299,10 @@ class WindowGroup {
   DoubleDouble ShiftedSum(uint32_t slot, int64_t n) const;
   // Whether a value of magnitude `largest` leaving cost the sums precision.
   bool Cancelled(uint32_t slot, double largest) const;
-  // Sums the window's values again (and re-picks the variance shift).
-  void Resum(uint32_t slot);
+  // Sums the window's values again (and re-picks the variance shift): the
+  // records of `r` in `pool` from the `first`-th (the group's own ring, or
+  // the newest of its host's for a nested group).
+  void Resum(uint32_t slot, const RingPool& pool, const RingRef& r, uint32_t first);
 
   KeyTable* keys_;
   KeyRecords* records_;
@@ -306,6 +347,19 @@ class WindowGroup {
   std::vector<DistinctSketch> sketch_;  // unbounded windows
   std::vector<SlidingSketch> sliding_;  // time windows
   PairCounter pairs_;
+  // Nesting (see above): the host of a nested group; a host's nested
+  // groups, with their row functions for their shapes.
+  WindowGroup* host_ = nullptr;
+  struct Nested {
+    WindowGroup* group;
+    uint32_t shape;  // the nested group's (the commonest is called inline)
+    void (WindowGroup::*evict)(uint32_t, int64_t, const RingPool&, const RingRef&);
+    void (WindowGroup::*row)(Batch&, size_t, uint32_t, int64_t, bool, uint64_t);
+  };
+  std::vector<Nested> nested_;
+  // A nested group's window contents as a checkpoint image gave them, until
+  // AdoptNestedImage() (the records are in ring_pool_ meanwhile).
+  std::vector<RingRef> image_refs_;
 };
 
 }  // namespace sluice::features::internal
