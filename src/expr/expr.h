@@ -65,6 +65,9 @@ struct Symbol {
   // compute equal values from equal events (CompiledExpr::definition). ""
   // is taken as the name and type alone.
   std::string definition;
+  // A source field that the schema requires: never null in a record that
+  // reaches the pipeline (a record without it is rejected on input).
+  bool never_null = false;
 };
 
 class Scope {
@@ -182,6 +185,7 @@ struct WindowCall {
   Type result_type;
   uint32_t overflow_error = 0;  // ErrorTable code for an int64 sum out of range
   std::string value_text;       // the argument as written, "" if none
+  bool value_never_null = false;  // the argument is a required source field
   std::string filter_text;      // the where condition as written, "" if none
   // The aggregate's definition in canonical form ("sum(amount) over 86400s
   // by card_id"); within one pipeline, equal signatures compute equal values.

@@ -100,9 +100,10 @@ FeatureState::FeatureState(const FeatureSet& set)
           theirs.filter_text != mine.filter_text) {
         continue;
       }
-      // A count has no value: its host must have none either (an event
-      // with a null value does not enter a group that has one).
-      const bool same_value = mine.value < 0 ? theirs.value < 0
+      // A count has no value: its host must have none either, or one that
+      // is never null (an event with a null value does not enter a group
+      // that has one).
+      const bool same_value = mine.value < 0 ? theirs.value < 0 || theirs.value_never_null
                                              : theirs.value == mine.value &&
                                                    theirs.value_text == mine.value_text &&
                                                    theirs.value_type == mine.value_type;

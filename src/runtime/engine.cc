@@ -23,7 +23,9 @@ std::shared_ptr<const Engine> Engine::Compile(pipeline::PipelineSpec spec,
   for (const auto& f : spec.fields) {
     int col = e->layout_.Add({f.name, f.type, std::nullopt});
     e->source_fields_.push_back({f.name, f.type, f.nullable, f.timestamp_format, col});
-    scope.Add({f.name, f.type, col, "field " + TypeName(f.type)});
+    expr::Symbol field(f.name, f.type, col, "field " + TypeName(f.type));
+    field.never_null = !f.nullable;
+    scope.Add(std::move(field));
   }
 
   for (const auto& [name, line] : spec.invalid_fields) {

@@ -431,7 +431,9 @@ const char* kNestedFeatures[][2] = {
     {"cf30", "count() over 30s by k where y > 0 exclude current"},
 };
 
-std::shared_ptr<const runtime::Engine> BuildFeatures(const std::vector<size_t>& which) {
+using FeatureList = std::vector<std::pair<std::string, std::string>>;
+
+std::shared_ptr<const runtime::Engine> BuildFeatures(const FeatureList& features) {
   std::string yaml = R"(pipeline: nested
 source:
   schema:
@@ -442,9 +444,7 @@ source:
     y: int64
 features:
 )";
-  for (size_t i : which) {
-    yaml += std::string("  ") + kNestedFeatures[i][0] + ": " + kNestedFeatures[i][1] + "\n";
-  }
+  for (const auto& [name, definition] : features) yaml += "  " + name + ": " + definition + "\n";
   std::vector<Diagnostic> diags;
   auto spec = pipeline::LoadPipelineText(yaml, "p.yaml", &diags);
   if (!spec.ok()) return nullptr;
@@ -541,8 +541,8 @@ std::map<std::string, std::vector<Cell>> NestedReference(const std::vector<Event
 }
 
 TEST(WindowReference, NestedWindowsMatchBruteForceAndEachFeatureAlone) {
-  std::vector<size_t> all;
-  for (size_t i = 0; i < std::size(kNestedFeatures); ++i) all.push_back(i);
+  FeatureList all;
+  for (const auto& f : kNestedFeatures) all.emplace_back(f[0], f[1]);
   auto engine = BuildFeatures(all);
   ASSERT_TRUE(engine);
   for (uint32_t seed : {5u, 6u, 7u}) {
@@ -558,13 +558,13 @@ TEST(WindowReference, NestedWindowsMatchBruteForceAndEachFeatureAlone) {
     for (size_t capacity : {size_t{1}, size_t{7}}) {
       EXPECT_EQ(RunEngine(*engine, ev, capacity), got) << "batch size " << capacity;
     }
-    for (size_t i : all) {
-      auto alone = BuildFeatures({i});
+    for (const auto& feature : all) {
+      auto alone = BuildFeatures({feature});
       ASSERT_TRUE(alone);
       features::FeatureStats alone_stats;
       const auto one = RunEngine(*alone, ev, 1024, &alone_stats);
       EXPECT_EQ(alone_stats.nested_windows, 0u);
-      const std::string name = kNestedFeatures[i][0];
+      const std::string& name = feature.first;
       EXPECT_EQ(one.at(name), got.at(name)) << name << " differs from the feature alone";
     }
   }
@@ -573,8 +573,8 @@ TEST(WindowReference, NestedWindowsMatchBruteForceAndEachFeatureAlone) {
 TEST(WindowReference, NestedWindowsSurviveKeyEviction) {
   // Long gaps evict keys (and reuse their slots) while nested windows hold
   // events: nothing changes.
-  std::vector<size_t> all;
-  for (size_t i = 0; i < std::size(kNestedFeatures); ++i) all.push_back(i);
+  FeatureList all;
+  for (const auto& f : kNestedFeatures) all.emplace_back(f[0], f[1]);
   auto engine = BuildFeatures(all);
   ASSERT_TRUE(engine);
   const auto ev = RandomStream(12, 12000, 3000);
@@ -582,6 +582,54 @@ TEST(WindowReference, NestedWindowsSurviveKeyEviction) {
   const auto got = RunEngine(*engine, ev, 256, &stats);
   EXPECT_GT(stats.evicted_keys, 500u);
   Compare(ev, got, NestedReference(ev));
+}
+
+TEST(WindowReference, CountsNestInAWindowOfARequiredValue) {
+  // y is required (never null): counts read the events of a window of y;
+  // x is nullable: a count over (k, s) stays apart from the sum of x.
+  const FeatureList features = {
+      {"n2", "count() over 2s by k"},
+      {"n7", "count() over 7s by k exclude current"},
+      {"sy40", "sum(y) over 40s by k"},
+      {"p3", "count() over 3s by k where s = 'a'"},
+      {"py30", "avg(y) over 30s by k where s = 'a'"},
+      {"q3", "count() over 3s by (k, s)"},
+      {"qx30", "sum(x) over 30s by (k, s)"},
+  };
+  auto engine = BuildFeatures(features);
+  ASSERT_TRUE(engine);
+  for (uint32_t seed : {8u, 9u}) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const auto ev = RandomStream(seed, 2000, 3);
+    features::FeatureStats stats;
+    const auto got = RunEngine(*engine, ev, 1024, &stats);
+    EXPECT_EQ(stats.nested_windows, 3u);  // n2 and n7 in sy40, p3 in py30
+    std::map<std::string, std::vector<Cell>> want;
+    for (size_t i = 0; i < ev.size(); ++i) {
+      const Event& e = ev[i];
+      auto count = [&](int64_t w, bool exclude, auto pred) -> Cell {
+        if (!e.k) return std::nullopt;
+        size_t n = 0;
+        for (size_t j = 0; j <= i; ++j) {
+          if (ev[j].k == e.k && !(exclude && j == i) && ev[j].t > e.t - w * kSec && pred(ev[j]))
+            ++n;
+        }
+        return std::to_string(n);
+      };
+      want["n2"].push_back(count(2, false, [](const Event&) { return true; }));
+      want["n7"].push_back(count(7, true, [](const Event&) { return true; }));
+      want["p3"].push_back(count(3, false, [](const Event& a) { return a.s == "a"; }));
+      want["q3"].push_back(e.s ? count(3, false, [&](const Event& a) { return a.s == e.s; })
+                               : Cell());
+    }
+    Compare(ev, got, want);
+    for (const auto& feature : features) {
+      auto alone = BuildFeatures({feature});
+      ASSERT_TRUE(alone);
+      EXPECT_EQ(RunEngine(*alone, ev, 1024).at(feature.first), got.at(feature.first))
+          << feature.first << " differs from the feature alone";
+    }
+  }
 }
 
 }  // namespace

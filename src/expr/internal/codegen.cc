@@ -551,6 +551,10 @@ CodeGen::Operand CodeGen::EmitWindow(const Node& n, int dest) {
     call.value = As(v, n.args[0]->type);
     call.value_type = n.args[0]->type;
     call.value_text = span(*n.args[0]);
+    if (n.args[0]->kind == NodeKind::kName && scope_ != nullptr) {
+      const Symbol* sym = scope_->Find(n.args[0]->name);
+      call.value_never_null = sym != nullptr && sym->never_null;
+    }
     signature += call.value_text;
   }
   if (n.args.size() > 1) {

@@ -227,6 +227,9 @@ void WindowGroup::NestIn(WindowGroup* host) {
   SLUICE_CHECK(value_ < 0 || (host->value_ == value_ && host->value_type_ == value_type_));
   SLUICE_CHECK(host->holds_events() && host->window_ns_ > window_ns_);
   host_ = host;
+  // A count nested in a group with a value (one that is never null) counts
+  // the events that group holds: every event that passes the filter.
+  host->check_values_ = host->check_values_ || (value_ < 0 && host->value_ >= 0);
   host->nested_.push_back({this, 0, nullptr, nullptr});  // row functions: BindFields()
 }
 
@@ -832,6 +835,16 @@ void WindowGroup::ProcessChunk(Batch& batch, const uint32_t* slots, const int64_
         (filter == nullptr || (filter->is_valid(row) && filter->data<uint8_t>()[row] != 0)) &&
         (value == nullptr || value->is_valid(row)));
   }
+  if (check_values_) {
+    // Counts nested here count the events this group holds, whose value
+    // the schema requires: a record without it never reaches the state.
+    for (size_t row = begin; row < end; ++row) {
+      SLUICE_CHECK(slots[row] == KeyTable::kNoSlot || batch.row_error(row) != 0 ||
+                   (filter != nullptr &&
+                    (!filter->is_valid(row) || filter->data<uint8_t>()[row] == 0)) ||
+                   value->is_valid(row));
+    }
+  }
   if (IsString() && value != nullptr) {
     // Short strings are their own words. Longer ones are interned, which
     // probes a table as scattered as the state: its index, then the strings
@@ -926,10 +939,15 @@ void WindowGroup::RowLoop(Batch& batch, const uint32_t* slots, const int64_t* ti
       if (ring_pool_.TimeAt(r, RingPool::Size(r) - static_cast<uint32_t>(k)) > t - g.window_ns_) {
         continue;
       }
-      if (n.shape == (kCount | kSum)) {
-        g.NestedEvict<kCount | kSum>(slot, t, ring_pool_, r);
-      } else {
-        (g.*n.evict)(slot, t, ring_pool_, r);
+      switch (n.shape) {  // the commonest shapes inline
+        case kCount:
+          g.NestedEvict<kCount>(slot, t, ring_pool_, r);
+          break;
+        case kCount | kSum:
+          g.NestedEvict<kCount | kSum>(slot, t, ring_pool_, r);
+          break;
+        default:
+          (g.*n.evict)(slot, t, ring_pool_, r);
       }
     }
     if (MayEvict<S>(slot, t)) Evict<S>(slot, t);
@@ -939,10 +957,15 @@ void WindowGroup::RowLoop(Batch& batch, const uint32_t* slots, const int64_t* ti
     if (enters) Enter<S>(slot, t, word);
     if (!after_.empty()) EmitAll<S>(after_, batch, row, slot, t);
     for (const Nested& n : nested_) {
-      if (n.shape == (kCount | kSum)) {
-        n.group->NestedRow<kCount | kSum>(batch, row, slot, t, enters, word);
-      } else {
-        (n.group->*n.row)(batch, row, slot, t, enters, word);
+      switch (n.shape) {
+        case kCount:
+          n.group->NestedRow<kCount>(batch, row, slot, t, enters, word);
+          break;
+        case kCount | kSum:
+          n.group->NestedRow<kCount | kSum>(batch, row, slot, t, enters, word);
+          break;
+        default:
+          (n.group->*n.row)(batch, row, slot, t, enters, word);
       }
     }
     if (enters && value != nullptr) ReleaseWord(word);  // the reference Intern() gave
@@ -1020,7 +1043,9 @@ void WindowGroup::Save(StateWriter& w) const {
       const RingRef& hr = host_->ring(slot);
       const uint32_t size = RingPool::Size(hr);
       for (auto i = size - static_cast<uint32_t>(count(slot)); i < size; ++i) {
-        held.Push(refs[slot], host_->ring_pool_.TimeAt(hr, i), host_->ring_pool_.ValueAt(hr, i));
+        // A group without a value holds 0s (its host may have one).
+        held.Push(refs[slot], host_->ring_pool_.TimeAt(hr, i),
+                  value_ >= 0 ? host_->ring_pool_.ValueAt(hr, i) : 0);
       }
     }
     w.PutVector(refs);
@@ -1145,7 +1170,8 @@ bool WindowGroup::AdoptNestedImage() {
     ok = n <= size;
     for (uint32_t i = 0; ok && i < n; ++i) {
       ok = ring_pool_.TimeAt(mine, i) == host_->ring_pool_.TimeAt(hr, size - n + i) &&
-           ring_pool_.ValueAt(mine, i) == host_->ring_pool_.ValueAt(hr, size - n + i);
+           ring_pool_.ValueAt(mine, i) ==
+               (value_ >= 0 ? host_->ring_pool_.ValueAt(hr, size - n + i) : 0);
     }
     if (ok) count(slot) = n;
   }

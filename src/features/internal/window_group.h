@@ -352,11 +352,14 @@ class WindowGroup {
   WindowGroup* host_ = nullptr;
   struct Nested {
     WindowGroup* group;
-    uint32_t shape;  // the nested group's (the commonest is called inline)
+    uint32_t shape;  // the nested group's (the commonest are called inline)
     void (WindowGroup::*evict)(uint32_t, int64_t, const RingPool&, const RingRef&);
     void (WindowGroup::*row)(Batch&, size_t, uint32_t, int64_t, bool, uint64_t);
   };
   std::vector<Nested> nested_;
+  // A count without a value is nested here: check that every event that
+  // passes the filter has a value (see NestIn).
+  bool check_values_ = false;
   // A nested group's window contents as a checkpoint image gave them, until
   // AdoptNestedImage() (the records are in ring_pool_ meanwhile).
   std::vector<RingRef> image_refs_;
