@@ -183,10 +183,10 @@ struct WindowCall {
   bool exclude_current = false;
   int result = -1;
   Type result_type;
-  uint32_t overflow_error = 0;  // ErrorTable code for an int64 sum out of range
-  std::string value_text;       // the argument as written, "" if none
+  uint32_t overflow_error = 0;    // ErrorTable code for an int64 sum out of range
+  std::string value_text;         // the argument as written, "" if none
   bool value_never_null = false;  // the argument is a required source field
-  std::string filter_text;      // the where condition as written, "" if none
+  std::string filter_text;        // the where condition as written, "" if none
   // The aggregate's definition in canonical form ("sum(amount) over 86400s
   // by card_id"); within one pipeline, equal signatures compute equal values.
   std::string signature;
