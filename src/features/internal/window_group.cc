@@ -579,6 +579,20 @@ void WindowGroup::NestedEvict(uint32_t slot, int64_t now, const RingPool& pool, 
 template <uint32_t S>
 void WindowGroup::NestedRow(Batch& batch, size_t row, uint32_t slot, int64_t t, bool enters,
                             uint64_t word) {
+  if constexpr (S == kCount) {
+    // Counts only (any other member needs a sum): every result is the count.
+    int64_t& n = count(slot);
+    for (GroupMember* m : before_) {
+      m->words[row] = static_cast<uint64_t>(n);
+      m->valid[row] = Flag::kYes;
+    }
+    n += enters ? 1 : 0;
+    for (GroupMember* m : after_) {
+      m->words[row] = static_cast<uint64_t>(n);
+      m->valid[row] = Flag::kYes;
+    }
+    return;
+  }
   if (!before_.empty()) EmitAll<S>(before_, batch, row, slot, t);
   if (enters) Enter<S>(slot, t, word);
   if (!after_.empty()) EmitAll<S>(after_, batch, row, slot, t);
@@ -839,10 +853,10 @@ void WindowGroup::ProcessChunk(Batch& batch, const uint32_t* slots, const int64_
     // Counts nested here count the events this group holds, whose value
     // the schema requires: a record without it never reaches the state.
     for (size_t row = begin; row < end; ++row) {
-      SLUICE_CHECK(slots[row] == KeyTable::kNoSlot || batch.row_error(row) != 0 ||
-                   (filter != nullptr &&
-                    (!filter->is_valid(row) || filter->data<uint8_t>()[row] == 0)) ||
-                   value->is_valid(row));
+      SLUICE_CHECK(
+          slots[row] == KeyTable::kNoSlot || batch.row_error(row) != 0 ||
+          (filter != nullptr && (!filter->is_valid(row) || filter->data<uint8_t>()[row] == 0)) ||
+          value->is_valid(row));
     }
   }
   if (IsString() && value != nullptr) {
