@@ -286,16 +286,11 @@ features:
 
 // Nested windows (window_group.h): c3 in c1m, (sx5, vx5) in ax1m, sy2 in
 // sy30. Their images hold their events as a window of their own would.
-const char* kSchema = R"(pipeline: nested
-source:
-  schema:
-    ts: {type: timestamp, event_time: true, format: epoch_ms}
-    k: string
-    s: {type: string, nullable: true}
-    x: {type: float64, nullable: true}
-    y: int64
-features:
-)";
+// kPipeline's source, without its features.
+std::string Schema() {
+  const std::string_view head(kPipeline);
+  return std::string(head.substr(0, head.find("features:\n") + 10));
+}
 const char* kShortWindows = R"(  c3: count() over 3s by k
   sx5: sum(x) over 5s by k
   vx5: variance(x) over 5s by k
@@ -307,8 +302,8 @@ const char* kLongWindows = R"(  c1m: count() over 1m by k
 )";
 
 TEST(StateImage, NestedWindowsRestoreAndTheirImagesLoadWhereTheyStandAlone) {
-  auto nested = BuildText(std::string(kSchema) + kShortWindows + kLongWindows);
-  auto alone = BuildText(std::string(kSchema) + kShortWindows);
+  auto nested = BuildText(Schema() + kShortWindows + kLongWindows);
+  auto alone = BuildText(Schema() + kShortWindows);
   ASSERT_TRUE(nested && alone);
   auto original = nested->NewFeatureState();
   EXPECT_EQ(original->Stats().nested_windows, 3u);
@@ -333,8 +328,8 @@ TEST(StateImage, NestedWindowsRestoreAndTheirImagesLoadWhereTheyStandAlone) {
 }
 
 TEST(StateImage, NestedWindowsKeepTheirStateOnlyWithTheirHosts) {
-  auto nested = BuildText(std::string(kSchema) + kShortWindows + kLongWindows);
-  auto alone = BuildText(std::string(kSchema) + kShortWindows);
+  auto nested = BuildText(Schema() + kShortWindows + kLongWindows);
+  auto alone = BuildText(Schema() + kShortWindows);
   ASSERT_TRUE(nested && alone);
   // Images of the windows alone: a state with every window, its short ones
   // nested, loads them kept with their hosts' events...
@@ -359,7 +354,7 @@ TEST(StateImage, NestedWindowsKeepTheirStateOnlyWithTheirHosts) {
 }
 
 TEST(StateImage, TruncatedOrAlteredNestedImagesAreRefusedWithoutCrashing) {
-  CheckAlteredImages(BuildText(std::string(kSchema) + kShortWindows + kLongWindows).get());
+  CheckAlteredImages(BuildText(Schema() + kShortWindows + kLongWindows).get());
 }
 
 }  // namespace

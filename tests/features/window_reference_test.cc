@@ -434,16 +434,9 @@ const char* kNestedFeatures[][2] = {
 using FeatureList = std::vector<std::pair<std::string, std::string>>;
 
 std::shared_ptr<const runtime::Engine> BuildFeatures(const FeatureList& features) {
-  std::string yaml = R"(pipeline: nested
-source:
-  schema:
-    ts: {type: timestamp, event_time: true, format: epoch_ms}
-    k: {type: string, nullable: true}
-    s: {type: string, nullable: true}
-    x: {type: float64, nullable: true}
-    y: int64
-features:
-)";
+  // kPipeline's source, these features.
+  const std::string_view head(kPipeline);
+  std::string yaml(head.substr(0, head.find("features:\n") + 10));
   for (const auto& [name, definition] : features) yaml += "  " + name + ": " + definition + "\n";
   std::vector<Diagnostic> diags;
   auto spec = pipeline::LoadPipelineText(yaml, "p.yaml", &diags);
