@@ -85,12 +85,29 @@ FeatureState::FeatureState(const FeatureSet& set)
   // its events instead of holding their own (window_group.h).
   for (size_t g = 0; g < groups_.size(); ++g) {
     internal::WindowGroup& group = *groups_[g].group;
+    const auto& def = set.groups_[g];
+    const expr::WindowCall& mine = set.calls_[def.calls.front()];
+    if (group.NestableLast()) {
+      // time_since_last() reads the last time of a group with the same keys
+      // and filter whose value is never null: every event that passes the
+      // filter is its last event when it enters.
+      size_t host = g;
+      for (size_t h = 0; h < groups_.size() && host == g; ++h) {
+        const expr::WindowCall& theirs = set.calls_[set.groups_[h].calls.front()];
+        if (h != g && set.groups_[h].keyset == def.keyset && groups_[h].group->keeps_last() &&
+            theirs.value >= 0 && theirs.value_never_null && theirs.filter == mine.filter &&
+            theirs.filter_text == mine.filter_text) {
+          host = h;
+        }
+      }
+      host_of_.push_back(host);
+      if (host != g) group.NestIn(groups_[host].group.get());
+      continue;
+    }
     if (!group.Nestable()) {
       host_of_.push_back(g);
       continue;
     }
-    const auto& def = set.groups_[g];
-    const expr::WindowCall& mine = set.calls_[def.calls.front()];
     size_t host = groups_.size();
     for (size_t h = 0; h < groups_.size(); ++h) {
       internal::WindowGroup& other = *groups_[h].group;

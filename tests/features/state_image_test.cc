@@ -285,7 +285,8 @@ features:
 }
 
 // Nested windows (window_group.h): c3 in c1m, (sx5, vx5) in ax1m, sy2 in
-// sy30. Their images hold their events as a window of their own would.
+// sy30, tl in py. Their images hold their events (tl: its last times) as a
+// window of their own would.
 // kPipeline's source, without its features.
 std::string Schema() {
   const std::string_view head(kPipeline);
@@ -295,10 +296,12 @@ const char* kShortWindows = R"(  c3: count() over 3s by k
   sx5: sum(x) over 5s by k
   vx5: variance(x) over 5s by k
   sy2: sum(y) over 2s by k exclude current
+  tl: time_since_last() over 4s by k
 )";
 const char* kLongWindows = R"(  c1m: count() over 1m by k
   ax1m: avg(x) over 1m by k
   sy30: sum(y) over 30s by k
+  py: previous(y) by k
 )";
 
 TEST(StateImage, NestedWindowsRestoreAndTheirImagesLoadWhereTheyStandAlone) {
@@ -306,7 +309,7 @@ TEST(StateImage, NestedWindowsRestoreAndTheirImagesLoadWhereTheyStandAlone) {
   auto alone = BuildText(Schema() + kShortWindows);
   ASSERT_TRUE(nested && alone);
   auto original = nested->NewFeatureState();
-  EXPECT_EQ(original->Stats().nested_windows, 3u);
+  EXPECT_EQ(original->Stats().nested_windows, 4u);
   Feed(*nested, original.get(), 1, 0, 2500);
   const std::string image = original->Save();
   auto restored = nested->NewFeatureState();
@@ -317,12 +320,12 @@ TEST(StateImage, NestedWindowsRestoreAndTheirImagesLoadWhereTheyStandAlone) {
   auto standalone = alone->NewFeatureState();
   features::FeatureState::Carried carried;
   ASSERT_TRUE(standalone->LoadMatching(image, &carried).ok());
-  EXPECT_EQ(carried.kept.size(), 4u);
+  EXPECT_EQ(carried.kept.size(), 5u);
   EXPECT_EQ(carried.reset.size(), 0u);
   const std::string next = Feed(*nested, original.get(), 2, 2500, 1500);
   EXPECT_EQ(Feed(*nested, restored.get(), 2, 2500, 1500), next);
   const std::string next_alone = Feed(*alone, standalone.get(), 2, 2500, 1500);
-  for (const char* name : {"c3", "sx5", "vx5", "sy2"}) {
+  for (const char* name : {"c3", "sx5", "vx5", "sy2", "tl"}) {
     EXPECT_EQ(FeatureValues(*alone, next_alone, name), FeatureValues(*nested, next, name)) << name;
   }
 }
@@ -338,7 +341,7 @@ TEST(StateImage, NestedWindowsKeepTheirStateOnlyWithTheirHosts) {
   auto reloaded = nested->NewFeatureState();
   features::FeatureState::Carried carried;
   ASSERT_TRUE(reloaded->LoadMatching(both->Save(), &carried).ok());
-  EXPECT_EQ(carried.kept.size(), 7u);
+  EXPECT_EQ(carried.kept.size(), 9u);
   EXPECT_EQ(Feed(*nested, reloaded.get(), 4, 2500, 1000), Feed(*nested, both.get(), 4, 2500, 1000));
   // ...but not when their hosts are new: a host starts empty, and so do the
   // windows nested in it (reported as reset).
@@ -348,7 +351,7 @@ TEST(StateImage, NestedWindowsKeepTheirStateOnlyWithTheirHosts) {
   carried = {};
   ASSERT_TRUE(grown->LoadMatching(short_only->Save(), &carried).ok());
   EXPECT_EQ(carried.kept.size(), 0u);
-  EXPECT_EQ(carried.reset.size(), 7u);
+  EXPECT_EQ(carried.reset.size(), 9u);
   auto fresh = nested->NewFeatureState();
   EXPECT_EQ(Feed(*nested, grown.get(), 4, 2500, 1000), Feed(*nested, fresh.get(), 4, 2500, 1000));
 }

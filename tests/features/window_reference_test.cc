@@ -625,5 +625,55 @@ TEST(WindowReference, CountsNestInAWindowOfARequiredValue) {
   }
 }
 
+TEST(WindowReference, TimeSinceLastReadsTheLastTimeOfARequiredValue) {
+  // t5 and tu read the last time of py (y is required); tf that of ly (the
+  // same filter); tx keeps its own (x is nullable, so px's last event is
+  // not always the key's).
+  const FeatureList features = {
+      {"t5", "time_since_last() over 5s by k"},
+      {"tu", "time_since_last() by k"},
+      {"py", "previous(y) by k"},
+      {"tf", "time_since_last() over 20s by k where s = 'b'"},
+      {"ly", "last(y) over 3s by k where s = 'b'"},
+      {"tx", "time_since_last() over 8s by (k, s)"},
+      {"px", "previous(x) by (k, s)"},
+  };
+  auto engine = BuildFeatures(features);
+  ASSERT_TRUE(engine);
+  for (uint32_t seed : {10u, 11u}) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const auto ev = RandomStream(seed, 2000, 4);
+    features::FeatureStats stats;
+    const auto got = RunEngine(*engine, ev, 1024, &stats);
+    EXPECT_EQ(stats.nested_windows, 3u);
+    std::map<std::string, std::vector<Cell>> want;
+    for (size_t i = 0; i < ev.size(); ++i) {
+      const Event& e = ev[i];
+      auto since = [&](int64_t w, auto same) -> Cell {
+        if (!e.k) return std::nullopt;
+        std::optional<int64_t> last;
+        for (size_t j = 0; j < i; ++j) {
+          if (ev[j].k == e.k && same(ev[j])) last = ev[j].t;
+        }
+        if (!last || (w > 0 && *last <= e.t - w * kSec)) return std::nullopt;
+        return Num(static_cast<double>(e.t - *last) / 1e9);
+      };
+      auto any = [](const Event&) { return true; };
+      want["t5"].push_back(since(5, any));
+      want["tu"].push_back(since(-1, any));
+      want["tf"].push_back(since(20, [](const Event& a) { return a.s == "b"; }));
+      want["tx"].push_back(e.s ? since(8, [&](const Event& a) { return a.s == e.s; }) : Cell());
+    }
+    Compare(ev, got, want);
+    for (const auto& feature : features) {
+      auto alone = BuildFeatures({feature});
+      ASSERT_TRUE(alone);
+      EXPECT_EQ(RunEngine(*alone, ev, 1024).at(feature.first), got.at(feature.first))
+          << feature.first << " differs from the feature alone";
+    }
+    EXPECT_EQ(RunEngine(*engine, ev, 7), got) << "batch size 7";
+  }
+}
+
 }  // namespace
 }  // namespace sluice

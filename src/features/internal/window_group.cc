@@ -219,13 +219,25 @@ bool WindowGroup::Nestable() const {
   return true;
 }
 
+bool WindowGroup::NestableLast() const {
+  if (value_ >= 0 || needs_.ring || !needs_.last) return false;
+  for (const auto& m : members_) {
+    if (m.kind != AggregateKind::kTimeSinceLast) return false;
+  }
+  return true;
+}
+
 void WindowGroup::NestIn(WindowGroup* host) {
-  SLUICE_CHECK(Nestable());
   SLUICE_CHECK(host != this && host->host_ == nullptr && nested_.empty());
   SLUICE_CHECK(host->keys_ == keys_ && host->records_ == records_);
   SLUICE_CHECK_EQ(host->filter_, filter_);
-  SLUICE_CHECK(value_ < 0 || (host->value_ == value_ && host->value_type_ == value_type_));
-  SLUICE_CHECK(host->holds_events() && host->window_ns_ > window_ns_);
+  if (NestableLast()) {
+    SLUICE_CHECK(host->needs_.last && host->value_ >= 0);
+  } else {
+    SLUICE_CHECK(Nestable());
+    SLUICE_CHECK(value_ < 0 || (host->value_ == value_ && host->value_type_ == value_type_));
+    SLUICE_CHECK(host->holds_events() && host->window_ns_ > window_ns_);
+  }
   host_ = host;
   // A count nested in a group with a value (one that is never null) counts
   // the events that group holds: every event that passes the filter.
@@ -242,8 +254,9 @@ void WindowGroup::DeclareFields(bool cache_front) {
       {needs_.sketch, kSketch},   {needs_.decay, kDecay}};
   shape_ = 0;
   for (const auto& [needed, bit] : needs) shape_ |= needed ? bit : 0;
-  // A nested group counts its window's events instead of holding them.
-  if (host_ != nullptr) shape_ = (shape_ & ~kRing) | kCount;
+  // A nested group counts its window's events instead of holding them (or,
+  // time_since_last(), reads its host's last time).
+  if (host_ != nullptr && !needs_.last) shape_ = (shape_ & ~kRing) | kCount;
   auto declare = [this](bool needed, uint32_t size, uint32_t align) {
     return needed ? records_->Declare(size, align) : 0;
   };
@@ -251,12 +264,13 @@ void WindowGroup::DeclareFields(bool cache_front) {
   at_.ring = declare(needs_.ring && host_ == nullptr, sizeof(RingRef), alignof(RingRef));
   at_.min_q = declare(needs_.min, sizeof(RingRef), alignof(RingRef));
   at_.max_q = declare(needs_.max, sizeof(RingRef), alignof(RingRef));
-  at_.count = declare(needs_.count || host_ != nullptr, 8, 8);
+  at_.count = declare(needs_.count || (host_ != nullptr && !needs_.last), 8, 8);
   at_.sum = declare(needs_.sum, 16, 8);
   at_.welford = declare(needs_.welford, 24, 8);
   at_.first = declare(needs_.first, 16, 8);
   at_.last = declare(needs_.last && value_ >= 0, 8, 8);
-  at_.last_time = declare(needs_.last, 8, 8);
+  at_.last_time = declare(needs_.last && host_ == nullptr, 8, 8);
+  // Nested: whether the key's last event (its host's) is one this group saw.
   at_.has_last = declare(needs_.last, 1, 1);
   at_.distinct = declare(needs_.distinct, 4, 4);
   at_.decay = declare(needs_.decay, 40, 8);
@@ -268,12 +282,12 @@ void WindowGroup::BindFields() {
   bind(needs_.ring && host_ == nullptr, at_.ring);
   bind(needs_.min, at_.min_q);
   bind(needs_.max, at_.max_q);
-  bind(needs_.count || host_ != nullptr, at_.count);
+  bind(needs_.count || (host_ != nullptr && !needs_.last), at_.count);
   bind(needs_.sum, at_.sum);
   bind(needs_.welford, at_.welford);
   bind(needs_.first, at_.first);
   bind(needs_.last && value_ >= 0, at_.last);
-  bind(needs_.last, at_.last_time);
+  bind(needs_.last && host_ == nullptr, at_.last_time);
   bind(needs_.last, at_.has_last);
   bind(needs_.distinct, at_.distinct);
   bind(needs_.decay, at_.decay);
@@ -281,8 +295,11 @@ void WindowGroup::BindFields() {
   if (host_ == nullptr) return;
   Nested& n = *std::find_if(host_->nested_.begin(), host_->nested_.end(),
                             [this](const Nested& x) { return x.group == this; });
-  n.shape = shape_;
-  switch (shape_) {
+  n.shape = needs_.last ? kLastOfHost : shape_;
+  switch (n.shape) {
+    case kLastOfHost:
+      host_->reads_last_ = true;  // NestedLast(), not the row functions
+      break;
     case kCount:
       n.evict = &WindowGroup::NestedEvict<kCount>;
       n.row = &WindowGroup::NestedRow<kCount>;
@@ -598,6 +615,25 @@ void WindowGroup::NestedRow(Batch& batch, size_t row, uint32_t slot, int64_t t, 
   if (!after_.empty()) EmitAll<S>(after_, batch, row, slot, t);
 }
 
+void WindowGroup::NestedLast(size_t row, uint32_t slot, int64_t t, bool enters,
+                             const WindowGroup& host) {
+  // Every member is a time_since_last() (see NestableLast), read before the
+  // event enters: the host's last event, if this group saw it (a group that
+  // starts empty at a reload has not).
+  const int64_t time = host.last_time(slot);
+  const bool known = has_last(slot) != Flag::kNo && host.has_last(slot) != Flag::kNo &&
+                     (window_ns_ < 0 || time > t - window_ns_);
+  const uint64_t word = known ? DoubleWord(static_cast<double>(t - time) / 1e9) : 0;
+  for (GroupMember* m : before_) {
+    m->words[row] = word;
+    m->valid[row] = known ? Flag::kYes : Flag::kNo;
+  }
+  if (enters) {
+    has_last(slot) = Flag::kYes;
+    if (needs_.count) ++count(slot);
+  }
+}
+
 void WindowGroup::EmitHeld(GroupMember& m, Batch& batch, size_t row, bool elapsed,
                            int64_t elapsed_ns, uint64_t word) {
   if (elapsed) {
@@ -753,6 +789,7 @@ void WindowGroup::Prefetch(const uint32_t* slots, const int64_t* times, size_t r
   }
   // A nested window's oldest record (its eviction reads it).
   for (const Nested& n : nested_) {
+    if (n.shape == kLastOfHost) continue;
     for (size_t row = 0; row < rows; ++row) {
       const uint32_t slot = slots[row];
       if (slot == KeyTable::kNoSlot) continue;
@@ -946,6 +983,7 @@ void WindowGroup::RowLoop(Batch& batch, const uint32_t* slots, const int64_t* ti
     for (const Nested& n : nested_) {
       // Most events find that nothing has left the nested window: checked
       // here, without the call.
+      if (n.shape == kLastOfHost) continue;
       WindowGroup& g = *n.group;
       const int64_t k = g.count(slot);
       if (k == 0) continue;
@@ -968,10 +1006,17 @@ void WindowGroup::RowLoop(Batch& batch, const uint32_t* slots, const int64_t* ti
     const bool enters = enters_[row] != Flag::kNo;
     const uint64_t word = words_[row];
     if (!before_.empty()) EmitAll<S>(before_, batch, row, slot, t);
+    if (reads_last_) {  // before this group's last changes
+      for (const Nested& n : nested_) {
+        if (n.shape == kLastOfHost) n.group->NestedLast(row, slot, t, enters, *this);
+      }
+    }
     if (enters) Enter<S>(slot, t, word);
     if (!after_.empty()) EmitAll<S>(after_, batch, row, slot, t);
     for (const Nested& n : nested_) {
       switch (n.shape) {
+        case kLastOfHost:
+          break;
         case kCount:
           n.group->NestedRow<kCount>(batch, row, slot, t, enters, word);
           break;
@@ -988,6 +1033,11 @@ void WindowGroup::RowLoop(Batch& batch, const uint32_t* slots, const int64_t* ti
 
 void WindowGroup::Reset(uint32_t slot) {
   if (slot >= records_->slots()) return;
+  if (host_ != nullptr && needs_.last) {
+    has_last(slot) = Flag::kNo;
+    if (needs_.count) count(slot) = 0;
+    return;
+  }
   if (host_ != nullptr) {
     count(slot) = 0;
     if (needs_.sum) std::fill_n(sum(slot), 2, 0.0);  // the int sum's 16 bytes too
@@ -1051,7 +1101,7 @@ void WindowGroup::Save(StateWriter& w) const {
   // A nested group's window contents are written as its own ring would
   // hold them: images do not depend on nesting.
   RingPool held;
-  if (host_ != nullptr) {
+  if (host_ != nullptr && needs_.ring) {
     std::vector<RingRef> refs(records_->slots());
     for (uint32_t slot = 0; slot < refs.size(); ++slot) {
       const RingRef& hr = host_->ring(slot);
@@ -1074,7 +1124,15 @@ void WindowGroup::Save(StateWriter& w) const {
   PutField<double>(w, needs_.welford, at_.welford, 3);
   PutField<uint64_t>(w, needs_.first, at_.first, 2);
   // last: (word, time) per slot, 0 for the word of groups without a value.
-  if (needs_.last) {
+  if (needs_.last && host_ != nullptr) {
+    // As a group of its own would: the host's last time where this group saw it.
+    const auto slots = static_cast<uint32_t>(records_->slots());
+    w.Put<uint64_t>(size_t{slots} * 2);
+    for (uint32_t slot = 0; slot < slots; ++slot) {
+      w.Put<uint64_t>(0);
+      w.Put<int64_t>(has_last(slot) != Flag::kNo ? host_->last_time(slot) : 0);
+    }
+  } else if (needs_.last) {
     w.Put<uint64_t>(records_->slots() * 2);
     for (uint32_t slot = 0; slot < records_->slots(); ++slot) {
       w.Put<uint64_t>(last_word(slot));
@@ -1115,7 +1173,7 @@ void WindowGroup::Save(StateWriter& w) const {
   } else {
     pairs_.Save(w);
   }
-  (host_ != nullptr ? held : ring_pool_).Save(w);
+  (host_ != nullptr && needs_.ring ? held : ring_pool_).Save(w);
   min_pool_.Save(w);
   max_pool_.Save(w);
 }
@@ -1129,8 +1187,9 @@ bool WindowGroup::Load(StateReader& r) {
     return false;
   }
   records_->EnsureSlots(slots);
-  const bool refs_ok = host_ == nullptr ? GetField<RingRef>(r, needs_.ring, at_.ring, 1, slots)
-                                        : r.GetVector(&image_refs_) && image_refs_.size() == slots;
+  const bool refs_ok = host_ == nullptr || !needs_.ring
+                           ? GetField<RingRef>(r, needs_.ring, at_.ring, 1, slots)
+                           : r.GetVector(&image_refs_) && image_refs_.size() == slots;
   if (!refs_ok || !GetField<RingRef>(r, needs_.min, at_.min_q, 1, slots) ||
       !GetField<RingRef>(r, needs_.max, at_.max_q, 1, slots) ||
       !GetField<int64_t>(r, needs_.count, at_.count, 1, slots) ||
@@ -1158,7 +1217,7 @@ bool WindowGroup::Load(StateReader& r) {
     return false;
   }
   for (uint32_t slot = 0; slot < slots; ++slot) {
-    if ((host_ != nullptr && !ring_pool_.Valid(image_refs_[slot])) ||
+    if ((host_ != nullptr && needs_.ring && !ring_pool_.Valid(image_refs_[slot])) ||
         (needs_.ring && host_ == nullptr && !ring_pool_.Valid(ring(slot))) ||
         (needs_.min && !min_pool_.Valid(min_q(slot))) ||
         (needs_.max && !max_pool_.Valid(max_q(slot)))) {
@@ -1175,6 +1234,17 @@ bool WindowGroup::Load(StateReader& r) {
 
 bool WindowGroup::AdoptNestedImage() {
   SLUICE_CHECK(host_ != nullptr);
+  if (needs_.last) {
+    // The image's last times (where it has one) are the host's.
+    bool ok = image_last_times_.size() <= records_->slots();
+    for (uint32_t slot = 0; ok && slot < image_last_times_.size(); ++slot) {
+      ok = has_last(slot) == Flag::kNo || (host_->has_last(slot) != Flag::kNo &&
+                                           host_->last_time(slot) == image_last_times_[slot]);
+    }
+    image_last_times_ = {};
+    if (!ok) ClearNested();
+    return ok;
+  }
   bool ok = image_refs_.size() <= records_->slots();
   for (uint32_t slot = 0; ok && slot < image_refs_.size(); ++slot) {
     const RingRef& mine = image_refs_[slot];
@@ -1202,9 +1272,14 @@ void WindowGroup::ClearNested() {
 bool WindowGroup::GetLast(StateReader& r, size_t slots) {
   std::vector<uint64_t> values;
   if (!r.GetVector(&values) || values.size() != (needs_.last ? slots * 2 : 0)) return false;
+  image_last_times_.clear();
   for (uint32_t slot = 0; slot < values.size() / 2; ++slot) {
     // A group without a value has no word to keep (images hold 0).
     if (value_ < 0 && values[2 * slot] != 0) return false;
+    if (host_ != nullptr) {  // checked against the host's (AdoptNestedImage)
+      image_last_times_.push_back(static_cast<int64_t>(values[2 * slot + 1]));
+      continue;
+    }
     set_last_word(slot, values[2 * slot]);
     last_time(slot) = static_cast<int64_t>(values[2 * slot + 1]);
   }

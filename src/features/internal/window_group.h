@@ -101,6 +101,12 @@ class WindowGroup {
   // REQUIRES: Nestable(); host's keys, filter and value are this group's,
   // its window longer, and host is not nested itself.
   void NestIn(WindowGroup* host);
+  // Whether the group is time_since_last() alone, which can read the last
+  // time of a group of the same keys and filter whose value is never null
+  // (previous(country) beside time_since_last() by card_id).
+  bool NestableLast() const;
+  // Whether the group keeps the time of its keys' last events.
+  bool keeps_last() const { return needs_.last; }
   bool nested() const { return host_ != nullptr; }
   WindowGroup* host() const { return host_; }
   int value_column() const { return value_; }
@@ -172,6 +178,8 @@ class WindowGroup {
   static constexpr uint32_t kRing = 1, kCount = 2, kSum = 4, kWelford = 8, kMin = 16, kMax = 32,
                             kFirst = 64, kLast = 128, kDistinct = 256, kSketch = 512, kDecay = 1024,
                             kAnyShape = UINT32_MAX;
+  // Nested::shape of a nested time_since_last() (no row functions).
+  static constexpr uint32_t kLastOfHost = 1u << 20;
   template <uint32_t S>
   bool Need(uint32_t bit) const {
     return ((S == kAnyShape ? shape_ : S) & bit) != 0;
@@ -265,6 +273,9 @@ class WindowGroup {
   void NestedEvict(uint32_t slot, int64_t now, const RingPool& pool, const RingRef& r);
   template <uint32_t S>
   void NestedRow(Batch& batch, size_t row, uint32_t slot, int64_t t, bool enters, uint64_t word);
+  // A nested time_since_last(): its results from the host's last event,
+  // before the row's event enters the host.
+  void NestedLast(size_t row, uint32_t slot, int64_t t, bool enters, const WindowGroup& host);
   // Sizes the members' result buffers for `batch` (Process, or the host's).
   void PrepareMembers(const Batch& batch);
   // Empties a nested group's window in every slot.
@@ -360,6 +371,10 @@ class WindowGroup {
   // A count without a value is nested here: check that every event that
   // passes the filter has a value (see NestIn).
   bool check_values_ = false;
+  bool reads_last_ = false;  // a nested time_since_last() reads this group's last
+  // A nested time_since_last()'s last times as an image gave them, until
+  // AdoptNestedImage().
+  std::vector<int64_t> image_last_times_;
   // A nested group's window contents as a checkpoint image gave them, until
   // AdoptNestedImage() (the records are in ring_pool_ meanwhile).
   std::vector<RingRef> image_refs_;
