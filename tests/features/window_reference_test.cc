@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <map>
 #include <optional>
 #include <random>
@@ -577,9 +578,38 @@ TEST(WindowReference, NestedWindowsSurviveKeyEviction) {
   Compare(ev, got, NestedReference(ev));
 }
 
+// Runs `features` over seeded streams: `nested` groups nest; every result
+// matches `reference` (computed per event) and, bit for bit, the feature
+// computed alone; batch size 7 changes nothing.
+void CheckNestedFeatures(
+    const FeatureList& features, std::initializer_list<uint32_t> seeds, int keys, size_t nested,
+    const std::function<void(const std::vector<Event>&, size_t,
+                             std::map<std::string, std::vector<Cell>>&)>& reference) {
+  auto engine = BuildFeatures(features);
+  ASSERT_TRUE(engine);
+  for (uint32_t seed : seeds) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const auto ev = RandomStream(seed, 2000, keys);
+    features::FeatureStats stats;
+    const auto got = RunEngine(*engine, ev, 1024, &stats);
+    EXPECT_EQ(stats.nested_windows, nested);
+    std::map<std::string, std::vector<Cell>> want;
+    for (size_t i = 0; i < ev.size(); ++i) reference(ev, i, want);
+    Compare(ev, got, want);
+    for (const auto& feature : features) {
+      auto alone = BuildFeatures({feature});
+      ASSERT_TRUE(alone);
+      EXPECT_EQ(RunEngine(*alone, ev, 1024).at(feature.first), got.at(feature.first))
+          << feature.first << " differs from the feature alone";
+    }
+    EXPECT_EQ(RunEngine(*engine, ev, 7), got) << "batch size 7";
+  }
+}
+
 TEST(WindowReference, CountsNestInAWindowOfARequiredValue) {
-  // y is required (never null): counts read the events of a window of y;
-  // x is nullable: a count over (k, s) stays apart from the sum of x.
+  // y is required (never null): counts read the events of a window of y
+  // (n2 and n7 in sy40, p3 in py30); x is nullable: a count over (k, s)
+  // stays apart from the sum of x.
   const FeatureList features = {
       {"n2", "count() over 2s by k"},
       {"n7", "count() over 7s by k exclude current"},
@@ -589,40 +619,22 @@ TEST(WindowReference, CountsNestInAWindowOfARequiredValue) {
       {"q3", "count() over 3s by (k, s)"},
       {"qx30", "sum(x) over 30s by (k, s)"},
   };
-  auto engine = BuildFeatures(features);
-  ASSERT_TRUE(engine);
-  for (uint32_t seed : {8u, 9u}) {
-    SCOPED_TRACE("seed " + std::to_string(seed));
-    const auto ev = RandomStream(seed, 2000, 3);
-    features::FeatureStats stats;
-    const auto got = RunEngine(*engine, ev, 1024, &stats);
-    EXPECT_EQ(stats.nested_windows, 3u);  // n2 and n7 in sy40, p3 in py30
-    std::map<std::string, std::vector<Cell>> want;
-    for (size_t i = 0; i < ev.size(); ++i) {
-      const Event& e = ev[i];
-      auto count = [&](int64_t w, bool exclude, auto pred) -> Cell {
-        if (!e.k) return std::nullopt;
-        size_t n = 0;
-        for (size_t j = 0; j <= i; ++j) {
-          if (ev[j].k == e.k && !(exclude && j == i) && ev[j].t > e.t - w * kSec && pred(ev[j]))
-            ++n;
-        }
-        return std::to_string(n);
-      };
-      want["n2"].push_back(count(2, false, [](const Event&) { return true; }));
-      want["n7"].push_back(count(7, true, [](const Event&) { return true; }));
-      want["p3"].push_back(count(3, false, [](const Event& a) { return a.s == "a"; }));
-      want["q3"].push_back(e.s ? count(3, false, [&](const Event& a) { return a.s == e.s; })
-                               : Cell());
-    }
-    Compare(ev, got, want);
-    for (const auto& feature : features) {
-      auto alone = BuildFeatures({feature});
-      ASSERT_TRUE(alone);
-      EXPECT_EQ(RunEngine(*alone, ev, 1024).at(feature.first), got.at(feature.first))
-          << feature.first << " differs from the feature alone";
-    }
-  }
+  CheckNestedFeatures(features, {8u, 9u}, 3, 3, [](const auto& ev, size_t i, auto& want) {
+    const Event& e = ev[i];
+    auto count = [&](int64_t w, bool exclude, auto pred) -> Cell {
+      if (!e.k) return std::nullopt;
+      size_t n = 0;
+      for (size_t j = 0; j <= i; ++j) {
+        if (ev[j].k == e.k && !(exclude && j == i) && ev[j].t > e.t - w * kSec && pred(ev[j])) ++n;
+      }
+      return std::to_string(n);
+    };
+    want["n2"].push_back(count(2, false, [](const Event&) { return true; }));
+    want["n7"].push_back(count(7, true, [](const Event&) { return true; }));
+    want["p3"].push_back(count(3, false, [](const Event& a) { return a.s == "a"; }));
+    want["q3"].push_back(e.s ? count(3, false, [&](const Event& a) { return a.s == e.s; })
+                             : Cell());
+  });
 }
 
 TEST(WindowReference, TimeSinceLastReadsTheLastTimeOfARequiredValue) {
@@ -638,41 +650,23 @@ TEST(WindowReference, TimeSinceLastReadsTheLastTimeOfARequiredValue) {
       {"tx", "time_since_last() over 8s by (k, s)"},
       {"px", "previous(x) by (k, s)"},
   };
-  auto engine = BuildFeatures(features);
-  ASSERT_TRUE(engine);
-  for (uint32_t seed : {10u, 11u}) {
-    SCOPED_TRACE("seed " + std::to_string(seed));
-    const auto ev = RandomStream(seed, 2000, 4);
-    features::FeatureStats stats;
-    const auto got = RunEngine(*engine, ev, 1024, &stats);
-    EXPECT_EQ(stats.nested_windows, 3u);
-    std::map<std::string, std::vector<Cell>> want;
-    for (size_t i = 0; i < ev.size(); ++i) {
-      const Event& e = ev[i];
-      auto since = [&](int64_t w, auto same) -> Cell {
-        if (!e.k) return std::nullopt;
-        std::optional<int64_t> last;
-        for (size_t j = 0; j < i; ++j) {
-          if (ev[j].k == e.k && same(ev[j])) last = ev[j].t;
-        }
-        if (!last || (w > 0 && *last <= e.t - w * kSec)) return std::nullopt;
-        return Num(static_cast<double>(e.t - *last) / 1e9);
-      };
-      auto any = [](const Event&) { return true; };
-      want["t5"].push_back(since(5, any));
-      want["tu"].push_back(since(-1, any));
-      want["tf"].push_back(since(20, [](const Event& a) { return a.s == "b"; }));
-      want["tx"].push_back(e.s ? since(8, [&](const Event& a) { return a.s == e.s; }) : Cell());
-    }
-    Compare(ev, got, want);
-    for (const auto& feature : features) {
-      auto alone = BuildFeatures({feature});
-      ASSERT_TRUE(alone);
-      EXPECT_EQ(RunEngine(*alone, ev, 1024).at(feature.first), got.at(feature.first))
-          << feature.first << " differs from the feature alone";
-    }
-    EXPECT_EQ(RunEngine(*engine, ev, 7), got) << "batch size 7";
-  }
+  CheckNestedFeatures(features, {10u, 11u}, 4, 3, [](const auto& ev, size_t i, auto& want) {
+    const Event& e = ev[i];
+    auto since = [&](int64_t w, auto same) -> Cell {
+      if (!e.k) return std::nullopt;
+      std::optional<int64_t> last;
+      for (size_t j = 0; j < i; ++j) {
+        if (ev[j].k == e.k && same(ev[j])) last = ev[j].t;
+      }
+      if (!last || (w > 0 && *last <= e.t - w * kSec)) return std::nullopt;
+      return Num(static_cast<double>(e.t - *last) / 1e9);
+    };
+    auto any = [](const Event&) { return true; };
+    want["t5"].push_back(since(5, any));
+    want["tu"].push_back(since(-1, any));
+    want["tf"].push_back(since(20, [](const Event& a) { return a.s == "b"; }));
+    want["tx"].push_back(e.s ? since(8, [&](const Event& a) { return a.s == e.s; }) : Cell());
+  });
 }
 
 }  // namespace
