@@ -14,6 +14,7 @@
 #include <random>
 #include <set>
 
+#include "features/internal/double_double.h"
 #include "pipeline/spec.h"
 #include "runtime/engine.h"
 
@@ -369,6 +370,25 @@ TEST(WindowReference, RandomStreamsMatchBruteForceAtEveryBatchSize) {
       const auto other = RunEngine(*engine, ev, capacity);
       EXPECT_EQ(other, whole) << "batch size " << capacity << " changed a result";
     }
+  }
+}
+
+TEST(WindowReference, ProductsWithAndWithoutFusedMultiplyAddGiveTheSameResults) {
+  // The CPU's fused multiply-add (chosen at run time) and Dekker's splitting
+  // give every product's exact error: every result, bit for bit the same.
+  if (!features::internal::CpuHasFma()) GTEST_SKIP() << "this CPU has no fused multiply-add";
+  std::vector<Diagnostic> diags;
+  auto engine = Build(&diags);
+  ASSERT_TRUE(engine) << FormatDiagnostics(diags);
+  for (uint32_t seed : {5u, 6u}) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const auto ev = RandomStream(seed, 1500, 5);
+    features::internal::fma_products = false;
+    const auto split = RunEngine(*engine, ev, 7);
+    features::internal::fma_products = true;
+    const auto fused = RunEngine(*engine, ev, 7);
+    EXPECT_EQ(split, fused);
+    Compare(ev, fused, Reference(ev));
   }
 }
 

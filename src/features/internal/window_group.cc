@@ -38,6 +38,52 @@ double WordDouble(uint64_t w) {
   return d;
 }
 
+// The results of avg and variance from a window's count n and sums, for a
+// double or for lanes of doubles (FinishResults): the same operations either
+// way, so the same bits.
+template <typename T>
+T MeanOf(DoubleDoubleT<T> sum, T n) {
+  return Divide(sum, n).value();
+}
+// With d = x - K (K: a value of the window), M2 = sum(d^2) - sum(d)^2 / n,
+// in double-double; equal values give exactly 0.
+template <typename T>
+T VarianceOf(DoubleDoubleT<T> squares, DoubleDoubleT<T> deviations, T n) {
+  const T m2 = Add(squares, Negate(Divide(Multiply(deviations, deviations), n))).value();
+  return (0.0 < m2 ? m2 : T{}) / (n - 1.0);  // std::max(0.0, m2): NaN and -0 give +0
+}
+
+// Two rows of deferred results at a time (SSE2, baseline x86-64; other
+// targets split or join the lanes as they can).
+using Lanes = double __attribute__((vector_size(16)));
+constexpr size_t kLanes = sizeof(Lanes) / sizeof(double);
+
+double Sqrt(double x) {
+  return std::sqrt(x);
+}
+Lanes Sqrt(Lanes x) {
+  for (size_t i = 0; i < kLanes; ++i) x[i] = std::sqrt(x[i]);
+  return x;
+}
+
+// GroupMember::inputs of a deferred result.
+enum DeferredInput : size_t { kInCount, kInSumHi, kInSumLo, kInSquaresHi, kInSquaresLo, kInShift };
+
+template <typename T>
+T DeferredResult(const GroupMember& m, size_t row) {
+  const auto in = [&](DeferredInput i) {
+    T v;
+    std::memcpy(&v, &m.inputs[i][row], sizeof v);
+    return v;
+  };
+  const T n = in(kInCount);
+  const DoubleDoubleT<T> sum{in(kInSumHi), in(kInSumLo)};
+  if (m.kind == AggregateKind::kAvg) return MeanOf(sum, n);
+  const DoubleDoubleT<T> deviations = Add(sum, Negate(TwoProduct(n, in(kInShift))));
+  const T var = VarianceOf(DoubleDoubleT<T>{in(kInSquaresHi), in(kInSquaresLo)}, deviations, n);
+  return m.kind == AggregateKind::kVariance ? var : Sqrt(var);
+}
+
 // A 64-bit finaliser (SplitMix64's) spreading a value's bits for the sketch.
 uint64_t MixWord(uint64_t x) {
   x ^= x >> 30;
@@ -686,20 +732,19 @@ void WindowGroup::Emit(GroupMember& m, Batch& batch, size_t row, uint32_t slot, 
       if (int_sum_) {
         out = DoubleWord(static_cast<double>(isum(slot)) / static_cast<double>(n));
       } else {
-        out = DoubleWord(
-            Divide(DoubleDouble{sum(slot)[0], sum(slot)[1]}, static_cast<double>(n)).value());
+        Defer(m, row, slot, n);
       }
       return;
     case AggregateKind::kVariance:
     case AggregateKind::kStddev: {
       if (n < 2) break;
-      // With d = x - K (K: a value of the window), M2 = sum(d^2) - sum(d)^2 / n,
-      // in double-double; equal values give exactly 0.
+      if (!int_sum_) {
+        Defer(m, row, slot, n);
+        return;
+      }
       const double* w = welford(slot);
-      const DoubleDouble sd = ShiftedSum(slot, n);
-      const DoubleDouble m2 =
-          Add(DoubleDouble{w[0], w[1]}, Negate(Divide(Multiply(sd, sd), static_cast<double>(n))));
-      const double var = std::max(0.0, m2.value()) / static_cast<double>(n - 1);
+      const double var =
+          VarianceOf(DoubleDouble{w[0], w[1]}, ShiftedSum(slot, n), static_cast<double>(n));
       out = DoubleWord(m.kind == AggregateKind::kVariance ? var : std::sqrt(var));
       return;
     }
@@ -761,6 +806,38 @@ void WindowGroup::EmitAll(const std::vector<GroupMember*>& members, Batch& batch
                           uint32_t slot, int64_t t) {
   const int64_t n = (Need<S>(kRing) || Need<S>(kCount)) ? CountOf<S>(slot) : 0;
   for (GroupMember* m : members) Emit<S>(*m, batch, row, slot, t, n);
+}
+
+[[gnu::always_inline]] inline void WindowGroup::Defer(GroupMember& m, size_t row, uint32_t slot,
+                                                      int64_t n) const {
+  m.inputs[kInCount][row] = static_cast<double>(n);
+  m.inputs[kInSumHi][row] = sum(slot)[0];
+  m.inputs[kInSumLo][row] = sum(slot)[1];
+  if (m.kind == AggregateKind::kAvg) return;
+  const double* w = welford(slot);
+  m.inputs[kInSquaresHi][row] = w[0];
+  m.inputs[kInSquaresLo][row] = w[1];
+  m.inputs[kInShift][row] = w[2];  // the shift K's bits: a double here
+}
+
+void WindowGroup::FinishResults(size_t begin, size_t end) {
+  // Each row's division and square root wait on a chain of dependent
+  // additions; done in the row loop, they stalled it. Here rows overlap, and
+  // a row that has no result (Emit left it invalid) keeps its word.
+  for (GroupMember& m : members_) {
+    if (!m.deferred) continue;
+    size_t row = begin;
+    for (; row + kLanes <= end; row += kLanes) {
+      const Lanes r = DeferredResult<Lanes>(m, row);
+      for (size_t i = 0; i < kLanes; ++i) {
+        if (m.valid[row + i] != Flag::kNo) m.words[row + i] = DoubleWord(r[i]);
+      }
+    }
+    for (; row < end; ++row) {
+      if (m.valid[row] != Flag::kNo) m.words[row] = DoubleWord(DeferredResult<double>(m, row));
+    }
+  }
+  for (const Nested& n : nested_) n.group->FinishResults(begin, end);
 }
 
 void WindowGroup::Prefetch(const uint32_t* slots, const int64_t* times, size_t rows) const {
@@ -838,6 +915,12 @@ void WindowGroup::PrepareMembers(const Batch& batch) {
       m.valid.resize(batch.capacity());
       m.overflow.resize(batch.capacity());
       if (m.result_type.kind == TypeKind::kString) m.strings.resize(batch.capacity());
+    }
+    m.deferred =
+        !int_sum_ && (m.kind == AggregateKind::kAvg || m.kind == AggregateKind::kVariance ||
+                      m.kind == AggregateKind::kStddev);
+    if (m.deferred && m.inputs[0].size() < rows) {
+      for (auto& in : m.inputs) in.resize(batch.capacity());
     }
     m.can_overflow = int_sum_ && m.kind == AggregateKind::kSum;
     if (m.can_overflow) {
@@ -945,24 +1028,34 @@ void WindowGroup::ProcessChunk(Batch& batch, const uint32_t* slots, const int64_
   // aggregate (their needs known at compile time), generic for the rest.
   switch (shape_) {
     case kRing:
-      return RowLoop<kRing>(batch, slots, times, value, begin, end);
+      RowLoop<kRing>(batch, slots, times, value, begin, end);
+      break;
     case kRing | kSum:
-      return RowLoop<kRing | kSum>(batch, slots, times, value, begin, end);
+      RowLoop<kRing | kSum>(batch, slots, times, value, begin, end);
+      break;
     case kRing | kSum | kWelford:
-      return RowLoop<kRing | kSum | kWelford>(batch, slots, times, value, begin, end);
+      RowLoop<kRing | kSum | kWelford>(batch, slots, times, value, begin, end);
+      break;
     case kRing | kDistinct:
-      return RowLoop<kRing | kDistinct>(batch, slots, times, value, begin, end);
+      RowLoop<kRing | kDistinct>(batch, slots, times, value, begin, end);
+      break;
     case kMin:
-      return RowLoop<kMin>(batch, slots, times, value, begin, end);
+      RowLoop<kMin>(batch, slots, times, value, begin, end);
+      break;
     case kMax:
-      return RowLoop<kMax>(batch, slots, times, value, begin, end);
+      RowLoop<kMax>(batch, slots, times, value, begin, end);
+      break;
     case kMin | kMax:
-      return RowLoop<kMin | kMax>(batch, slots, times, value, begin, end);
+      RowLoop<kMin | kMax>(batch, slots, times, value, begin, end);
+      break;
     case kLast:
-      return RowLoop<kLast>(batch, slots, times, value, begin, end);
+      RowLoop<kLast>(batch, slots, times, value, begin, end);
+      break;
     default:
-      return RowLoop<kAnyShape>(batch, slots, times, value, begin, end);
+      RowLoop<kAnyShape>(batch, slots, times, value, begin, end);
+      break;
   }
+  FinishResults(begin, end);
 }
 
 template <uint32_t S>

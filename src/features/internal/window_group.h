@@ -40,6 +40,7 @@
 //
 // Thread safety: none; one FeatureState belongs to one thread.
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -78,6 +79,12 @@ struct GroupMember {
   std::vector<std::string_view> strings;  // string results, in the batch arena
   std::vector<Flag> valid;
   std::vector<Flag> overflow;
+  // A float avg, variance or stddev: the window's count and sums at each row
+  // (their order: see window_group.cc), made into results after a chunk's
+  // row loop (FinishResults), with rows independent of one another, two at
+  // a time.
+  bool deferred = false;
+  std::array<std::vector<double>, 6> inputs;
 };
 
 class WindowGroup {
@@ -193,6 +200,11 @@ class WindowGroup {
   // Process() for rows [begin, end).
   void ProcessChunk(Batch& batch, const uint32_t* slots, const int64_t* times, const Column* filter,
                     const Column* value, size_t begin, size_t end);
+  // The deferred results (GroupMember::deferred) of rows [begin, end), this
+  // group's and its nested groups'.
+  void FinishResults(size_t begin, size_t end);
+  // Keeps what a deferred result of row `row` needs (Emit).
+  void Defer(GroupMember& m, size_t row, uint32_t slot, int64_t n) const;
   // This group's fields in slot `slot`'s record.
   template <typename T>
   T* Field(uint32_t slot, uint32_t offset) const {
