@@ -8,13 +8,7 @@
 
 namespace sluice::features::internal {
 
-uint32_t RingPool::Allocate(uint32_t capacity) {
-  const auto cls = static_cast<size_t>(std::countr_zero(capacity));
-  if (cls < free_.size() && !free_[cls].empty()) {
-    uint32_t offset = free_[cls].back();
-    free_[cls].pop_back();
-    return offset;
-  }
+uint32_t RingPool::AllocateNew(uint32_t capacity) {
   // Blocks of up to 64 bytes start at a multiple of their size, so that a
   // short queue's oldest and newest records share a cache line.
   constexpr size_t kLineRecords = 64 / (kWidth * sizeof(uint64_t));
@@ -27,23 +21,23 @@ uint32_t RingPool::Allocate(uint32_t capacity) {
   return static_cast<uint32_t>(records);
 }
 
-void RingPool::Free(uint32_t offset, uint32_t capacity) {
-  const auto cls = static_cast<size_t>(std::countr_zero(capacity));
-  if (free_.size() <= cls) free_.resize(cls + 1);
-  free_[cls].push_back(offset);
-}
-
 void RingPool::Resize(RingRef& r, uint32_t capacity) {
   const uint32_t offset = Allocate(capacity);
   // The records in order: from the head to the end of the block, then
   // from its start.
   uint64_t* to = &store_[static_cast<size_t>(offset) * kWidth];
   const uint32_t run = std::min(r.size, r.capacity - r.head);
-  if (run > 0) std::memcpy(to, &store_[Index(r, 0)], size_t{run} * kWidth * sizeof(uint64_t));
-  if (r.size > run) {
-    std::memcpy(to + size_t{run} * kWidth, &store_[static_cast<size_t>(r.offset) * kWidth],
-                size_t{r.size - run} * kWidth * sizeof(uint64_t));
-  }
+  // Most blocks moved are a few records: copied word by word, not by a call.
+  const auto copy = [](uint64_t* dest, const uint64_t* from, size_t words) {
+    if (words > 16) {
+      std::memcpy(dest, from, words * sizeof(uint64_t));
+    } else {
+      for (size_t i = 0; i < words; ++i) dest[i] = from[i];
+    }
+  };
+  copy(to, &store_[Index(r, 0)], size_t{run} * kWidth);
+  copy(to + size_t{run} * kWidth, &store_[static_cast<size_t>(r.offset) * kWidth],
+       size_t{r.size - run} * kWidth);
   if (r.capacity != 0) Free(r.offset, r.capacity);
   r.offset = offset;
   r.capacity = capacity;

@@ -15,6 +15,7 @@
 // Inline records need their time within 2^62 ns of 1970 (the years 1824 to
 // 2116); a queue whose record is outside that range uses a block.
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -187,8 +188,23 @@ class RingPool {
   size_t Index(const RingRef& r, uint32_t i) const {
     return (static_cast<size_t>(r.offset) + ((r.head + i) & (r.capacity - 1))) * kWidth;
   }
-  uint32_t Allocate(uint32_t capacity);
-  void Free(uint32_t offset, uint32_t capacity);
+  // A block of `capacity` records: a freed one of that size if any (most
+  // blocks: queues grow and empty all the time), else new space.
+  uint32_t Allocate(uint32_t capacity) {
+    const auto cls = static_cast<size_t>(std::countr_zero(capacity));
+    if (cls < free_.size() && !free_[cls].empty()) {
+      const uint32_t offset = free_[cls].back();
+      free_[cls].pop_back();
+      return offset;
+    }
+    return AllocateNew(capacity);
+  }
+  uint32_t AllocateNew(uint32_t capacity);
+  void Free(uint32_t offset, uint32_t capacity) {
+    const auto cls = static_cast<size_t>(std::countr_zero(capacity));
+    if (free_.size() <= cls) free_.resize(cls + 1);
+    free_[cls].push_back(offset);
+  }
   void Resize(RingRef& r, uint32_t capacity);
   // Blocks halve once a quarter full, from 16 records up; an emptied queue
   // gives its block back (its next record is inline).
