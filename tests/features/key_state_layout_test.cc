@@ -44,7 +44,7 @@ struct Event {
 };
 
 // Keys that alternate between bursts (an event every 50-250 ms for 20 s:
-// far more than 16 events in the window, so the pair table) and quiet
+// far more than 32 events in the window, so the pair table) and quiet
 // spells (a few events, or none for longer than the window, which empties
 // it and brings the key back to scanning). Values repeat, so that a value
 // leaving the window may or may not be the last of its kind.
