@@ -188,8 +188,8 @@ class RingPool {
   size_t Index(const RingRef& r, uint32_t i) const {
     return (static_cast<size_t>(r.offset) + ((r.head + i) & (r.capacity - 1))) * kWidth;
   }
-  // A block of `capacity` records: a freed one of that size if any (most
-  // blocks: queues grow and empty all the time), else new space.
+  // A block of `capacity` records: a freed one of that size if there is one
+  // (the common case: queues grow and empty all the time), else new space.
   uint32_t Allocate(uint32_t capacity) {
     const auto cls = static_cast<size_t>(std::countr_zero(capacity));
     if (cls < free_.size() && !free_[cls].empty()) {
