@@ -91,13 +91,22 @@ class RingPool {
     }
     return false;
   }
-  // Starts loading every cache line of the block of `r` (none without one).
-  void PrefetchBlock(const RingRef& r) const {
+  // Starts loading every cache line that holds a record of `r`, and the
+  // one the next record goes to (none for an inline queue): blocks are
+  // between a quarter and wholly full, so not every line of the block.
+  void PrefetchHeld(const RingRef& r) const {
     if (IsInline(r) || r.capacity == 0) return;
     // Blocks start on a line, or (under 64 bytes) within one (Allocate).
-    const uint64_t* p = &store_[static_cast<size_t>(r.offset) * kWidth];
-    const size_t words = size_t{r.capacity} * kWidth;
-    for (size_t w = 0; w < words; w += 8) PrefetchLine(p + w);
+    constexpr uint32_t kLineRecords = 64 / (kWidth * sizeof(uint64_t));
+    const uint64_t* block = &store_[static_cast<size_t>(r.offset) * kWidth];
+    const uint32_t count = r.size < r.capacity ? r.size + 1 : r.capacity;
+    const uint32_t run = count < r.capacity - r.head ? count : r.capacity - r.head;
+    for (uint32_t i = r.head & ~(kLineRecords - 1); i < r.head + run; i += kLineRecords) {
+      PrefetchLine(block + size_t{i} * kWidth);
+    }
+    for (uint32_t i = 0; i < count - run; i += kLineRecords) {
+      PrefetchLine(block + size_t{i} * kWidth);
+    }
   }
   // Start loading the lines of the oldest and the newest record, or of the
   // newest alone (none for an empty or inline queue).

@@ -881,12 +881,12 @@ void WindowGroup::Prefetch(const uint32_t* slots, const int64_t* times, size_t r
   if (needs_.min) queue(min_pool_, at_.min_q);
   if (needs_.max) queue(max_pool_, at_.max_q);
   if (needs_.distinct && needs_.ring) {
-    // Keys that count by scanning their window: every line of it (entering
-    // and leaving values are compared with all the others).
+    // Keys that count by scanning their window: every line holding a record
+    // of it (entering and leaving values are compared with all the others).
     for (size_t row = 0; row < rows; ++row) {
       const uint32_t slot = slots[row];
       if (slot == KeyTable::kNoSlot || (distinct(slot) & kPairTable) != 0) continue;
-      ring_pool_.PrefetchBlock(ring(slot));
+      ring_pool_.PrefetchHeld(ring(slot));
     }
     // Others: the count of the pair that the oldest event's eviction will lower.
     for (size_t row = 0; row < rows; ++row) {
