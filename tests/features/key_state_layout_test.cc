@@ -6,11 +6,15 @@
 // (growth without copies, zeroed growth).
 
 #include <gtest/gtest.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include <array>
 #include <optional>
 #include <random>
 #include <set>
+#include <vector>
 
 #include "features/internal/key_records.h"
 #include "features/internal/mapped_array.h"
@@ -236,6 +240,55 @@ TEST(MappedArray, GrowsWithoutLosingContentsAndZeroesWhatItAdds) {
   b.clear();
   EXPECT_TRUE(b.empty());
 }
+
+#if defined(__linux__)
+// Whether the system makes pages present on request (Linux 5.14 and later).
+bool SystemPopulatesPages() {
+#if defined(MADV_POPULATE_WRITE)
+  const size_t bytes = 4096;
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return false;
+  const bool ok = madvise(p, bytes, MADV_POPULATE_WRITE) == 0;
+  munmap(p, bytes);
+  return ok;
+#else
+  return false;
+#endif
+}
+
+// Pages of `p` [begin, end) that are resident.
+size_t ResidentPages(const void* p, size_t begin, size_t end) {
+  const auto base = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t first = (base + begin) & ~uintptr_t{4095};
+  const size_t pages = (base + end - first + 4095) / 4096;
+  std::vector<unsigned char> in(pages);
+  EXPECT_EQ(mincore(reinterpret_cast<void*>(first), pages * 4096, in.data()), 0);
+  size_t n = 0;
+  for (unsigned char c : in) n += c & 1;
+  return n;
+}
+
+TEST(MappedArray, GrowingMakesTheNewPagesPresentInOneGoWhereTheSystemCan) {
+  features::internal::MappedArray<uint64_t> a;
+  a.reserve(4'000'000);  // 32 MB mapped, none of it written
+  a.resize(100'000);     // 800 KB in use, not written either
+  const size_t used = 100'000 * sizeof(uint64_t);
+  const size_t present = ResidentPages(a.data(), 0, used);
+  if (SystemPopulatesPages()) {
+    EXPECT_EQ(present, (used + 4095) / 4096);
+  } else {
+    EXPECT_EQ(present, 0u);  // they fault in as they are written
+  }
+  // Never far ahead of the size: most of the reserve is still untouched.
+  EXPECT_LT(ResidentPages(a.data(), 0, 4'000'000 * sizeof(uint64_t)), 300u);
+  for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], 0u);
+  // Present pages move with the array and keep what was written.
+  a[99'999] = 7;
+  a.resize(5'000'000);  // past the reserve: remapped
+  EXPECT_EQ(a[99'999], 7u);
+  for (size_t i = 100'000; i < 5'000'000; i += 4096) ASSERT_EQ(a[i], 0u);
+}
+#endif
 
 }  // namespace
 }  // namespace sluice

@@ -85,4 +85,18 @@ void ReleasePages(void* p, size_t bytes, size_t begin, size_t end) {
 #endif
 }
 
+void PopulatePages(void* p, size_t bytes, size_t begin, size_t end) {
+#if defined(__linux__) && defined(MADV_POPULATE_WRITE)
+  if (bytes < kMapAtLeast || begin >= end) return;
+  // Fails on kernels before 5.14 (EINVAL): the pages then fault in one by
+  // one, as they would have anyway.
+  madvise(static_cast<char*>(p) + begin, end - begin, MADV_POPULATE_WRITE);
+#else
+  (void)p;
+  (void)bytes;
+  (void)begin;
+  (void)end;
+#endif
+}
+
 }  // namespace sluice::features::internal
