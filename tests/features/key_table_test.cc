@@ -226,6 +226,57 @@ TEST(KeyTable, LookupBatchStoresStringKeysOfEveryLengthAsEncoded) {
   for (const auto& [text, slot] : seen) EXPECT_EQ(++uses[slot], 1) << "two keys share a slot";
 }
 
+TEST(KeyTable, LookupBatchFindsRepeatedKeysWhileTheIndexGrowsWithinABatch) {
+  // Batches of 1,000 rows: half new keys (so that the index grows, and moves,
+  // in the middle of batches), half keys seen before or earlier in the same
+  // batch. Every row gets its key's slot, and each key the time of its last row.
+  BatchLayout layout;
+  const int col = layout.Add({"k", Type::String(), std::nullopt});
+  KeyTable table({col}, {Type::String()}, 16, 1000);
+  std::mt19937_64 rng(17);
+  std::unordered_map<std::string, uint32_t> model;
+  std::unordered_map<std::string, int64_t> last;
+  std::vector<std::string> keys;
+  uint64_t next = 1;
+  size_t growing_batches = 0;
+  int64_t time = 0;
+  for (int b = 0; b < 120; ++b) {
+    Batch batch(layout, 1000);
+    std::vector<std::string> texts;
+    std::vector<int64_t> times;
+    for (int r = 0; r < 1000; ++r) {
+      if (keys.empty() || rng() % 2 == 0) {
+        keys.push_back(KeyBytes(next++));
+        texts.push_back(keys.back());
+      } else {
+        texts.push_back(keys[rng() % keys.size()]);
+      }
+      times.push_back(++time);
+      const size_t row = batch.AppendRow();
+      batch.column(col).valid()[row] = 1;
+      batch.column(col).data<std::string_view>()[row] = batch.arena().Copy(texts.back());
+    }
+    const bool was_growing = table.growing();
+    std::vector<uint32_t> slots(batch.size(), 0);
+    table.LookupBatch(batch, batch.size(), times.data(), slots.data());
+    growing_batches += was_growing || table.growing();
+    for (size_t r = 0; r < texts.size(); ++r) {
+      ASSERT_NE(slots[r], KeyTable::kNoSlot);
+      const auto [it, added] = model.emplace(texts[r], slots[r]);
+      ASSERT_EQ(it->second, slots[r]) << "batch " << b << " row " << r;
+      last[texts[r]] = times[r];
+    }
+  }
+  EXPECT_GE(growing_batches, 10u);
+  ASSERT_EQ(table.live(), model.size());
+  std::unordered_map<uint32_t, int> uses;
+  for (const auto& [key, slot] : model) {
+    ASSERT_EQ(++uses[slot], 1) << "two keys share a slot";
+    ASSERT_EQ(table.key_bytes(slot), StringKey(key));
+    ASSERT_EQ(table.last_time(slot), last.at(key));
+  }
+}
+
 TEST(KeyTable, LookupBatchEncodesCompositeKeys) {
   // Several columns of every key type: the stored bytes follow the format,
   // and a null in any column leaves the row without a slot.

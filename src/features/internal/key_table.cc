@@ -274,7 +274,12 @@ void KeyTable::LookupBatch(const Batch& batch, size_t rows, const int64_t* times
     const std::string_view key(keys + begin, end - begin);
     begin = end;
     const uint64_t hash = batch_hashes_[row];
-    uint32_t slot = Find(key, hash);
+    // Most keys sit in their home bucket (the index is at most half full),
+    // whose entry pass 3 loaded: checked inline, before the probing call.
+    const uint32_t home = index_.buckets[hash & (index_.size - 1)];  // Add() may grow it
+    uint32_t slot = home != 0 && entries_[home - 1].hash == hash && SameKey(home - 1, key)
+                        ? home - 1
+                        : Find(key, hash);
     if (slot == kNoSlot) {
       slot = Add(key, hash, times[row]);
     } else {
