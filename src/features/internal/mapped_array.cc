@@ -70,32 +70,24 @@ void Unmap(void* p, size_t bytes) {
   std::free(p);
 }
 
-void ReleasePages(void* p, size_t bytes, size_t begin, size_t end) {
+void ReleasePages([[maybe_unused]] void* p, [[maybe_unused]] size_t bytes,
+                  [[maybe_unused]] size_t begin, [[maybe_unused]] size_t end) {
 #if defined(__linux__)
   constexpr size_t kPage = 4096;
   if (bytes < kMapAtLeast) return;
   const size_t first = (begin + kPage - 1) / kPage * kPage;
   const size_t last = std::min(end, bytes) / kPage * kPage;
   if (first < last) madvise(static_cast<char*>(p) + first, last - first, MADV_DONTNEED);
-#else
-  (void)p;
-  (void)bytes;
-  (void)begin;
-  (void)end;
 #endif
 }
 
-void PopulatePages(void* p, size_t bytes, size_t begin, size_t end) {
+void PopulatePages([[maybe_unused]] void* p, [[maybe_unused]] size_t bytes,
+                   [[maybe_unused]] size_t begin, [[maybe_unused]] size_t end) {
 #if defined(__linux__) && defined(MADV_POPULATE_WRITE)
   if (bytes < kMapAtLeast || begin >= end) return;
   // Fails on kernels before 5.14 (EINVAL): the pages then fault in one by
   // one, as they would have anyway.
   madvise(static_cast<char*>(p) + begin, end - begin, MADV_POPULATE_WRITE);
-#else
-  (void)p;
-  (void)bytes;
-  (void)begin;
-  (void)end;
 #endif
 }
 
